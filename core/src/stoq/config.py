@@ -1,0 +1,168 @@
+"""Reading configuration files: ``stoq.toml`` (typed) and v2's ``stoq.cfg`` (INI).
+
+A file yields two things: ``[core]`` values and per-plugin options. Merging them with
+arguments and defaults is ``stoq.settings``' job.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from configparser import ConfigParser
+from configparser import Error as ConfigParserError
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Set
+
+from stoq.exceptions import StoqConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.9/3.10 only
+    import tomli as tomllib
+
+__all__ = [
+    "ConfigFile",
+    "StoqConfigParser",
+    "find_config_file",
+    "option_to_text",
+    "parse_scalar",
+    "read_config_file",
+    "split_list",
+    "stoq_home",
+]
+
+
+class StoqConfigParser(ConfigParser):
+    """A ConfigParser without interpolation (``%`` is literal) and with list/set/JSON getters."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("interpolation", None)
+        super().__init__(*args, **kwargs)
+
+    def getlist(self, section: str, option: str, fallback: Any = None, **kwargs: Any) -> Any:
+        """A comma-separated value as a list of stripped, non-empty strings."""
+        value = self.get(section, option, fallback=None, **kwargs)
+        if value is None:
+            return fallback
+        return [item.strip() for item in value.split(",") if item.strip()]
+
+    def getset(self, section: str, option: str, fallback: Any = None, **kwargs: Any) -> Any:
+        """Like ``getlist`` but as a set."""
+        value = self.getlist(section, option, fallback=None, **kwargs)
+        return fallback if value is None else set(value)
+
+    def getjson(self, section: str, option: str, fallback: Any = None, **kwargs: Any) -> Any:
+        """A JSON value; a parse error names the section and option."""
+        value = self.get(section, option, fallback=None, **kwargs)
+        if value is None:
+            return fallback
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise StoqConfigError(f"[{section}] {option}: expected JSON ({exc})") from exc
+
+
+@dataclass
+class ConfigFile:
+    """The contents of one configuration file, typed where the format allows."""
+
+    path: Optional[Path]
+    core: Dict[str, Any] = field(default_factory=dict)
+    plugins: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+
+
+def stoq_home() -> Path:
+    """``$STOQ_HOME``, or ``~/.stoq``; it need not exist."""
+    return Path(os.environ.get("STOQ_HOME") or Path.home() / ".stoq")
+
+
+def find_config_file(explicit: Optional[os.PathLike] = None) -> Optional[Path]:
+    """The file to read: the explicit one (must exist), else stoq.toml, then stoq.cfg in home."""
+    if explicit is not None:
+        path = Path(explicit)
+        if not path.is_file():
+            raise StoqConfigError(f"{path}: configuration file not found")
+        return path
+    for name in ("stoq.toml", "stoq.cfg"):
+        candidate = stoq_home() / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_config_file(path: Optional[Path]) -> ConfigFile:
+    """Parse a TOML or INI file (chosen by suffix); no file gives an empty ConfigFile."""
+    if path is None:
+        return ConfigFile(path=None)
+    if path.suffix == ".toml":
+        return _read_toml(path)
+    return _read_ini(path)
+
+
+def _read_toml(path: Path) -> ConfigFile:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise StoqConfigError(f"{path}: not valid TOML: {exc}") from exc
+    core = data.get("core", {})
+    plugins = data.get("plugins", {})
+    for section, value in (("core", core), ("plugins", plugins)):
+        if not isinstance(value, dict):
+            raise StoqConfigError(f"{path}: [{section}] must be a table")
+    for name, opts in plugins.items():
+        if not isinstance(opts, dict):
+            raise StoqConfigError(f"{path}: [plugins.{name}] must be a table of options")
+    unknown = sorted(set(data) - {"core", "plugins"})
+    if unknown:
+        raise StoqConfigError(
+            f"{path}: unknown top-level table(s) {', '.join(unknown)};"
+            " use [core] and [plugins.<name>]"
+        )
+    return ConfigFile(path=path, core=dict(core), plugins={k: dict(v) for k, v in plugins.items()})
+
+
+def _read_ini(path: Path) -> ConfigFile:
+    parser = StoqConfigParser()
+    try:
+        with path.open(encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except (ConfigParserError, UnicodeDecodeError) as exc:
+        raise StoqConfigError(f"{path}: not a valid INI file: {exc}") from exc
+    sections: Set[str] = set(parser.sections())
+    core = dict(parser.items("core")) if "core" in sections else {}
+    plugins = {name: dict(parser.items(name)) for name in sorted(sections - {"core"})}
+    return ConfigFile(path=path, core=core, plugins=plugins)
+
+
+def option_to_text(value: Any) -> str:
+    """How a typed option is written into a plugin's ConfigParser ``options`` section."""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, (list, tuple, set)):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return str(value)
+
+
+def parse_scalar(text: str) -> Any:
+    """Type a command-line value: true/false, integers and floats keep their type."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def split_list(value: Any) -> List[str]:
+    """A list setting from TOML (array) or INI/CLI (comma-separated string)."""
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v) for v in value]

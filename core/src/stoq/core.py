@@ -1,0 +1,243 @@
+"""``Stoq``: the object applications build — settings, plugins, and the request entry points."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Union
+
+from stoq.config import find_config_file, read_config_file
+from stoq.data_classes import (
+    DecoratorResponse,
+    Error,
+    Payload,
+    PayloadMeta,
+    RequestMeta,
+    StoqResponse,
+)
+from stoq.exceptions import StoqPluginException
+from stoq.invoke import invoke, normalise_errors
+from stoq.loader import PluginManager
+from stoq.plugins import BasePlugin, ConnectorPlugin, DecoratorPlugin
+from stoq.request import ScanRequest
+from stoq.settings import PLUGIN_LIST_KEYS, CoreSettings, load_profile, resolve_settings
+
+__all__ = ["Stoq"]
+
+log = logging.getLogger("stoq")
+
+
+class Stoq:
+    """Scans payloads through the configured plugins.
+
+    Every keyword argument beats the configuration file, which beats the profile (if any),
+    which beats the built-in defaults. ``log_dir``/``log_level`` are recorded but never touch
+    logging handlers: applications call ``stoq.configure_logging`` once.
+    """
+
+    def __init__(
+        self,
+        base_dir: Optional[Union[str, os.PathLike]] = None,
+        config_file: Optional[Union[str, os.PathLike]] = None,
+        log_dir: Optional[str] = None,
+        log_level: Optional[str] = None,
+        plugin_dir_list: Optional[List[str]] = None,
+        plugin_opts: Optional[Mapping[str, Mapping[str, Any]]] = None,
+        providers: Optional[List[str]] = None,
+        provider_consumers: Optional[int] = None,
+        source_archivers: Optional[List[str]] = None,
+        dest_archivers: Optional[List[str]] = None,
+        connectors: Optional[List[str]] = None,
+        dispatchers: Optional[List[str]] = None,
+        deep_dispatchers: Optional[List[str]] = None,
+        decorators: Optional[List[str]] = None,
+        always_dispatch: Optional[List[str]] = None,
+        max_queue: Optional[int] = None,
+        max_recursion: Optional[int] = None,
+        max_dispatch_passes: Optional[int] = None,
+        max_payloads: Optional[int] = None,
+        max_total_bytes: Optional[int] = None,
+        max_payload_size: Optional[int] = None,
+        plugin_timeout: Optional[float] = None,
+        consumers: Optional[int] = None,
+        profile: Optional[str] = None,
+    ) -> None:
+        explicit = {k: v for k, v in locals().items() if k in _EXPLICIT_KEYS}
+        if provider_consumers is not None and consumers is None:
+            explicit["consumers"] = provider_consumers
+        if config_file is None and base_dir is not None:
+            for name in ("stoq.toml", "stoq.cfg"):
+                if os.path.isfile(os.path.join(base_dir, name)):
+                    config_file = os.path.join(base_dir, name)
+                    break
+        self.config = read_config_file(find_config_file(config_file))
+        profile_file = load_profile(profile) if profile else None
+        self.settings: CoreSettings = resolve_settings(explicit, self.config, profile_file, profile or "")
+        self.plugins = PluginManager(
+            self.settings.plugin_dir_list, self.config.plugins, plugin_opts or {}
+        )
+        self._drop_missing_profile_plugins()
+        s = self.settings
+        self.always_dispatch = s.always_dispatch
+        self.dispatchers = s.dispatchers
+        self.deep_dispatchers = s.deep_dispatchers
+        self.dest_archivers = s.dest_archivers
+        self.decorators = s.decorators
+        self.connectors = s.connectors
+        self._timeouts: Dict[str, float] = {}
+        #: How many connector saves have failed since this instance was built.
+        self.connector_failures = 0
+        #: How many providers raised in run mode.
+        self.provider_failures = 0
+        #: Set by ``stop()``: run mode finishes the request in flight and returns.
+        self.stopping = threading.Event()
+
+    def _drop_missing_profile_plugins(self) -> None:
+        """A profile names plugins that may not be installed: skip those with a notice."""
+        for key in PLUGIN_LIST_KEYS:
+            if not self.settings.sources.get(key, "").startswith("profile"):
+                continue
+            names = getattr(self.settings, key)
+            present = [n for n in names if self.plugins.is_available(n)]
+            for missing in sorted(set(names) - set(present)):
+                log.info("%s: plugin %r from the profile is not installed; skipped", key, missing)
+            setattr(self.settings, key, present)
+
+    # -- plugins ---------------------------------------------------------------------------
+
+    def load_plugin(self, plugin_name: str) -> BasePlugin:
+        """The plugin's instance (loaded once per Stoq); raises StoqPluginException."""
+        return self.plugins.load(plugin_name)
+
+    def plugin_for_role(
+        self, errors: List[Error], name: str, role: type, stage: str, payload_id: Optional[str]
+    ) -> Optional[Any]:
+        """The loaded plugin if it serves ``role``; otherwise an Error in ``errors`` and None."""
+        try:
+            plugin = self.plugins.load(name)
+        except StoqPluginException as exc:
+            errors.append(Error(str(exc), name, payload_id, "load"))
+            return None
+        if not isinstance(plugin, role):
+            errors.append(Error(f"plugin {name!r} is not a {role.__name__}", name, payload_id, stage))
+            return None
+        return plugin
+
+    def timeout_for(self, plugin_name: str) -> float:
+        """The deadline for one call of the plugin: its ``timeout`` option or plugin_timeout."""
+        timeout = self._timeouts.get(plugin_name)
+        if timeout is None:
+            plugin = self.plugins.loaded.get(plugin_name)
+            option = plugin.plugin_opts.get("timeout") if plugin is not None else None
+            timeout = float(option) if option not in (None, "") else self.settings.plugin_timeout
+            self._timeouts[plugin_name] = timeout
+        return timeout
+
+    def close(self) -> None:
+        """Stop every loaded plugin (their ``stop()`` hooks)."""
+        self.plugins.close()
+        self._timeouts.clear()
+
+    def __enter__(self) -> Stoq:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    # -- requests --------------------------------------------------------------------------
+
+    def scan(
+        self,
+        content: Union[bytes, str],
+        payload_meta: Optional[PayloadMeta] = None,
+        request_meta: Optional[RequestMeta] = None,
+        add_start_dispatch: Optional[List[str]] = None,
+        add_start_deep_dispatch: Optional[List[str]] = None,
+    ) -> StoqResponse:
+        """Scan bytes as one request and return the response (after decorators and connectors)."""
+        payload = Payload(content, payload_meta)
+        return self.scan_payload(payload, request_meta, add_start_dispatch, add_start_deep_dispatch)
+
+    def scan_payload(
+        self,
+        payload: Payload,
+        request_meta: Optional[RequestMeta] = None,
+        add_start_dispatch: Optional[List[str]] = None,
+        add_start_deep_dispatch: Optional[List[str]] = None,
+    ) -> StoqResponse:
+        """Scan a prepared Payload as one request."""
+        request_meta = RequestMeta() if request_meta is None else request_meta
+        request = ScanRequest(self, request_meta, add_start_dispatch, add_start_deep_dispatch)
+        request.run(payload)
+        response = StoqResponse(request.results, request_meta, request.errors)
+        self._decorate(response)
+        self._save(response)
+        return response
+
+    def run(
+        self,
+        request_meta: Optional[RequestMeta] = None,
+        add_start_dispatch: Optional[List[str]] = None,
+        add_start_deep_dispatch: Optional[List[str]] = None,
+    ) -> None:
+        """Run mode: scan everything the configured providers ingest, then return."""
+        from stoq.run import run_providers
+
+        run_providers(self, request_meta, add_start_dispatch, add_start_deep_dispatch)
+
+    def stop(self) -> None:
+        """Ask run mode to stop after the request in flight (safe from a signal handler)."""
+        self.stopping.set()
+
+    def report_unscanned(self, response: StoqResponse) -> None:
+        """Send a response that has errors but no payload (e.g. a failed archiver ``get``)."""
+        self._save(response)
+
+    def reconstruct_all_subresponses(self, stoq_response: StoqResponse) -> Iterator[StoqResponse]:
+        """One response per payload, holding it and its descendants, re-decorated (v2 API)."""
+        results = stoq_response.results
+        for index, root in enumerate(results):
+            family = {root.payload_id}
+            subtree = [root]
+            for result in results[index + 1 :]:
+                if result.extracted_from in family:
+                    family.add(result.payload_id)
+                    subtree.append(result)
+            errors = [e for e in stoq_response.errors if e.payload_id in family]
+            response = StoqResponse(subtree, stoq_response.request_meta, errors, scan_id=stoq_response.scan_id)
+            self._decorate(response)
+            yield response
+
+    def _decorate(self, response: StoqResponse) -> None:
+        for name in self.decorators:
+            decorator = self.plugin_for_role(response.errors, name, DecoratorPlugin, "decorate", None)
+            if decorator is None:
+                continue
+            result = invoke(
+                response.errors, "decorate", name, None, self.timeout_for(name),
+                decorator.decorate, DecoratorResponse, response,
+            )
+            if result is None:
+                continue
+            if result.results is not None:
+                response.decorators[name] = result.results
+            response.errors.extend(normalise_errors(result.errors, name, None, "decorate"))
+
+    def _save(self, response: StoqResponse) -> None:
+        for name in self.connectors:
+            failed: List[Error] = []
+            connector = self.plugin_for_role(failed, name, ConnectorPlugin, "save", None)
+            if connector is not None:
+                invoke(failed, "save", name, None, self.timeout_for(name), connector.save, None, response)
+            for error in failed:
+                self.connector_failures += 1
+                log.error("scan %s: connector %r failed: %s", response.scan_id, name, error.error)
+
+
+_EXPLICIT_KEYS = {
+    "log_dir", "log_level", "plugin_dir_list", "providers", "source_archivers",
+    "dest_archivers", "connectors", "dispatchers", "deep_dispatchers", "decorators",
+    "always_dispatch", "max_queue", "max_recursion", "max_dispatch_passes", "max_payloads",
+    "max_total_bytes", "max_payload_size", "plugin_timeout", "consumers",
+}

@@ -1,0 +1,291 @@
+"""The objects that travel between the engine and plugins.
+
+Constructors and defaults follow stoQ v2 so that plugins written for it keep working.
+Every class prints as JSON (``str(obj)``), as in v2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Dict, Iterator, List, Optional, Union
+
+from stoq.serialize import dumps, to_jsonable
+
+__all__ = [
+    "ArchiverResponse",
+    "DecoratorResponse",
+    "DeepDispatcherResponse",
+    "DispatcherResponse",
+    "Error",
+    "ExtractedPayload",
+    "Payload",
+    "PayloadMeta",
+    "PayloadResults",
+    "RequestMeta",
+    "StoqResponse",
+    "WorkerResponse",
+]
+
+ErrorLike = Union["Error", str]
+
+
+class _Printable:
+    """Gives every data class the v2 behaviour of printing as JSON."""
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {k: to_jsonable(v) for k, v in vars(self).items()}
+
+    def __str__(self) -> str:
+        return dumps(self.to_dict())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.to_dict()!r})"
+
+
+class Error(_Printable):
+    """One failure, kept as data: which plugin, on which payload, at which stage."""
+
+    def __init__(
+        self,
+        error: str,
+        plugin_name: Optional[str] = None,
+        payload_id: Optional[str] = None,
+        stage: Optional[str] = None,
+    ) -> None:
+        self.error = error
+        self.plugin_name = plugin_name
+        self.payload_id = payload_id
+        self.stage = stage
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "plugin_name": self.plugin_name,
+            "payload_id": self.payload_id,
+            "stage": self.stage,
+            "error": self.error,
+        }
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Error) and self.to_dict() == other.to_dict()
+
+
+class PayloadMeta(_Printable):
+    """What the submitter or the extracting worker says about a payload."""
+
+    def __init__(
+        self,
+        should_archive: bool = True,
+        extra_data: Optional[Dict] = None,
+        dispatch_to: Optional[List[str]] = None,
+        should_scan: bool = True,
+    ) -> None:
+        self.should_archive = should_archive
+        self.extra_data = {} if extra_data is None else extra_data
+        self.dispatch_to = [] if dispatch_to is None else dispatch_to
+        self.should_scan = should_scan
+
+
+class RequestMeta(_Printable):
+    """What is known about the whole request (where it came from, extra data)."""
+
+    def __init__(
+        self,
+        archive_payloads: bool = True,
+        source: Optional[str] = None,
+        extra_data: Optional[Dict] = None,
+    ) -> None:
+        self.archive_payloads = archive_payloads
+        self.source = source
+        self.extra_data = {} if extra_data is None else extra_data
+
+
+class ExtractedPayload(_Printable):
+    """Content a worker found inside a payload; the engine turns it into a child Payload."""
+
+    def __init__(self, content: bytes, payload_meta: Optional[PayloadMeta] = None) -> None:
+        self.content = content.encode() if isinstance(content, str) else content
+        self.payload_meta = PayloadMeta() if payload_meta is None else payload_meta
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"size": len(self.content), "payload_meta": self.payload_meta.to_dict()}
+
+
+class Payload(_Printable):
+    """One file under analysis, with everything plugins have said about it so far."""
+
+    def __init__(
+        self,
+        content: Union[bytes, str],
+        payload_meta: Optional[PayloadMeta] = None,
+        extracted_by: Optional[str] = None,
+        extracted_from: Optional[str] = None,
+        payload_id: Optional[str] = None,
+    ) -> None:
+        self.content = content.encode() if isinstance(content, str) else content
+        self.payload_meta = PayloadMeta() if payload_meta is None else payload_meta
+        self.extracted_by = extracted_by
+        self.extracted_from = extracted_from
+        self.payload_id = str(uuid.uuid4()) if payload_id is None else payload_id
+        self.dispatch_meta: Dict[str, Dict] = {}
+        self.deep_dispatch_meta: Dict[str, Dict] = {}
+        self.worker_results: List[Dict[str, Any]] = [{}]
+        self.plugins_run: Dict[str, List] = {"workers": [[]], "archivers": []}
+        self.archiver_results: Dict[str, Any] = {}
+        self._sha256: Optional[str] = None
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the content, computed once (duplicate detection and output share it)."""
+        if self._sha256 is None:
+            self._sha256 = hashlib.sha256(self.content).hexdigest()
+        return self._sha256
+
+    def to_dict(self) -> Dict[str, Any]:
+        return PayloadResults.from_payload(self).to_dict()
+
+
+class PayloadResults(_Printable):
+    """The JSON-facing record of one scanned payload, built by the engine."""
+
+    def __init__(
+        self,
+        payload_id: str,
+        size: int,
+        payload_meta: PayloadMeta,
+        workers: List[Dict[str, Any]],
+        plugins_run: Dict[str, List],
+        extracted_from: Optional[str] = None,
+        extracted_by: Optional[str] = None,
+        sha256: Optional[str] = None,
+        archivers: Optional[Dict[str, Any]] = None,
+        dispatch_meta: Optional[Dict[str, Dict]] = None,
+        deep_dispatch_meta: Optional[Dict[str, Dict]] = None,
+    ) -> None:
+        self.payload_id = payload_id
+        self.size = size
+        self.sha256 = sha256
+        self.payload_meta = payload_meta
+        self.extracted_from = extracted_from
+        self.extracted_by = extracted_by
+        self.workers = workers
+        self.plugins_run = plugins_run
+        self.archivers = {} if archivers is None else archivers
+        self.dispatch_meta = {} if dispatch_meta is None else dispatch_meta
+        self.deep_dispatch_meta = {} if deep_dispatch_meta is None else deep_dispatch_meta
+
+    @classmethod
+    def from_payload(cls, payload: Payload) -> PayloadResults:
+        return cls(
+            payload_id=payload.payload_id,
+            size=len(payload.content),
+            payload_meta=payload.payload_meta,
+            workers=payload.worker_results,
+            plugins_run=payload.plugins_run,
+            extracted_from=payload.extracted_from,
+            extracted_by=payload.extracted_by,
+            sha256=payload.sha256,
+            archivers=payload.archiver_results,
+            dispatch_meta=payload.dispatch_meta,
+            deep_dispatch_meta=payload.deep_dispatch_meta,
+        )
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "payload_id": self.payload_id,
+            "size": self.size,
+            "sha256": self.sha256,
+            "payload_meta": self.payload_meta.to_dict(),
+            "extracted_from": self.extracted_from,
+            "extracted_by": self.extracted_by,
+            "workers": self.workers,
+            "plugins_run": self.plugins_run,
+            "archivers": self.archivers,
+            "dispatch_meta": self.dispatch_meta,
+            "deep_dispatch_meta": self.deep_dispatch_meta,
+        }
+
+
+class StoqResponse(_Printable):
+    """The result of one request: every payload's results, errors and decorations."""
+
+    def __init__(
+        self,
+        results: List[PayloadResults],
+        request_meta: RequestMeta,
+        errors: List[Error],
+        time: Optional[str] = None,
+        decorators: Optional[Dict[str, Any]] = None,
+        scan_id: Optional[str] = None,
+    ) -> None:
+        self.results = results
+        self.request_meta = request_meta
+        self.errors = errors
+        self.time = datetime.now(timezone.utc).isoformat() if time is None else time
+        self.decorators = {} if decorators is None else decorators
+        self.scan_id = str(uuid.uuid4()) if scan_id is None else scan_id
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "scan_id": self.scan_id,
+            "time": self.time,
+            "results": [r.to_dict() for r in self.results],
+            "request_meta": self.request_meta.to_dict(),
+            "errors": [e.to_dict() for e in self.errors],
+            "decorators": self.decorators,
+        }
+
+    def split(self) -> List[Dict[str, Any]]:
+        """One response dict per payload result, each keeping the request's other fields."""
+        whole = self.to_dict()
+        return [dict(whole, results=[result]) for result in whole["results"]]
+
+    def __iter__(self) -> Iterator[PayloadResults]:
+        return iter(self.results)
+
+
+class WorkerResponse(_Printable):
+    """What a worker returns: its results, payloads it extracted, and errors."""
+
+    def __init__(
+        self,
+        results: Optional[Dict] = None,
+        extracted: Optional[List[ExtractedPayload]] = None,
+        errors: Optional[List[ErrorLike]] = None,
+    ) -> None:
+        self.results = results
+        self.extracted = [] if extracted is None else extracted
+        self.errors = [] if errors is None else errors
+
+
+class DispatcherResponse(_Printable):
+    """What a dispatcher returns: the workers to run, why (meta), and errors."""
+
+    def __init__(
+        self,
+        plugin_names: Optional[List[str]] = None,
+        meta: Optional[Dict] = None,
+        errors: Optional[List[ErrorLike]] = None,
+    ) -> None:
+        self.plugin_names = [] if plugin_names is None else plugin_names
+        self.meta = {} if meta is None else meta
+        self.errors = [] if errors is None else errors
+
+
+class DeepDispatcherResponse(DispatcherResponse):
+    """What a deep dispatcher returns after reading the workers' results."""
+
+
+class ArchiverResponse(_Printable):
+    """What an archiver returns after storing a payload (e.g. where it went)."""
+
+    def __init__(
+        self, results: Optional[Dict] = None, errors: Optional[List[ErrorLike]] = None
+    ) -> None:
+        self.results = results
+        self.errors = [] if errors is None else errors
+
+
+class DecoratorResponse(ArchiverResponse):
+    """What a decorator returns: request-wide conclusions."""

@@ -1,0 +1,89 @@
+"""Calling a plugin method once: deadline, exception capture, return-type check.
+
+Every failure becomes an ``Error`` record and the caller gets ``None``: failures are data.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, List, Optional, Tuple, Type, Union
+
+from stoq.data_classes import Error
+from stoq.deadline import call_with_deadline
+
+__all__ = ["invoke", "normalise_errors", "one_line"]
+
+log = logging.getLogger("stoq")
+
+
+def one_line(exc: BaseException) -> str:
+    """``Type: message`` on one line, as every Error's text is."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def normalise_errors(
+    raw: Any, plugin_name: str, payload_id: Optional[str], stage: str
+) -> List[Error]:
+    """Plugins may report strings or Error objects; the response holds Error records."""
+    errors = []
+    for item in raw or ():
+        if isinstance(item, Error):
+            errors.append(
+                Error(
+                    " ".join(item.error.split()),
+                    item.plugin_name or plugin_name,
+                    item.payload_id or payload_id,
+                    item.stage or stage,
+                )
+            )
+        else:
+            errors.append(Error(" ".join(str(item).split()), plugin_name, payload_id, stage))
+    return errors
+
+
+def invoke(
+    errors: List[Error],
+    stage: str,
+    plugin_name: str,
+    payload_id: Optional[str],
+    timeout: float,
+    method: Callable[..., Any],
+    expected: Union[Type, Tuple[Type, ...], None],
+    *args: Any,
+) -> Any:
+    """Run ``method(*args)`` within ``timeout``; record any failure in ``errors``.
+
+    ``expected`` is the response type the method must return (``None`` is always allowed);
+    pass ``None`` for methods whose return value is ignored.
+    """
+    try:
+        result, timed_out = call_with_deadline(timeout, method, *args)
+    except Exception as exc:
+        log.error(
+            "plugin %r failed at stage %s on payload %s",
+            plugin_name,
+            stage,
+            payload_id,
+            exc_info=True,
+        )
+        errors.append(Error(one_line(exc), plugin_name, payload_id, stage))
+        return None
+    if timed_out:
+        log.error("plugin %r passed its %ss deadline at stage %s", plugin_name, timeout, stage)
+        errors.append(
+            Error(f"timed out after {timeout:g}s during {stage}", plugin_name, payload_id, "timeout")
+        )
+        return None
+    if expected is not None and result is not None and not isinstance(result, expected):
+        names = expected.__name__ if isinstance(expected, type) else expected[0].__name__
+        errors.append(
+            Error(
+                f"returned {type(result).__name__}, expected {names} or None",
+                plugin_name,
+                payload_id,
+                stage,
+            )
+        )
+        return None
+    return result

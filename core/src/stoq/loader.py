@@ -1,0 +1,316 @@
+"""Finding and loading plugins: ``stoq.plugins`` entry points and v2-style plugin folders.
+
+Discovery reads metadata only; a plugin's code is imported the first time a request names it,
+so a broken or heavy plugin that is not used costs nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import inspect
+import logging
+import sys
+from configparser import Error as ConfigParserError
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Type
+
+from stoq.__about__ import __version__
+from stoq.config import StoqConfigParser, option_to_text
+from stoq.exceptions import (
+    StoqDuplicatePlugin,
+    StoqPluginException,
+    StoqPluginLoadError,
+    StoqPluginNotFound,
+)
+from stoq.plugins import BasePlugin
+
+if sys.version_info >= (3, 10):
+    from importlib.metadata import EntryPoint, entry_points
+else:  # pragma: no cover - exercised on 3.9 only
+    from importlib_metadata import EntryPoint, entry_points
+
+__all__ = ["ENTRY_POINT_GROUP", "PluginManager", "PluginSource", "discover"]
+
+ENTRY_POINT_GROUP = "stoq.plugins"
+CORE_DISTRIBUTION = "stoq-framework"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PluginSource:
+    """Where a plugin name comes from, known without importing it."""
+
+    name: str
+    kind: str  # "entry point" or "plugin folder"
+    location: str  # "module:Class" for entry points, the .stoq file for folders
+    distribution: Optional[str] = None
+    version: Optional[str] = None
+    summary: Optional[str] = None
+    entry_point: Optional[EntryPoint] = None
+
+    def describe(self) -> str:
+        if self.kind == "entry point":
+            return f"entry point {self.location} in distribution {self.distribution}"
+        return f"plugin folder file {self.location}"
+
+
+def _entry_point_sources() -> List[PluginSource]:
+    sources = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(ep, "dist", None)
+        meta = dist.metadata if dist is not None else None
+        sources.append(
+            PluginSource(
+                name=ep.name,
+                kind="entry point",
+                location=ep.value,
+                distribution=meta["Name"] if meta else None,
+                version=dist.version if dist is not None else None,
+                summary=meta["Summary"] if meta else None,
+                entry_point=ep,
+            )
+        )
+    return sources
+
+
+def _read_stoq_file(path: Path) -> StoqConfigParser:
+    parser = StoqConfigParser()
+    try:
+        with path.open(encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except (ConfigParserError, OSError, UnicodeDecodeError) as exc:
+        raise StoqPluginLoadError(f"{path}: unreadable plugin file: {exc}") from exc
+    return parser
+
+
+def _folder_sources(plugin_dirs: Iterable[str]) -> List[PluginSource]:
+    sources = []
+    for folder in plugin_dirs:
+        for stoq_file in sorted(Path(folder).expanduser().rglob("*.stoq")):
+            try:
+                parser = _read_stoq_file(stoq_file)
+            except StoqPluginLoadError as exc:
+                log.warning("%s", exc)
+                continue
+            name = parser.get("Core", "Name", fallback=None)
+            if not name:
+                log.warning("%s: no [Core] Name, ignored", stoq_file)
+                continue
+            sources.append(
+                PluginSource(
+                    name=name,
+                    kind="plugin folder",
+                    location=str(stoq_file),
+                    version=parser.get("Documentation", "Version", fallback=None),
+                    summary=parser.get("Documentation", "Description", fallback=None),
+                )
+            )
+    return sources
+
+
+def discover(plugin_dirs: Iterable[str] = ()) -> Dict[str, List[PluginSource]]:
+    """Every plugin name available, with all its sources (more than one is a conflict)."""
+    found: Dict[str, List[PluginSource]] = {}
+    for source in _entry_point_sources() + _folder_sources(plugin_dirs):
+        found.setdefault(source.name, []).append(source)
+    return found
+
+
+def _check_core_requirement(source: PluginSource) -> None:
+    """Refuse a plugin whose distribution needs a newer core than this one."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    dist = getattr(source.entry_point, "dist", None)
+    for text in (dist.requires or []) if dist is not None else []:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if requirement.name.lower().replace("_", "-") != CORE_DISTRIBUTION:
+            continue
+        if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+            continue
+        if not requirement.specifier.contains(__version__, prereleases=True):
+            raise StoqPluginLoadError(
+                f"plugin {source.name!r} ({source.distribution} {source.version}) requires"
+                f" {requirement}, but this core is {CORE_DISTRIBUTION} {__version__}:"
+                f" upgrade with 'pip install -U {CORE_DISTRIBUTION}'",
+                source.name,
+            )
+
+
+def _import_folder_module(name: str, stoq_file: Path, module: str) -> Any:
+    base = stoq_file.parent.joinpath(*module.split("."))
+    package_init = base / "__init__.py"
+    if package_init.is_file():
+        spec = importlib.util.spec_from_file_location(
+            f"stoq_plugin_dir_{name}", package_init, submodule_search_locations=[str(base)]
+        )
+    else:
+        spec = importlib.util.spec_from_file_location(
+            f"stoq_plugin_dir_{name}", base.with_suffix(".py")
+        )
+    if spec is None or spec.loader is None or not Path(spec.origin or "").is_file():
+        raise StoqPluginLoadError(f"{stoq_file}: module {module!r} not found beside it", name)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _plugin_class_in(module: Any, name: str) -> Type[BasePlugin]:
+    for _, obj in inspect.getmembers(module, inspect.isclass):
+        if issubclass(obj, BasePlugin) and obj.__module__ == module.__name__:
+            return obj
+    raise StoqPluginLoadError(f"plugin {name!r}: no plugin class in {module.__file__}", name)
+
+
+class PluginManager:
+    """Loads plugins by name, one instance per name, with their merged options."""
+
+    def __init__(
+        self,
+        plugin_dirs: Iterable[str] = (),
+        file_options: Optional[Mapping[str, Mapping[str, Any]]] = None,
+        plugin_opts: Optional[Mapping[str, Mapping[str, Any]]] = None,
+    ) -> None:
+        self._plugin_dirs = list(plugin_dirs)
+        self._file_options = dict(file_options or {})
+        self._plugin_opts = dict(plugin_opts or {})
+        self._sources: Optional[Dict[str, List[PluginSource]]] = None
+        self._instances: Dict[str, BasePlugin] = {}
+        self._failures: Dict[str, StoqPluginException] = {}
+
+    @property
+    def sources(self) -> Dict[str, List[PluginSource]]:
+        if self._sources is None:
+            self._sources = discover(self._plugin_dirs)
+        return self._sources
+
+    def is_available(self, name: str) -> bool:
+        return name in self._instances or name in self.sources
+
+    @property
+    def loaded(self) -> Dict[str, BasePlugin]:
+        return dict(self._instances)
+
+    def load(self, name: str) -> BasePlugin:
+        """The plugin's instance, loading it once; failures are remembered and re-raised."""
+        instance = self._instances.get(name)
+        if instance is not None:
+            return instance
+        if name in self._failures:
+            raise self._failures[name]
+        try:
+            instance = self._load(name)
+        except StoqPluginException as exc:
+            self._failures[name] = exc
+            raise
+        self._instances[name] = instance
+        return instance
+
+    def add_instance(self, name: str, instance: BasePlugin) -> None:
+        """Use an already built plugin under ``name`` (tests, embedding)."""
+        self._instances[name] = instance
+
+    def build(self, name: str, plugin_class: Type[BasePlugin], **documentation: str) -> BasePlugin:
+        """Construct and start ``plugin_class`` with ``name``'s merged options, and keep it."""
+        defaults = dict(getattr(plugin_class, "DEFAULT_OPTIONS", {}) or {})
+        config = StoqConfigParser()
+        config["Core"] = {"Name": name, "Module": plugin_class.__module__}
+        config["Documentation"] = {k: v or "" for k, v in documentation.items()}
+        return self._construct(name, plugin_class, config, defaults)
+
+    def _load(self, name: str) -> BasePlugin:
+        sources = self.sources.get(name)
+        if not sources:
+            matches = difflib.get_close_matches(name, list(self.sources), n=3)
+            raise StoqPluginNotFound(name, matches)
+        if len(sources) > 1:
+            places = " and ".join(s.describe() for s in sources)
+            raise StoqDuplicatePlugin(f"plugin {name!r} is provided twice: {places}", name)
+        source = sources[0]
+        if source.kind == "entry point":
+            return self._load_entry_point(source)
+        return self._load_folder(source)
+
+    def _load_entry_point(self, source: PluginSource) -> BasePlugin:
+        from stevedore import NamedExtensionManager
+
+        _check_core_requirement(source)
+        failures: List[BaseException] = []
+        manager = NamedExtensionManager(
+            ENTRY_POINT_GROUP,
+            names=[source.name],
+            on_load_failure_callback=lambda _m, _ep, exc: failures.append(exc),
+            name_order=True,
+        )
+        if failures or not manager.extensions:
+            cause = failures[0] if failures else None
+            raise StoqPluginLoadError(
+                f"plugin {source.name!r}: importing {source.location} failed:"
+                f" {type(cause).__name__}: {cause}",
+                source.name,
+            ) from cause
+        plugin_class = manager.extensions[0].plugin
+        dist = getattr(source.entry_point, "dist", None)
+        meta = dist.metadata if dist is not None else None
+        return self.build(
+            source.name,
+            plugin_class,
+            Author=(meta["Author"] or meta["Author-email"] or "") if meta else "",
+            Version=source.version or "",
+            Website=(meta["Home-page"] or "") if meta else "",
+            Description=source.summary or "",
+        )
+
+    def _load_folder(self, source: PluginSource) -> BasePlugin:
+        stoq_file = Path(source.location)
+        config = _read_stoq_file(stoq_file)
+        module_name = config.get("Core", "Module", fallback=source.name)
+        try:
+            module = _import_folder_module(source.name, stoq_file, module_name)
+        except StoqPluginException:
+            raise
+        except Exception as exc:
+            raise StoqPluginLoadError(
+                f"plugin {source.name!r}: importing {module_name} from {stoq_file.parent} failed:"
+                f" {type(exc).__name__}: {exc}",
+                source.name,
+            ) from exc
+        plugin_class = _plugin_class_in(module, source.name)
+        defaults = dict(getattr(plugin_class, "DEFAULT_OPTIONS", {}) or {})
+        if config.has_section("options"):
+            defaults.update(config.items("options"))
+        return self._construct(source.name, plugin_class, config, defaults)
+
+    def _construct(
+        self,
+        name: str,
+        plugin_class: Type[BasePlugin],
+        config: StoqConfigParser,
+        defaults: Dict[str, Any],
+    ) -> BasePlugin:
+        options = {**defaults, **self._file_options.get(name, {}), **self._plugin_opts.get(name, {})}
+        config["options"] = {k: option_to_text(v) for k, v in options.items()}
+        try:
+            instance = plugin_class(config, options)
+            instance.start()
+        except Exception as exc:
+            raise StoqPluginLoadError(
+                f"plugin {name!r}: could not be started: {type(exc).__name__}: {exc}", name
+            ) from exc
+        self._instances[name] = instance
+        return instance
+
+    def close(self) -> None:
+        """Call every loaded plugin's ``stop()``; a failing stop is logged, not raised."""
+        for name, instance in self._instances.items():
+            try:
+                instance.stop()
+            except Exception:
+                log.exception("plugin %r: stop() failed", name)
+        self._instances.clear()

@@ -1,0 +1,36 @@
+"""Logging set-up for applications; the library itself only ever adds a NullHandler."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+from typing import Optional
+
+__all__ = ["configure_logging"]
+
+_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_configured = False
+
+
+def configure_logging(level: str = "INFO", log_dir: Optional[str] = None) -> None:
+    """Send stoq's logs to stderr (and ``log_dir/stoq.log``); calling it again only sets the level."""
+    global _configured
+    logger = logging.getLogger("stoq")
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        raise ValueError(f"log level {level!r}: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+    logger.setLevel(numeric)
+    if _configured:
+        return
+    handler: logging.Handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(_FORMAT))
+    logger.addHandler(handler)
+    if log_dir:
+        os.makedirs(log_dir, exist_ok=True)
+        file_handler = logging.handlers.RotatingFileHandler(
+            os.path.join(log_dir, "stoq.log"), maxBytes=10 * 1024**2, backupCount=5
+        )
+        file_handler.setFormatter(logging.Formatter(_FORMAT))
+        logger.addHandler(file_handler)
+    _configured = True

@@ -1,0 +1,33 @@
+"""The base every plugin shares: its configuration, options, identity and logger."""
+
+from __future__ import annotations
+
+import logging
+from configparser import ConfigParser
+from typing import Any, Dict, Optional
+
+__all__ = ["BasePlugin"]
+
+
+class BasePlugin:
+    """Holds ``config`` (a ConfigParser) and ``plugin_opts`` (typed options) for a plugin.
+
+    ``start()`` and ``stop()`` are optional lifecycle hooks: open connections or compile
+    rules once per process, and release them when the Stoq instance shuts down.
+    """
+
+    def __init__(self, config: ConfigParser, plugin_opts: Optional[Dict[str, Any]] = None) -> None:
+        self.config = config
+        self.plugin_opts: Dict[str, Any] = {} if plugin_opts is None else plugin_opts
+        self.plugin_name: str = config.get("Core", "Name", fallback=type(self).__name__)
+        self.__author__ = config.get("Documentation", "Author", fallback="")
+        self.__version__ = config.get("Documentation", "Version", fallback="")
+        self.__website__ = config.get("Documentation", "Website", fallback="")
+        self.__description__ = config.get("Documentation", "Description", fallback="")
+        self.log = logging.getLogger(f"stoq.{self.plugin_name}")
+
+    def start(self) -> None:
+        """Called once after loading; override to acquire resources."""
+
+    def stop(self) -> None:
+        """Called once when the Stoq instance closes; override to release resources."""

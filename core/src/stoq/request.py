@@ -1,0 +1,226 @@
+"""One request's scan loop: breadth-first levels, dispatch, workers, deep dispatch, archive.
+
+``ScanRequest`` holds what belongs to a single request (seen hashes, budgets, errors,
+results) so the ``Stoq`` object itself stays free of per-request state.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set
+
+from stoq.data_classes import (
+    ArchiverResponse,
+    DispatcherResponse,
+    Error,
+    ExtractedPayload,
+    Payload,
+    PayloadResults,
+    RequestMeta,
+    WorkerResponse,
+)
+from stoq.invoke import invoke, normalise_errors, one_line
+from stoq.plugins import ArchiverPlugin, DeepDispatcherPlugin, DispatcherPlugin, WorkerPlugin
+
+if TYPE_CHECKING:
+    from stoq.core import Stoq
+
+__all__ = ["ScanRequest"]
+
+#: Individual limit errors kept per request and limit; further ones are counted in one record.
+LIMIT_ERRORS_KEPT = 100
+
+
+def _union(*groups: Any) -> List[str]:
+    """Ordered union without duplicates (dict keys keep insertion order)."""
+    merged: Dict[str, None] = {}
+    for group in groups:
+        if group:
+            merged.update(dict.fromkeys(group))
+    return list(merged)
+
+
+class ScanRequest:
+    """Scans one root payload and everything extracted from it."""
+
+    def __init__(
+        self,
+        stoq: Stoq,
+        request_meta: RequestMeta,
+        add_start_dispatch: Optional[List[str]] = None,
+        add_start_deep_dispatch: Optional[List[str]] = None,
+    ) -> None:
+        self.stoq = stoq
+        self.settings = stoq.settings
+        self.request_meta = request_meta
+        self.add_start_dispatch = add_start_dispatch or []
+        self.add_start_deep_dispatch = add_start_deep_dispatch or []
+        self.errors: List[Error] = []
+        self.results: List[PayloadResults] = []
+        self._seen: Set[str] = set()
+        self._payload_count = 0
+        self._extracted_bytes = 0
+        self._limit_hits: Dict[str, int] = {}
+
+    def run(self, root: Payload) -> None:
+        self._seen.add(root.sha256)
+        self._payload_count = 1
+        level, depth = [root], 0
+        while level:
+            next_level: List[Payload] = []
+            for payload in level:
+                self._process(payload, depth, payload is root, next_level)
+            level, depth = next_level, depth + 1
+        for kind, count in self._limit_hits.items():
+            if count > LIMIT_ERRORS_KEPT:
+                self.errors.append(
+                    Error(
+                        f"{count - LIMIT_ERRORS_KEPT} more payloads not scanned: {kind}",
+                        None,
+                        root.payload_id,
+                        "limit",
+                    )
+                )
+
+    # -- one payload -------------------------------------------------------------------
+
+    def _process(self, payload: Payload, depth: int, is_root: bool, next_level: List[Payload]) -> None:
+        self.results.append(PayloadResults.from_payload(payload))
+        if payload.payload_meta.should_scan:
+            workers = self._dispatch(payload, is_root)
+            self._run_workers(payload, workers, 0, depth, next_level)
+            if self.stoq.deep_dispatchers or (is_root and self.add_start_deep_dispatch):
+                self._deep_dispatch(payload, depth, is_root, next_level)
+        if self.request_meta.archive_payloads and payload.payload_meta.should_archive:
+            self._archive(payload)
+
+    def _plugin(self, name: str, role: type, stage: str, payload_id: Optional[str]) -> Optional[Any]:
+        return self.stoq.plugin_for_role(self.errors, name, role, stage, payload_id)
+
+    def _ask(self, names: List[str], role: type, method: str, stage: str, payload: Payload,
+             meta_store: Dict[str, Dict]) -> List[str]:
+        """Ask each (deep) dispatcher for workers; keep its meta and errors."""
+        wanted: List[str] = []
+        for name in names:
+            plugin = self._plugin(name, role, stage, payload.payload_id)
+            if plugin is None:
+                continue
+            response = invoke(
+                self.errors, stage, name, payload.payload_id, self.stoq.timeout_for(name),
+                getattr(plugin, method), DispatcherResponse, payload, self.request_meta,
+            )
+            if response is None:
+                continue
+            if response.meta:
+                meta_store.setdefault(name, {}).update(response.meta)
+            if response.errors:
+                self.errors.extend(normalise_errors(response.errors, name, payload.payload_id, stage))
+            wanted.extend(response.plugin_names)
+        return wanted
+
+    def _dispatch(self, payload: Payload, is_root: bool) -> List[str]:
+        asked = self._ask(
+            self.stoq.dispatchers, DispatcherPlugin, "get_dispatches", "dispatch", payload,
+            payload.dispatch_meta,
+        ) if self.stoq.dispatchers else []
+        return _union(
+            payload.payload_meta.dispatch_to,
+            self.add_start_dispatch if is_root else None,
+            self.stoq.always_dispatch,
+            asked,
+        )
+
+    def _deep_dispatch(self, payload: Payload, depth: int, is_root: bool, next_level: List[Payload]) -> None:
+        for round_number in range(1, self.settings.max_dispatch_passes + 1):
+            asked = self._ask(
+                self.stoq.deep_dispatchers, DeepDispatcherPlugin, "get_deep_dispatches",
+                "deep_dispatch", payload, payload.deep_dispatch_meta,
+            )
+            already = {name for round_names in payload.plugins_run["workers"] for name in round_names}
+            wanted = _union(self.add_start_deep_dispatch if is_root else None, asked)
+            new = [name for name in wanted if name not in already]
+            if not new:
+                return
+            payload.worker_results.append({})
+            payload.plugins_run["workers"].append([])
+            self._run_workers(payload, new, round_number, depth, next_level)
+
+    def _run_workers(self, payload: Payload, names: List[str], round_number: int, depth: int,
+                     next_level: List[Payload]) -> None:
+        results = payload.worker_results[round_number]
+        ran = payload.plugins_run["workers"][round_number]
+        for name in names:
+            ran.append(name)
+            worker = self._plugin(name, WorkerPlugin, "scan", payload.payload_id)
+            if worker is None:
+                continue
+            response = invoke(
+                self.errors, "scan", name, payload.payload_id, self.stoq.timeout_for(name),
+                worker.scan, WorkerResponse, payload, self.request_meta,
+            )
+            if response is None:
+                continue
+            if response.results is not None:
+                results[name] = response.results
+            if response.errors:
+                self.errors.extend(normalise_errors(response.errors, name, payload.payload_id, "scan"))
+            for extracted in response.extracted:
+                self._accept_child(payload, name, extracted, depth, next_level)
+
+    def _archive(self, payload: Payload) -> None:
+        for name in self.stoq.dest_archivers:
+            archiver = self._plugin(name, ArchiverPlugin, "archive", payload.payload_id)
+            payload.plugins_run["archivers"].append(name)
+            if archiver is None:
+                continue
+            response = invoke(
+                self.errors, "archive", name, payload.payload_id, self.stoq.timeout_for(name),
+                archiver.archive, ArchiverResponse, payload, self.request_meta,
+            )
+            if response is None:
+                continue
+            if response.results is not None:
+                payload.archiver_results[name] = response.results
+            if response.errors:
+                self.errors.extend(normalise_errors(response.errors, name, payload.payload_id, "archive"))
+
+    # -- children and limits -------------------------------------------------------------
+
+    def _accept_child(self, parent: Payload, worker: str, extracted: Any, depth: int,
+                      next_level: List[Payload]) -> None:
+        if not isinstance(extracted, (ExtractedPayload, Payload)):
+            self.errors.append(Error(
+                f"extracted {type(extracted).__name__}, expected ExtractedPayload",
+                worker, parent.payload_id, "scan",
+            ))
+            return
+        try:
+            child = Payload(extracted.content, extracted.payload_meta, worker, parent.payload_id)
+        except Exception as exc:  # e.g. content that is neither bytes nor str
+            self.errors.append(Error(one_line(exc), worker, parent.payload_id, "scan"))
+            return
+        if child.sha256 in self._seen:
+            return
+        self._seen.add(child.sha256)
+        size = len(child.content)
+        limits = self.settings
+        if size > limits.max_payload_size:
+            self._limit(parent, worker, child, f"max_payload_size {limits.max_payload_size} bytes")
+        elif depth + 1 > limits.max_recursion:
+            self._limit(parent, worker, child, f"max_recursion {limits.max_recursion} reached")
+        elif self._payload_count >= limits.max_payloads:
+            self._limit(parent, worker, child, f"max_payloads {limits.max_payloads} reached")
+        elif self._extracted_bytes + size > limits.max_total_bytes:
+            self._limit(parent, worker, child, f"max_total_bytes {limits.max_total_bytes} reached")
+        else:
+            self._payload_count += 1
+            self._extracted_bytes += size
+            next_level.append(child)
+
+    def _limit(self, parent: Payload, worker: str, child: Payload, reason: str) -> None:
+        count = self._limit_hits[reason] = self._limit_hits.get(reason, 0) + 1
+        if count <= LIMIT_ERRORS_KEPT:
+            self.errors.append(Error(
+                f"payload extracted by {worker} (sha256 {child.sha256}, {len(child.content)} bytes)"
+                f" not scanned: {reason}",
+                worker, parent.payload_id, "limit",
+            ))

@@ -1,0 +1,149 @@
+"""The engine's settings and where each value came from.
+
+Precedence, for every key: explicit argument → configuration file → profile → built-in default.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from typing import Any, Dict, List, Mapping, Optional
+
+from stoq.config import ConfigFile, read_config_file, split_list
+from stoq.exceptions import StoqConfigError
+
+__all__ = ["CoreSettings", "load_profile", "resolve_settings"]
+
+log = logging.getLogger(__name__)
+
+GIB = 1024**3
+MIB = 1024**2
+
+#: Settings that name plugins, one list per role.
+PLUGIN_LIST_KEYS = (
+    "providers",
+    "source_archivers",
+    "dest_archivers",
+    "connectors",
+    "dispatchers",
+    "deep_dispatchers",
+    "decorators",
+    "always_dispatch",
+)
+
+
+@dataclass
+class CoreSettings:
+    """Every ``[core]`` key, typed, with the built-in defaults."""
+
+    providers: List[str] = field(default_factory=list)
+    source_archivers: List[str] = field(default_factory=list)
+    dest_archivers: List[str] = field(default_factory=list)
+    connectors: List[str] = field(default_factory=list)
+    dispatchers: List[str] = field(default_factory=list)
+    deep_dispatchers: List[str] = field(default_factory=list)
+    decorators: List[str] = field(default_factory=list)
+    always_dispatch: List[str] = field(default_factory=list)
+    plugin_dir_list: List[str] = field(default_factory=list)
+    max_queue: int = 100
+    max_recursion: int = 10
+    max_dispatch_passes: int = 1
+    max_payloads: int = 10000
+    max_total_bytes: int = GIB
+    max_payload_size: int = 256 * MIB
+    plugin_timeout: float = 60.0
+    consumers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    log_level: str = "INFO"
+    log_dir: Optional[str] = None
+    #: key → "argument", "file <path>", "profile <name>" or "default".
+    sources: Dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "sources"}
+
+
+_KEYS = [f.name for f in fields(CoreSettings) if f.name != "sources"]
+_ALIASES = {"provider_consumers": "consumers"}
+_DEFAULTS = CoreSettings()
+
+
+def _coerce(key: str, value: Any, where: str) -> Any:
+    """Check and convert one value to the type of its key; errors name where it came from."""
+    default = getattr(_DEFAULTS, key)
+    try:
+        if key == "log_dir":
+            return None if value in (None, "") else str(value)
+        if isinstance(default, list):
+            if not isinstance(value, (str, list, tuple)):
+                raise TypeError
+            return split_list(value)
+        if isinstance(default, int):
+            if isinstance(value, bool) or isinstance(value, float):
+                raise TypeError
+            number = int(value)
+            if number < (1 if key in ("max_queue", "consumers") else 0):
+                raise ValueError
+            return number
+        if isinstance(default, float):
+            if isinstance(value, bool):
+                raise TypeError
+            number = float(value)
+            if number <= 0:
+                raise ValueError
+            return number
+        if not isinstance(value, str):
+            raise TypeError
+        return value
+    except (TypeError, ValueError):
+        expected = {list: "a list of plugin names", int: "a whole number"}.get(
+            type(default), "a positive number" if isinstance(default, float) else "a string"
+        )
+        if key == "log_dir":
+            expected = "a folder path"
+        raise StoqConfigError(f"{where}: [core] {key} = {value!r}: expected {expected}") from None
+
+
+def _normalise(values: Mapping[str, Any], where: str) -> Dict[str, Any]:
+    out: Dict[str, Any] = {}
+    for raw_key, value in values.items():
+        key = _ALIASES.get(raw_key, raw_key)
+        if key not in _KEYS:
+            log.warning("%s: unknown [core] key %r ignored", where, raw_key)
+            continue
+        out[key] = _coerce(key, value, where)
+    return out
+
+
+def load_profile(name: str) -> ConfigFile:
+    """A profile shipped with the core (``stoq/profiles/<name>.toml``)."""
+    resource = resources.files("stoq") / "profiles" / f"{name}.toml"
+    if not resource.is_file():
+        raise StoqConfigError(f"profile {name!r} does not exist")
+    with resources.as_file(resource) as path:
+        return read_config_file(path)
+
+
+def resolve_settings(
+    explicit: Mapping[str, Any],
+    config: ConfigFile,
+    profile: Optional[ConfigFile] = None,
+    profile_name: str = "",
+) -> CoreSettings:
+    """Merge the layers key by key, recording the source of every value."""
+    layers = [("default", {})]
+    if profile is not None:
+        layers.append((f"profile {profile_name}", _normalise(profile.core, f"profile {profile_name}")))
+    if config.path is not None:
+        layers.append((f"file {config.path}", _normalise(config.core, str(config.path))))
+    given = {k: v for k, v in explicit.items() if v is not None}
+    layers.append(("argument", _normalise(given, "argument")))
+    settings = CoreSettings()
+    for key in _KEYS:
+        settings.sources[key] = "default"
+        for source, values in layers:
+            if key in values:
+                setattr(settings, key, values[key])
+                settings.sources[key] = source
+    return settings
