@@ -1,0 +1,1 @@
+"""Test plugins for stoq's own tests; installed into the test environments only."""
