@@ -1,0 +1,110 @@
+"""The public API: complete, sorted, v2-compatible constructors, cheap to import."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import stoq
+from stoq import (
+    ArchiverResponse,
+    DecoratorResponse,
+    DeepDispatcherResponse,
+    DispatcherResponse,
+    Error,
+    ExtractedPayload,
+    Payload,
+    PayloadMeta,
+    RequestMeta,
+    StoqResponse,
+    WorkerResponse,
+)
+
+
+def test_all_is_sorted_and_complete() -> None:
+    """Every public name is listed once, sorted, and importable."""
+    assert stoq.__all__ == sorted(stoq.__all__)
+    for name in stoq.__all__:
+        assert hasattr(stoq, name), name
+    expected = {
+        "Stoq", "Payload", "PayloadMeta", "PayloadResults", "RequestMeta", "StoqResponse",
+        "ExtractedPayload", "WorkerResponse", "DispatcherResponse", "DeepDispatcherResponse",
+        "ArchiverResponse", "DecoratorResponse", "Error", "__version__",
+    }
+    assert expected <= set(stoq.__all__)
+
+
+def test_v2_import_paths() -> None:
+    """The seed's import lines and the v2 module paths work."""
+    from stoq.data_classes import DeepDispatcherResponse as D1
+    from stoq.plugins import DeepDispatcherPlugin
+    from stoq.plugins.deep_dispatcher import DeepDispatcherPlugin as D2
+
+    assert D1 is DeepDispatcherResponse
+    assert D2 is DeepDispatcherPlugin
+
+
+def test_v2_constructor_defaults() -> None:
+    """Constructors and defaults follow stoQ v2."""
+    meta = PayloadMeta()
+    assert (meta.should_archive, meta.extra_data, meta.dispatch_to, meta.should_scan) == (True, {}, [], True)
+    payload = Payload("text")
+    assert payload.content == b"text"
+    assert payload.worker_results == [{}]
+    assert payload.plugins_run == {"workers": [[]], "archivers": []}
+    assert payload.dispatch_meta == {} and payload.deep_dispatch_meta == {}
+    assert len(payload.payload_id) == 36
+    request = RequestMeta()
+    assert (request.archive_payloads, request.source, request.extra_data) == (True, None, {})
+    assert WorkerResponse().extracted == [] and WorkerResponse().errors == []
+    for cls in (DispatcherResponse, DeepDispatcherResponse):
+        response = cls()
+        assert (response.plugin_names, response.meta, response.errors) == ([], {}, [])
+    assert ArchiverResponse().errors == [] and DecoratorResponse().results is None
+    assert ExtractedPayload(b"x").payload_meta.should_scan is True
+    error = Error("boom", plugin_name="p", payload_id="id", stage="scan")
+    assert json.loads(str(error)) == {"plugin_name": "p", "payload_id": "id", "stage": "scan", "error": "boom"}
+
+
+def test_defaults_are_not_shared_between_instances() -> None:
+    """Mutable defaults are fresh per instance (a classic v2-port bug)."""
+    first, second = DeepDispatcherResponse(), DeepDispatcherResponse()
+    first.plugin_names.append("x")
+    first.meta["k"] = 1
+    assert second.plugin_names == [] and second.meta == {}
+
+
+def test_every_class_prints_as_json() -> None:
+    """str() of every data class is JSON, as in v2."""
+    objects = [
+        PayloadMeta(), RequestMeta(), Payload(b"a"), ExtractedPayload(b"a"), WorkerResponse({"a": 1}),
+        DispatcherResponse(["w"]), DeepDispatcherResponse(["w"]), ArchiverResponse({"a": 1}),
+        DecoratorResponse({"a": 1}), Error("e"), StoqResponse([], RequestMeta(), []),
+    ]
+    for obj in objects:
+        assert isinstance(json.loads(str(obj)), dict), type(obj).__name__
+
+
+def test_import_stoq_loads_no_plugin_and_no_heavy_dependency() -> None:
+    """`import stoq` imports neither plugin code nor stevedore/packaging."""
+    code = (
+        "import sys, stoq; "
+        "bad = [m for m in sys.modules if m.startswith(('stoq_test_plugins', 'stoq_plugin_', "
+        "'stevedore', 'packaging', 'yara', 'magic'))]; print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_library_logger_has_only_a_null_handler() -> None:
+    """The library never configures logging output by itself."""
+    import logging
+
+    from stoq import Stoq
+
+    before = list(logging.getLogger("stoq").handlers)
+    Stoq()
+    Stoq()
+    assert logging.getLogger("stoq").handlers == before
+    assert any(isinstance(h, logging.NullHandler) for h in before)

@@ -1,0 +1,86 @@
+"""SPEC §5.5 (single process): providers feed a bounded queue; each item is a request."""
+
+from __future__ import annotations
+
+import threading
+import time
+from queue import Queue
+from typing import Any
+
+import pytest
+
+from stoq import Payload, Stoq
+from stoq.plugins import ProviderPlugin
+
+
+def test_payloads_and_archiver_tasks_are_scanned_then_run_returns(build) -> None:
+    """Payload items and {archiver: task} items each become one request; run() returns."""
+    stoq = build(
+        providers=["multi_role"], source_archivers=["multi_role"], connectors=["multi_role"],
+        always_dispatch=["simple_worker"],
+        plugin_opts={"multi_role": {"items": ["one", "task:abc", "three"]}},
+    )
+    stoq.run()
+    saved = stoq.load_plugin("multi_role").saved
+    assert len(saved) == 3
+    sizes = sorted(r.results[0].workers[0]["simple_worker"]["size"] for r in saved)
+    assert sizes == [3, 5, len("from archive: abc")]
+
+
+class _ExplodingProvider(ProviderPlugin):
+    def ingest(self, queue: Queue) -> None:
+        queue.put(Payload(b"before the failure"))
+        raise RuntimeError("provider broke")
+
+
+class _ManyProvider(ProviderPlugin):
+    def ingest(self, queue: Queue) -> None:
+        for i in range(1000):
+            queue.put(Payload(b"%d" % i))
+
+
+def _with(stoq: Stoq, name: str, cls: Any) -> Stoq:
+    stoq.plugins.build(name, cls)
+    return stoq
+
+
+def test_provider_exception_is_reported_and_does_not_hang(build, caplog: pytest.LogCaptureFixture) -> None:
+    """A provider that raises is counted and logged; what it queued is still scanned."""
+    stoq = _with(build(providers=["exploding"], connectors=["multi_role"]), "exploding", _ExplodingProvider)
+    done = threading.Thread(target=stoq.run)
+    done.start()
+    done.join(10)
+    assert not done.is_alive()
+    assert stoq.provider_failures == 1
+    assert len(stoq.load_plugin("multi_role").saved) == 1
+    assert "provider 'exploding' failed" in caplog.text
+
+
+def test_stop_finishes_the_request_in_flight_and_returns(build) -> None:
+    """stop() ends run mode promptly even while providers still have work."""
+    stoq = _with(build(providers=["many"], max_queue=5, connectors=["multi_role"],
+                       always_dispatch=["sleep_worker"],
+                       plugin_opts={"sleep_worker": {"seconds": 0.02}}), "many", _ManyProvider)
+    runner = threading.Thread(target=stoq.run)
+    runner.start()
+    time.sleep(0.3)
+    stoq.stop()
+    runner.join(5)
+    assert not runner.is_alive()
+    saved = stoq.load_plugin("multi_role").saved
+    assert 0 < len(saved) < 1000
+    assert all(r.errors == [] for r in saved)
+
+
+def test_unknown_archiver_task_is_reported_to_connectors(build) -> None:
+    """A task for an archiver that does not exist yields a response with the error."""
+    class _BadTask(ProviderPlugin):
+        def ingest(self, queue: Queue) -> None:
+            queue.put({"no_such_archiver": "t"})
+
+    stoq = _with(build(providers=["bad_task"], connectors=["multi_role"]), "bad_task", _BadTask)
+    stoq.run()
+    [response] = stoq.load_plugin("multi_role").saved
+    assert response.results == []
+    assert response.errors[0].plugin_name == "no_such_archiver"
+    assert response.errors[0].stage == "load"
