@@ -1,0 +1,77 @@
+"""Behaviour of the ``entropy`` worker on constructed extremes and real files."""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from stoq import Stoq
+
+from stoq_plugin_entropy.plugin import EntropyPlugin, shannon_entropy
+
+SYSTEM_BINARY = Path(shutil.which("ls") or "/bin/ls").resolve()
+
+
+def reference_entropy(content: bytes) -> float:
+    """The textbook formula, counting each byte value with ``bytes.count``."""
+    size = len(content)
+    shares = [content.count(bytes([value])) / size for value in range(256)]
+    return -sum(share * math.log2(share) for share in shares if share)
+
+
+def entropy_of(content: bytes) -> float:
+    """Scan ``content`` with only the entropy worker and return its result."""
+    with Stoq(always_dispatch=["entropy"]) as stoq:
+        response = stoq.scan(content)
+    assert response.errors == []
+    return response.results[0].workers[0]["entropy"]["entropy"]
+
+
+def test_every_byte_value_once_is_exactly_eight_bits() -> None:
+    """A uniform distribution over 256 values carries 8 bits per byte."""
+    assert entropy_of(bytes(range(256)) * 4) == 8.0
+
+
+def test_one_repeated_byte_is_zero() -> None:
+    """Content with a single value carries no information."""
+    assert entropy_of(b"A" * 10000) == 0.0
+
+
+def test_two_equally_common_values_are_one_bit() -> None:
+    """Two values, half each, carry exactly one bit per byte."""
+    assert entropy_of(b"01" * 5000) == 1.0
+
+
+def test_empty_payload_is_zero() -> None:
+    """An empty payload has no distribution; the worker says 0.0 rather than failing."""
+    assert entropy_of(b"") == 0.0
+
+
+@pytest.mark.parametrize("name", ["system binary", "gzip of it", "random"])
+def test_real_content_matches_the_textbook_formula(name: str) -> None:
+    """On real data the worker agrees with a per-value ``bytes.count`` computation."""
+    binary = SYSTEM_BINARY.read_bytes()
+    content = {
+        "system binary": binary,
+        "gzip of it": gzip.compress(binary),
+        "random": os.urandom(1 << 20),
+    }[name]
+    assert entropy_of(content) == pytest.approx(reference_entropy(content), abs=1e-9)
+
+
+def test_compressed_data_is_denser_than_the_executable() -> None:
+    """Compression raises entropy: gzip output is closer to 8 than the ELF it came from."""
+    binary = SYSTEM_BINARY.read_bytes()
+    packed = shannon_entropy(gzip.compress(binary, 9))
+    assert shannon_entropy(binary) < packed <= 8.0
+    assert packed > 7.5
+
+
+def test_plugin_class_is_the_entry_point() -> None:
+    """The installed entry point ``entropy`` loads this class."""
+    with Stoq() as stoq:
+        assert isinstance(stoq.load_plugin("entropy"), EntropyPlugin)
