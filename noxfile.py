@@ -1,0 +1,135 @@
+"""Every check stoQ has, as nox sessions; `nox --list` describes each.
+
+`nox` alone runs the default set (the README's test command, and what `.ci/run` runs);
+`nox -t full` runs the whole test matrix; `nox -s "plugin-3.12(stoq-plugin-yara)"` runs one
+cell. Contrib plugins are found by globbing ``plugins-contrib/*/pyproject.toml``, so a new
+plugin joins the matrix when its folder lands.
+
+Locally a Python that is not installed is skipped with a message; in CI (``CI`` set) every
+version must be present, so a missing one fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+PYTHONS = ["3.9", "3.10", "3.11", "3.12", "3.13"]
+#: The version the single-interpreter checks (lint, typing, docs, template) run on.
+MAIN_PYTHON = "3.11"
+PLUGINS = sorted(p.parent.name for p in ROOT.glob("plugins-contrib/*/pyproject.toml"))
+CORE = "core"
+TEST_PLUGINS = "core/tests/test-plugins"
+IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = not IN_CI
+nox.options.error_on_missing_interpreters = IN_CI
+# Never fetch interpreters: the machine's Pythons are the matrix (pyenv provides them in CI).
+nox.options.download_python = "never"
+
+
+def _editable(*paths: str) -> list[str]:
+    """``-e path`` for each local package: sources are tested in place, installs stay fast."""
+    args: list[str] = []
+    for path in paths:
+        args += ["-e", path]
+    return args
+
+
+def _pytest(session: nox.Session, *paths: str) -> None:
+    """Run pytest with an empty STOQ_HOME, so a developer's ~/.stoq cannot change results.
+
+    pytest's exit code reaches nox untouched: a failure, or no test collected (exit 5),
+    fails the session.
+    """
+    session.env["STOQ_HOME"] = session.create_tmp()
+    session.run("python", "-m", "pytest", *paths, *session.posargs)
+
+
+def _require_script(session: nox.Session, relative: str) -> Path:
+    script = ROOT / relative
+    if not script.is_file():
+        session.error(
+            f"{relative} is missing: the authoring kit provides it (templates/tools/); "
+            "this check cannot run until it exists"
+        )
+    return script
+
+
+@nox.session(python=PYTHONS, tags=["tests", "full"])
+def core(session: nox.Session) -> None:
+    """Core tests (core/tests) with the core's test extra and the test-plugin distribution."""
+    session.install(*_editable(f"{CORE}[test]", TEST_PLUGINS))
+    _pytest(session, "core/tests")
+
+
+@nox.session(python=PYTHONS, tags=["tests", "full"])
+@nox.parametrize("package", PLUGINS, ids=PLUGINS)
+def plugin(session: nox.Session, package: str) -> None:
+    """One contrib plugin's own tests: the core plus that plugin with its test extra, nothing else."""
+    folder = f"plugins-contrib/{package}"
+    session.install(*_editable(CORE, f"{folder}[test]"))
+    _pytest(session, f"{folder}/tests")
+
+
+@nox.session(python=PYTHONS, tags=["tests", "full"])
+def cross(session: nox.Session) -> None:
+    """Cross-package tests (tests/): the core, every contrib plugin and the test plugins together."""
+    plugins = [f"plugins-contrib/{name}" for name in PLUGINS]
+    session.install(*_editable(f"{CORE}[test,authoring]", TEST_PLUGINS, *plugins))
+    _pytest(session, "tests")
+
+
+@nox.session(python=MAIN_PYTHON, tags=["checks"])
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check over the whole tree (configuration: pyproject.toml)."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=MAIN_PYTHON, tags=["checks"])
+def typing(session: nox.Session) -> None:
+    """mypy --strict on the core package (configuration: pyproject.toml)."""
+    session.install("mypy", "tomli", "pytest", *_editable(CORE))
+    session.run("mypy", *session.posargs)
+
+
+@nox.session(python=MAIN_PYTHON, tags=["checks"])
+def template(session: nox.Session) -> None:
+    """Template round trip: render templates/stoq-plugin and run the result's tests."""
+    script = _require_script(session, "templates/tools/roundtrip.py")
+    session.install(*_editable(f"{CORE}[test,authoring]"))
+    session.run("python", str(script), *session.posargs)
+
+
+@nox.session(python=MAIN_PYTHON, tags=["checks"])
+def drift(session: nox.Session) -> None:
+    """Template drift: each contrib plugin's boilerplate still matches a fresh render."""
+    script = _require_script(session, "templates/tools/drift.py")
+    session.install(*_editable(f"{CORE}[authoring]"))
+    session.run("python", str(script), *session.posargs)
+
+
+@nox.session(python=MAIN_PYTHON, tags=["checks"])
+def docs(session: nox.Session) -> None:
+    """Build the documentation site (docs/) with Sphinx; any warning is an error."""
+    session.install("sphinx", "myst-parser", "furo", *_editable(f"{CORE}[test]"))
+    out = ROOT / "docs" / "_build" / "html"
+    session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", str(out))
+
+
+@nox.session(python=MAIN_PYTHON, default=False, tags=["bench"])
+def bench(session: nox.Session) -> None:
+    """Benchmarks (bench/*.py) with the core and every contrib plugin; not in the default set."""
+    scripts = sorted((ROOT / "bench").glob("*.py"))
+    if not scripts:
+        session.skip("no benchmark scripts in bench/ yet")
+    plugins = [f"plugins-contrib/{name}" for name in PLUGINS]
+    session.install(*_editable(CORE, *plugins))
+    for script in scripts:
+        session.run("python", str(script), *session.posargs)
