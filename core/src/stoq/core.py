@@ -63,6 +63,10 @@ class Stoq:
         consumers: Optional[int] = None,
         profile: Optional[str] = None,
     ) -> None:
+        #: The arguments this instance was built with; consumer processes rebuild it from them.
+        self.init_kwargs: Dict[str, Any] = {
+            k: v for k, v in locals().items() if k != "self" and v is not None
+        }
         explicit = {k: v for k, v in locals().items() if k in _EXPLICIT_KEYS}
         if provider_consumers is not None and consumers is None:
             explicit["consumers"] = provider_consumers
@@ -90,6 +94,10 @@ class Stoq:
         self.connector_failures = 0
         #: How many providers raised in run mode.
         self.provider_failures = 0
+        #: How many responses carried errors (run mode and scans).
+        self.responses_with_errors = 0
+        #: How many consumer processes died in run mode.
+        self.consumer_deaths = 0
         #: Set by ``stop()``: run mode finishes the request in flight and returns.
         self.stopping = threading.Event()
 
@@ -172,6 +180,8 @@ class Stoq:
         request.run(payload)
         response = StoqResponse(request.results, request_meta, request.errors)
         self._decorate(response)
+        if response.errors:
+            self.responses_with_errors += 1
         self._save(response)
         return response
 
@@ -192,6 +202,7 @@ class Stoq:
 
     def report_unscanned(self, response: StoqResponse) -> None:
         """Send a response that has errors but no payload (e.g. a failed archiver ``get``)."""
+        self.responses_with_errors += 1
         self._save(response)
 
     def reconstruct_all_subresponses(self, stoq_response: StoqResponse) -> Iterator[StoqResponse]:

@@ -7,10 +7,10 @@ import logging.handlers
 import os
 from typing import Optional
 
-__all__ = ["configure_logging"]
+__all__ = ["configure_logging", "configured_level"]
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-_configured = False
+_configured: Optional[str] = None
 
 
 def configure_logging(level: str = "INFO", log_dir: Optional[str] = None) -> None:
@@ -22,6 +22,7 @@ def configure_logging(level: str = "INFO", log_dir: Optional[str] = None) -> Non
         raise ValueError(f"log level {level!r}: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
     logger.setLevel(numeric)
     if _configured:
+        _configured = level
         return
     handler: logging.Handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter(_FORMAT))
@@ -33,4 +34,9 @@ def configure_logging(level: str = "INFO", log_dir: Optional[str] = None) -> Non
         )
         file_handler.setFormatter(logging.Formatter(_FORMAT))
         logger.addHandler(file_handler)
-    _configured = True
+    _configured = level
+
+
+def configured_level() -> Optional[str]:
+    """The level set by ``configure_logging`` (None if the application never called it)."""
+    return _configured

@@ -1,4 +1,8 @@
-"""Run mode: providers in threads feed a bounded queue; each item is scanned as a request."""
+"""Run mode: providers in threads feed a bounded queue; each item is scanned as a request.
+
+With ``consumers == 1`` items are scanned in this process; with more, a pool of consumer
+processes (``stoq.consumers``) scans them, each with its own plugin instances.
+"""
 
 from __future__ import annotations
 
@@ -14,22 +18,12 @@ from stoq.plugins import ArchiverPlugin, ProviderPlugin
 if TYPE_CHECKING:
     from stoq.core import Stoq
 
-__all__ = ["run_providers"]
+__all__ = ["DONE", "ItemSource", "run_providers", "scan_item"]
 
 log = logging.getLogger("stoq")
 
 #: Put on the queue by each provider thread when its ``ingest`` returns or fails.
-_DONE = object()
-
-
-def _ingest(stoq: Stoq, name: str, provider: ProviderPlugin, work: queue.Queue) -> None:
-    try:
-        provider.ingest(work)
-    except Exception:
-        stoq.provider_failures += 1
-        log.exception("provider %r failed; its remaining work is lost", name)
-    finally:
-        work.put(_DONE)
+DONE = object()
 
 
 def _to_payload(stoq: Stoq, item: Any, errors: List[Error]) -> Optional[Payload]:
@@ -37,14 +31,85 @@ def _to_payload(stoq: Stoq, item: Any, errors: List[Error]) -> Optional[Payload]
     if isinstance(item, Payload):
         return item
     if isinstance(item, dict) and len(item) == 1:
-        (name, task), = item.items()
+        ((name, task),) = item.items()
         archiver = stoq.plugin_for_role(errors, name, ArchiverPlugin, "archive", None)
         if archiver is None:
             return None
         return invoke(errors, "archive", name, None, stoq.timeout_for(name), archiver.get, Payload, task)
-    errors.append(Error(f"provider item {type(item).__name__} is neither a Payload nor"
-                        " {archiver_name: task}", None, None, "load"))
+    errors.append(
+        Error(
+            f"provider item {type(item).__name__} is neither a Payload nor {{archiver_name: task}}",
+            None,
+            None,
+            "load",
+        )
+    )
     return None
+
+
+def scan_item(
+    stoq: Stoq,
+    item: Any,
+    request_meta: Optional[RequestMeta],
+    add_start_dispatch: Optional[List[str]],
+    add_start_deep_dispatch: Optional[List[str]],
+) -> StoqResponse:
+    """Scan one provider item; an item that yields no payload still reaches the connectors."""
+    errors: List[Error] = []
+    payload = _to_payload(stoq, item, errors)
+    if payload is None:
+        response = StoqResponse([], request_meta or RequestMeta(), errors)
+        stoq.report_unscanned(response)
+        return response
+    return stoq.scan_payload(payload, request_meta, add_start_dispatch, add_start_deep_dispatch)
+
+
+class ItemSource:
+    """The providers' items, pulled one at a time: ``next_item()`` until it returns ``DONE``."""
+
+    def __init__(self, stoq: Stoq) -> None:
+        self._stoq = stoq
+        errors: List[Error] = []
+        providers = [
+            (name, stoq.plugin_for_role(errors, name, ProviderPlugin, "load", None))
+            for name in stoq.settings.providers
+        ]
+        for error in errors:
+            log.error("run mode: %s", error.error)
+        started = [(n, p) for n, p in providers if p is not None]
+        if not started:
+            raise ValueError("run mode needs at least one provider that loads (providers = [...])")
+        self._queue: queue.Queue = queue.Queue(maxsize=stoq.settings.max_queue)
+        self._remaining = len(started)
+        for name, provider in started:
+            threading.Thread(
+                target=self._ingest, args=(name, provider), name=f"stoq-provider-{name}", daemon=True
+            ).start()
+
+    def _ingest(self, name: str, provider: ProviderPlugin) -> None:
+        try:
+            provider.ingest(self._queue)
+        except Exception:
+            self._stoq.provider_failures += 1
+            log.exception("provider %r failed; its remaining work is lost", name)
+        finally:
+            self._queue.put(DONE)
+
+    @property
+    def exhausted(self) -> bool:
+        return self._remaining == 0
+
+    def next_item(self, timeout: float) -> Any:
+        """The next item, ``None`` if none arrived within ``timeout``, ``DONE`` when all are done."""
+        while self._remaining:
+            try:
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                return None
+            if item is not DONE:
+                return item
+            self._remaining -= 1
+        return DONE
 
 
 def run_providers(
@@ -54,34 +119,15 @@ def run_providers(
     add_start_deep_dispatch: Optional[List[str]],
 ) -> None:
     """Scan until every provider has finished and the queue is drained, or ``stoq.stop()``."""
-    errors: List[Error] = []
-    providers = [
-        (name, stoq.plugin_for_role(errors, name, ProviderPlugin, "load", None))
-        for name in stoq.settings.providers
-    ]
-    for error in errors:
-        log.error("run mode: %s", error.error)
-    started = [(n, p) for n, p in providers if p is not None]
-    if not started:
-        raise ValueError("run mode needs at least one provider that loads (providers = [...])")
-    work: queue.Queue = queue.Queue(maxsize=stoq.settings.max_queue)
-    for name, provider in started:
-        threading.Thread(
-            target=_ingest, args=(stoq, name, provider, work), name=f"stoq-provider-{name}", daemon=True
-        ).start()
-    remaining = len(started)
-    while remaining and not stoq.stopping.is_set():
-        try:
-            item = work.get(timeout=0.2)
-        except queue.Empty:
-            continue
-        if item is _DONE:
-            remaining -= 1
-            continue
-        item_errors: List[Error] = []
-        payload = _to_payload(stoq, item, item_errors)
-        if payload is None:
-            meta = request_meta or RequestMeta()
-            stoq.report_unscanned(StoqResponse([], meta, item_errors))
-            continue
-        stoq.scan_payload(payload, request_meta, add_start_dispatch, add_start_deep_dispatch)
+    source = ItemSource(stoq)
+    if stoq.settings.consumers > 1:
+        from stoq.consumers import ConsumerPool
+
+        ConsumerPool(stoq, request_meta, add_start_dispatch, add_start_deep_dispatch).run(source)
+        return
+    while not stoq.stopping.is_set():
+        item = source.next_item(timeout=0.2)
+        if item is DONE:
+            return
+        if item is not None:
+            scan_item(stoq, item, request_meta, add_start_dispatch, add_start_deep_dispatch)

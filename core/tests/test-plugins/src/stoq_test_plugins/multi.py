@@ -64,3 +64,11 @@ class FailingConnector(ConnectorPlugin):
 
     def save(self, response: StoqResponse) -> None:
         raise OSError("disk full")
+
+
+class FileConnector(ConnectorPlugin):
+    """Appends each response as one JSON line to the file in its ``path`` option."""
+
+    def save(self, response: StoqResponse) -> None:
+        with open(self.plugin_opts["path"], "a", encoding="utf-8") as handle:
+            handle.write(str(response) + "\n")

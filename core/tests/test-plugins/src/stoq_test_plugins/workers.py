@@ -78,3 +78,15 @@ class OptionsWorker(WorkerPlugin):
                 "config": dict(self.config.items("options")),
             }
         )
+
+
+class CrashWorker(WorkerPlugin):
+    """Kills its own process (SIGKILL) when the payload starts with b"crash"."""
+
+    def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
+        if payload.content.startswith(b"crash"):
+            import os
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
+        return WorkerResponse({"pid": __import__("os").getpid()})
