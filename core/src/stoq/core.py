@@ -79,7 +79,10 @@ class Stoq:
         profile_file = load_profile(profile) if profile else None
         self.settings: CoreSettings = resolve_settings(explicit, self.config, profile_file, profile or "")
         self.plugins = PluginManager(
-            self.settings.plugin_dir_list, self.config.plugins, plugin_opts or {}
+            self.settings.plugin_dir_list,
+            self.config.plugins,
+            plugin_opts or {},
+            self.settings.plugin_timeout,
         )
         self._drop_missing_profile_plugins()
         s = self.settings

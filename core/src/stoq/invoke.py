@@ -10,6 +10,7 @@ from typing import Any, Callable, List, Optional, Tuple, Type, Union
 
 from stoq.data_classes import Error
 from stoq.deadline import call_with_deadline
+from stoq.exceptions import StoqPluginTimeout
 
 __all__ = ["invoke", "normalise_errors", "one_line"]
 
@@ -19,6 +20,8 @@ log = logging.getLogger("stoq")
 def one_line(exc: BaseException) -> str:
     """``Type: message`` on one line, as every Error's text is."""
     text = " ".join(str(exc).split())
+    if type(exc).__name__ == "IsolatedPluginError":  # already "Type: message" from the child
+        return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
@@ -58,7 +61,18 @@ def invoke(
     pass ``None`` for methods whose return value is ignored.
     """
     try:
-        result, timed_out = call_with_deadline(timeout, method, *args)
+        if getattr(getattr(method, "__self__", None), "isolated", False):
+            result, timed_out = method(*args), False  # the child process has its own deadline
+        else:
+            result, timed_out = call_with_deadline(timeout, method, *args)
+    except StoqPluginTimeout as exc:
+        log.error("plugin %r: %s", plugin_name, exc)
+        errors.append(Error(f"{exc} during {stage}", plugin_name, payload_id, "timeout"))
+        return None
+    except MemoryError as exc:
+        log.error("plugin %r ran out of memory at stage %s", plugin_name, stage, exc_info=True)
+        errors.append(Error(one_line(exc), plugin_name, payload_id, "limit"))
+        return None
     except Exception as exc:
         log.error(
             "plugin %r failed at stage %s on payload %s",

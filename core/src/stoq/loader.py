@@ -176,7 +176,9 @@ class PluginManager:
         plugin_dirs: Iterable[str] = (),
         file_options: Optional[Mapping[str, Mapping[str, Any]]] = None,
         plugin_opts: Optional[Mapping[str, Mapping[str, Any]]] = None,
+        default_timeout: float = 60.0,
     ) -> None:
+        self._default_timeout = default_timeout
         self._plugin_dirs = list(plugin_dirs)
         self._file_options = dict(file_options or {})
         self._plugin_opts = dict(plugin_opts or {})
@@ -222,7 +224,7 @@ class PluginManager:
         config = StoqConfigParser()
         config["Core"] = {"Name": name, "Module": plugin_class.__module__}
         config["Documentation"] = {k: v or "" for k, v in documentation.items()}
-        return self._construct(name, plugin_class, config, defaults)
+        return self._construct(name, plugin_class, config, defaults, plugin_class)
 
     def _load(self, name: str) -> BasePlugin:
         sources = self.sources.get(name)
@@ -242,20 +244,29 @@ class PluginManager:
 
         _check_core_requirement(source)
         failures: List[BaseException] = []
+        plugin_class: Optional[Type[BasePlugin]] = None
         manager = NamedExtensionManager(
             ENTRY_POINT_GROUP,
             names=[source.name],
             on_load_failure_callback=lambda _m, _ep, exc: failures.append(exc),
             name_order=True,
         )
-        if failures or not manager.extensions:
+        if manager.extensions:
+            plugin_class = manager.extensions[0].plugin
+        elif not failures and source.entry_point is not None:
+            # stevedore's on-disk entry-point cache can lag behind a reinstall (wheels carry
+            # fixed timestamps), while discovery read the live metadata: load what it found.
+            try:
+                plugin_class = source.entry_point.load()
+            except Exception as exc:
+                failures.append(exc)
+        if failures or plugin_class is None:
             cause = failures[0] if failures else None
             raise StoqPluginLoadError(
                 f"plugin {source.name!r}: importing {source.location} failed:"
                 f" {type(cause).__name__}: {cause}",
                 source.name,
             ) from cause
-        plugin_class = manager.extensions[0].plugin
         dist = getattr(source.entry_point, "dist", None)
         meta = dist.metadata if dist is not None else None
         return self.build(
@@ -285,7 +296,8 @@ class PluginManager:
         defaults = dict(getattr(plugin_class, "DEFAULT_OPTIONS", {}) or {})
         if config.has_section("options"):
             defaults.update(config.items("options"))
-        return self._construct(source.name, plugin_class, config, defaults)
+        origin = (source.name, str(stoq_file), module_name)
+        return self._construct(source.name, plugin_class, config, defaults, origin)
 
     def _construct(
         self,
@@ -293,11 +305,21 @@ class PluginManager:
         plugin_class: Type[BasePlugin],
         config: StoqConfigParser,
         defaults: Dict[str, Any],
+        origin: Any,
     ) -> BasePlugin:
+        """Merge options, then build the instance (or its process-isolated proxy) and start it."""
         options = {**defaults, **self._file_options.get(name, {}), **self._plugin_opts.get(name, {})}
         config["options"] = {k: option_to_text(v) for k, v in options.items()}
         try:
-            instance = plugin_class(config, options)
+            if options.get("isolation", "none") == "process":
+                from stoq.isolation import isolated
+
+                timeout = float(options.get("timeout") or self._default_timeout)
+                instance = isolated(plugin_class, origin, config, options, timeout)
+            elif options.get("isolation", "none") != "none":
+                raise ValueError(f"isolation = {options['isolation']!r}: expected 'none' or 'process'")
+            else:
+                instance = plugin_class(config, options)
             instance.start()
         except Exception as exc:
             raise StoqPluginLoadError(

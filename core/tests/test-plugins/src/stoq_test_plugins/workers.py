@@ -90,3 +90,21 @@ class CrashWorker(WorkerPlugin):
 
             os.kill(os.getpid(), signal.SIGKILL)
         return WorkerResponse({"pid": __import__("os").getpid()})
+
+
+class StuckWorker(WorkerPlugin):
+    """Blocks in one C call (``time.sleep``) that no Python-level timeout can interrupt."""
+
+    def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
+        time.sleep(float(self.plugin_opts.get("seconds", 600)))
+        return WorkerResponse({"woke": True})
+
+
+class HogWorker(WorkerPlugin):
+    """Allocates memory without bound when the payload starts with b"hog"."""
+
+    def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
+        chunks = []
+        while payload.content.startswith(b"hog"):
+            chunks.append(bytearray(64 * 1024 * 1024))
+        return WorkerResponse({"pid": __import__("os").getpid()})
