@@ -1,9 +1,34 @@
 """``stoq.testing``: build a Stoq for a test, run one plugin, walk results, check conformance.
 
-Plugin test modules import from here; the fixtures ``stoq_factory`` and ``data_dir`` come from
-the pytest plugin this package registers.
+Plugin test modules import from here; the fixtures ``stoq_factory`` (``make_stoq`` with cleanup)
+and ``data_dir`` (the test module's ``data/`` folder) come from the pytest plugin this package
+registers under ``pytest11``. Requires pytest.
 """
 
 from stoq.testing._build import make_stoq
+from stoq.testing._conformance import PluginConformance
+from stoq.testing._roles import (
+    ArchiverConformance,
+    ConnectorConformance,
+    DecoratorConformance,
+    DeepDispatcherConformance,
+    DispatcherConformance,
+    ProviderConformance,
+    WorkerConformance,
+)
+from stoq.testing._run import read_input, run_plugin, walk
 
-__all__ = ["make_stoq"]
+__all__ = [
+    "ArchiverConformance",
+    "ConnectorConformance",
+    "DecoratorConformance",
+    "DeepDispatcherConformance",
+    "DispatcherConformance",
+    "PluginConformance",
+    "ProviderConformance",
+    "WorkerConformance",
+    "make_stoq",
+    "read_input",
+    "run_plugin",
+    "walk",
+]

@@ -1,0 +1,188 @@
+"""One conformance class per role. Combine them for a plugin that serves several roles::
+
+    class TestFiledirConformance(ProviderConformance, ArchiverConformance, ConnectorConformance):
+        plugin_name = "filedir"
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Any, ClassVar, List
+
+from stoq.core import Stoq
+from stoq.data_classes import (
+    ArchiverResponse,
+    DecoratorResponse,
+    DeepDispatcherResponse,
+    DispatcherResponse,
+    Payload,
+    RequestMeta,
+    WorkerResponse,
+)
+from stoq.testing._checks import (
+    errors_problem,
+    extracted_problem,
+    json_problem,
+    names_problem,
+    payload_meta_problem,
+    type_problem,
+)
+from stoq.testing._conformance import PluginConformance
+from stoq.testing._inputs import ConformanceInput
+
+__all__ = [
+    "ArchiverConformance",
+    "ConnectorConformance",
+    "DecoratorConformance",
+    "DeepDispatcherConformance",
+    "DispatcherConformance",
+    "ProviderConformance",
+    "WorkerConformance",
+]
+
+
+class _PayloadRole(PluginConformance):
+    """Roles whose method takes ``(payload, request_meta)``."""
+
+    def run_on(self, stoq: Stoq, method: str, conformance_input: ConformanceInput, expected: type) -> Any:
+        content = conformance_input.load()
+        where = conformance_input.describe(content)
+        payload = Payload(content, conformance_input.payload_meta())
+        result = self.call(stoq, method, where, payload, RequestMeta())
+        self.check(type_problem(result, expected), method, where)
+        if result is not None:
+            self.check(errors_problem(result.errors), method, where)
+        return result, where
+
+    def check_dispatch(self, stoq: Stoq, method: str, conformance_input: ConformanceInput, expected: type) -> None:
+        result, where = self.run_on(stoq, method, conformance_input, expected)
+        if result is None:
+            return
+        self.check(json_problem(result.meta, "meta"), method, where)
+        available = set(stoq.plugins.sources) | set(stoq.plugins.loaded)
+        self.check(
+            names_problem(result.plugin_names, available, self.external_plugins, result.errors), method, where
+        )
+
+
+class WorkerConformance(_PayloadRole):
+    """A worker's ``scan``: right type, JSON results, well-formed extracted payloads."""
+
+    role = "worker"
+
+    def test_scan(self, conformance_stoq: Stoq, conformance_input: ConformanceInput) -> None:
+        result, where = self.run_on(conformance_stoq, "scan", conformance_input, WorkerResponse)
+        if result is not None:
+            self.check(json_problem(result.results, "results"), "scan", where)
+            self.check(extracted_problem(result.extracted), "scan", where)
+
+
+class DispatcherConformance(_PayloadRole):
+    """A dispatcher's ``get_dispatches``: right type, JSON meta, only names that exist."""
+
+    role = "dispatcher"
+
+    def test_get_dispatches(self, conformance_stoq: Stoq, conformance_input: ConformanceInput) -> None:
+        self.check_dispatch(conformance_stoq, "get_dispatches", conformance_input, DispatcherResponse)
+
+
+class DeepDispatcherConformance(_PayloadRole):
+    """A deep dispatcher's ``get_deep_dispatches``, checked like a dispatcher's."""
+
+    role = "deep_dispatcher"
+
+    def test_get_deep_dispatches(self, conformance_stoq: Stoq, conformance_input: ConformanceInput) -> None:
+        self.check_dispatch(conformance_stoq, "get_deep_dispatches", conformance_input, DeepDispatcherResponse)
+
+
+class ArchiverConformance(_PayloadRole):
+    """An archiver's ``archive``: right type and JSON results for every input."""
+
+    role = "archiver"
+
+    def test_archive(self, conformance_stoq: Stoq, conformance_input: ConformanceInput) -> None:
+        result, where = self.run_on(conformance_stoq, "archive", conformance_input, ArchiverResponse)
+        if result is not None:
+            self.check(json_problem(result.results, "results"), "archive", where)
+
+
+class _ResponseRole(PluginConformance):
+    """Roles whose method takes a finished ``StoqResponse`` (one per input, scanned for real)."""
+
+    def response_for(self, stoq: Stoq, conformance_input: ConformanceInput) -> Any:
+        content = conformance_input.load()
+        response = stoq.scan(content, conformance_input.payload_meta())
+        return response, f"the response for {conformance_input.describe(content)}"
+
+
+class DecoratorConformance(_ResponseRole):
+    """A decorator's ``decorate``: right type and JSON results."""
+
+    role = "decorator"
+
+    def test_decorate(self, conformance_stoq: Stoq, conformance_input: ConformanceInput) -> None:
+        response, where = self.response_for(conformance_stoq, conformance_input)
+        result = self.call(conformance_stoq, "decorate", where, response)
+        self.check(type_problem(result, DecoratorResponse), "decorate", where)
+        if result is not None:
+            self.check(errors_problem(result.errors), "decorate", where)
+            self.check(json_problem(result.results, "results"), "decorate", where)
+
+
+class ConnectorConformance(_ResponseRole):
+    """A connector's ``save``: it accepts every response without raising, in time."""
+
+    role = "connector"
+
+    def test_save(self, conformance_stoq: Stoq, conformance_input: ConformanceInput) -> None:
+        response, where = self.response_for(conformance_stoq, conformance_input)
+        result = self.call(conformance_stoq, "save", where, response)
+        self.check(type_problem(result, type(None)), "save", where)
+
+
+class ProviderConformance(PluginConformance):
+    """A provider's ``ingest``: it returns in time and queues only Payloads or archiver tasks.
+
+    A provider that listens forever (a queue consumer) sets ``endless = True``: its items are
+    checked after ``ingest_seconds`` and the thread is left to the process.
+    """
+
+    role = "provider"
+    endless: ClassVar[bool] = False
+    ingest_seconds: ClassVar[float] = 10.0
+
+    def test_ingest(self, conformance_stoq: Stoq) -> None:
+        provider = self.load(conformance_stoq)
+        items: queue.Queue = queue.Queue()
+        failures: List[BaseException] = []
+
+        def ingest() -> None:
+            try:
+                provider.ingest(items)
+            except BaseException as exc:  # reported below, in the test's thread
+                failures.append(exc)
+
+        thread = threading.Thread(target=ingest, name=f"conformance-{self.plugin_name}", daemon=True)
+        thread.start()
+        thread.join(self.ingest_seconds)
+        if failures:
+            exc = failures[0]
+            self.fail(f"ingest() raised {type(exc).__name__}: {exc}")
+        if thread.is_alive() and not self.endless:
+            self.fail(
+                f"ingest() did not return within {self.ingest_seconds:g}s; set endless = True on"
+                " the test class if it listens forever"
+            )
+        for index, item in enumerate(list(items.queue)):
+            self.check(self._item_problem(conformance_stoq, item), "ingest", f"queued item {index}")
+
+    def _item_problem(self, stoq: Stoq, item: Any) -> Any:
+        if isinstance(item, Payload):
+            if not isinstance(item.content, bytes):
+                return f"payload content is a {type(item.content).__name__}, expected bytes"
+            return payload_meta_problem(item.payload_meta, "payload_meta")
+        if isinstance(item, dict) and len(item) == 1:
+            available = set(stoq.plugins.sources) | set(stoq.plugins.loaded)
+            return names_problem(list(item), available, self.external_plugins, [])
+        return f"{type(item).__name__} ({item!r:.60}) is neither a Payload nor {{archiver_name: task}}"
