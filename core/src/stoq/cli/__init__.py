@@ -1,0 +1,129 @@
+"""The ``stoq`` command: one module per subcommand, each adding its parser and handler.
+
+A subcommand module exposes ``add_parser(subparsers)``, which sets ``handler`` (a function of
+the parsed arguments returning the exit status) with ``parser.set_defaults``. Errors meant for
+the user are ``CliError`` (or ``StoqConfigError``) and print as one line; a traceback is shown
+only with ``--log-level debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import platform
+import sys
+import traceback
+from typing import List, Optional
+
+from stoq.__about__ import __version__
+from stoq.cli.common import EXIT_FAILED, EXIT_USAGE, CliError
+
+__all__ = ["build_parser", "main"]
+
+log = logging.getLogger("stoq.cli")
+
+_COMMANDS = ("scan", "run", "listing", "install", "config")
+
+DESCRIPTION = "stoQ: analyse files at scale through plugins."
+EPILOG = """\
+exit status:
+  0  success
+  1  a scan finished with errors, a file could not be read, a connector or provider failed,
+     or an install did not give a usable plugin
+  2  usage or configuration error (bad flag, missing path, unknown plugin, invalid config file)
+  130 interrupted
+
+examples:
+  stoq scan suspicious.docx           scan a file with the default profile
+  stoq list                           installed plugins, their roles and whether they load
+  stoq install stoq-plugin-yara       add a plugin to this stoq
+  stoq config                         effective settings and where each came from
+  stoq scan --help                    more about one command
+
+environment:
+  STOQ_HOME  folder holding stoq.toml or stoq.cfg (default ~/.stoq; it need not exist)"""
+
+
+def _add_new_plugin(subparsers: argparse._SubParsersAction) -> None:
+    """``stoq new-plugin`` comes from the authoring kit, when that module is present."""
+    try:
+        module = importlib.import_module("stoq.cli.new_plugin")
+    except ModuleNotFoundError as exc:
+        if exc.name == "stoq.cli.new_plugin":
+            return
+        reason = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # noqa: BLE001 - a broken optional command must not break the CLI
+        reason = f"{type(exc).__name__}: {exc}"
+    else:
+        module.add_parser(subparsers)
+        return
+
+    def unavailable(args: argparse.Namespace) -> int:
+        raise CliError(f"'stoq new-plugin' is unavailable here: {reason}")
+
+    parser = subparsers.add_parser("new-plugin", help="(unavailable) render the plugin template")
+    parser.add_argument("rest", nargs=argparse.REMAINDER)
+    parser.set_defaults(handler=unavailable)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stoq", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action="version",
+        version=f"stoq {__version__} (Python {platform.python_version()}, {sys.executable})",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _COMMANDS:
+        importlib.import_module(f"stoq.cli.{name}").add_parser(subparsers)
+    _add_new_plugin(subparsers)
+    return parser
+
+
+def _quiet_broken_pipe() -> int:
+    """stdout was closed early (``stoq scan ... | head``): stop without a second error."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_FAILED
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the ``stoq`` command; returns the exit status."""
+    from stoq.exceptions import StoqConfigError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error argparse has printed
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    debug = getattr(args, "log_level", None) == "DEBUG"
+    try:
+        return int(handler(args))
+    except (CliError, StoqConfigError) as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"stoq: error: {exc}", file=sys.stderr)
+        return exc.code if isinstance(exc, CliError) else EXIT_USAGE
+    except KeyboardInterrupt:
+        print("stoq: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
+        if debug:
+            traceback.print_exc()
+            print(f"stoq: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        else:
+            print(
+                f"stoq: error: {type(exc).__name__}: {exc} (run with --log-level debug for details)",
+                file=sys.stderr,
+            )
+        return EXIT_FAILED

@@ -1,0 +1,163 @@
+"""``stoq install``: add a plugin distribution to the interpreter this stoq runs in.
+
+pip (or ``uv pip`` where pip is absent) does the work; afterwards the installed distributions
+are compared with those before, and the user is told which plugins arrived — or, clearly, that
+what was installed registers no ``stoq.plugins`` entry point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List, NamedTuple, Optional
+
+from stoq.cli.common import EXIT_FAILED, EXIT_OK, CliError, add_log_flag, start_logging
+
+__all__ = ["add_parser", "handle", "installer_command", "requested_name"]
+
+DESCRIPTION = f"""\
+Install a stoq plugin distribution into the Python environment stoq runs in
+({sys.executable}) with pip, or with 'uv pip' when pip is not installed there.
+
+SPEC is what pip accepts: a name (optionally with a version), a project folder, a wheel or an
+sdist. Afterwards the plugins it registers are listed; 'stoq list' shows them too.
+
+Exit status: 0 installed and it provides stoq plugins; 1 the installer failed, or what was
+installed registers no 'stoq.plugins' entry point; 2 usage error (e.g. no installer)."""
+
+EXAMPLES = """\
+examples:
+  stoq install stoq-plugin-yara
+  stoq install -U stoq-plugin-hash               upgrade
+  stoq install ./plugins-contrib/stoq-plugin-entropy
+  stoq install dist/stoq_plugin_mine-0.1.0-py3-none-any.whl"""
+
+
+class Dist(NamedTuple):
+    name: str
+    version: str
+    plugins: List[str]
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "install", help="pip-install a plugin distribution into stoq's environment",
+        description=DESCRIPTION, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("spec", metavar="SPEC", help="distribution name, project folder, wheel or sdist")
+    parser.add_argument("-U", "--upgrade", action="store_true", help="upgrade it if already installed")
+    add_log_flag(parser)
+    parser.set_defaults(handler=handle, profile="none")
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _distributions() -> Dict[str, Dist]:
+    """Installed distributions by normalised name, with their stoq plugin names."""
+    importlib.invalidate_caches()
+    if sys.version_info >= (3, 10):
+        from importlib.metadata import distributions
+    else:  # pragma: no cover - exercised on 3.9 only
+        from importlib_metadata import distributions
+
+    found: Dict[str, Dist] = {}
+    for dist in distributions():
+        name = dist.metadata["Name"]
+        if not name or _normalise(name) in found:  # the first on sys.path wins, as for imports
+            continue
+        plugins = sorted(ep.name for ep in dist.entry_points if ep.group == "stoq.plugins")
+        found[_normalise(name)] = Dist(name, dist.version, plugins)
+    return found
+
+
+def requested_name(spec: str) -> Optional[str]:
+    """The distribution name SPEC asks for, where it can be told without building anything."""
+    path = Path(spec)
+    if path.is_file() and path.suffix == ".whl":
+        return _normalise(path.name.split("-")[0])
+    if path.is_file() and path.name.endswith((".tar.gz", ".zip")):
+        return _normalise(path.name.rsplit("-", 1)[0])
+    if path.is_dir():
+        pyproject = path / "pyproject.toml"
+        if not pyproject.is_file():
+            return None
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover - exercised on 3.9/3.10 only
+            import tomli as tomllib
+        try:
+            name = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {}).get("name")
+        except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+            return None
+        return _normalise(name) if isinstance(name, str) else None
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        return _normalise(Requirement(spec).name)
+    except InvalidRequirement:
+        return None
+
+
+def installer_command(spec: str, upgrade: bool) -> List[str]:
+    """pip in this interpreter, else uv aimed at it."""
+    if importlib.util.find_spec("pip") is not None:
+        command = [sys.executable, "-m", "pip", "install"]
+    elif shutil.which("uv"):
+        command = [shutil.which("uv") or "uv", "pip", "install", "--python", sys.executable]
+    else:
+        raise CliError(
+            f"neither pip nor uv is available for {sys.executable}:"
+            f" add pip with '{sys.executable} -m ensurepip', or install uv"
+        )
+    if upgrade:
+        command.append("--upgrade")
+    command.append(os.path.abspath(spec) if os.path.exists(spec) else spec)
+    return command
+
+
+def _uninstall(name: str) -> str:
+    if importlib.util.find_spec("pip") is not None:
+        return f"{sys.executable} -m pip uninstall {name}"
+    return f"uv pip uninstall --python {sys.executable} {name}"
+
+
+def handle(args: argparse.Namespace) -> int:
+    start_logging(args)
+    command = installer_command(args.spec, args.upgrade)
+    before = _distributions()
+    print(f"stoq: running {' '.join(command)}", file=sys.stderr, flush=True)
+    status = subprocess.call(command)
+    if status != 0:
+        raise CliError(f"installing {args.spec!r} failed (the installer exited with {status}; see its output above)", EXIT_FAILED)
+    after = _distributions()
+    changed = [key for key, dist in after.items() if before.get(key) != dist]
+    wanted = requested_name(args.spec)
+    candidates = list(dict.fromkeys(([wanted] if wanted in after else []) + changed))
+    with_plugins = [after[key] for key in candidates if after[key].plugins]
+    if with_plugins:
+        for dist in with_plugins:
+            print(f"{dist.name} {dist.version} provides stoq plugin(s): {', '.join(dist.plugins)}")
+        print("Run 'stoq list' to see every installed plugin.")
+        return EXIT_OK
+    if not candidates:
+        raise CliError(
+            f"the installer succeeded but nothing new was installed for {args.spec!r},"
+            " and no installed distribution of that name provides stoq plugins", EXIT_FAILED,
+        )
+    shown = after[wanted] if wanted in after else after[candidates[0]]
+    raise CliError(
+        f"{shown.name} {shown.version} is installed but registers no 'stoq.plugins' entry point,"
+        " so stoq cannot use it; a plugin declares one in its pyproject.toml under"
+        f' [project.entry-points."stoq.plugins"] (remove it with \'{_uninstall(shown.name)}\''
+        " if it was a mistake)",
+        EXIT_FAILED,
+    )

@@ -1,0 +1,118 @@
+"""``stoq run``: run mode — providers feed payloads until they finish or a signal stops it.
+
+SIGINT (Ctrl-C) and SIGTERM ask ``Stoq.stop()``: the request in flight finishes and the
+command exits cleanly; a second signal aborts at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from typing import Any, Dict, Optional
+
+from stoq.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CliError,
+    add_output_flags,
+    add_stoq_flags,
+    build_stoq,
+    output_indent,
+    request_meta,
+    start_logging,
+)
+
+__all__ = ["add_parser", "handle"]
+
+log = logging.getLogger("stoq.cli")
+
+#: Registered when no connector is configured, so run mode's responses are not lost.
+STDOUT_CONNECTOR = "stoq-cli:stdout"
+
+DESCRIPTION = """\
+Run mode: start the providers (-P or [core] providers), scan every payload they put on the
+queue as its own request, and stop when every provider has finished and the queue is empty.
+
+Responses go to the configured connectors (-C); with no connector they are printed to stdout
+(indented on a terminal, one JSON line per request otherwise or with --jsonl).
+Ctrl-C or SIGTERM finishes the request in flight and exits; a second one aborts at once.
+
+Exit status: 0 finished or stopped cleanly; 1 a provider or connector failed; 2 usage or
+configuration error (no provider, unknown plugin, invalid config file); 130 aborted."""
+
+EXAMPLES = """\
+examples:
+  stoq run -P dirmon --plugin-opts dirmon:source_dir=/srv/drop -C filedir
+  stoq run -P redis -S redis -A s3 -C s3 --config /etc/stoq/stoq.toml
+  stoq run --config prod.toml --jsonl > responses.jsonl     providers from the config file"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run", help="run mode: scan what providers ingest until they finish or are stopped",
+        description=DESCRIPTION, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_output_flags(parser)
+    add_stoq_flags(parser, providers=True)
+    parser.set_defaults(handler=handle)
+
+
+def _stdout_connector(indent: Optional[int]) -> Any:
+    """A connector that prints each response; built here so the core stays free of it."""
+    from stoq.data_classes import StoqResponse
+    from stoq.plugins import ConnectorPlugin
+    from stoq.serialize import dumps
+
+    class StdoutConnector(ConnectorPlugin):
+        """Writes each response to standard output as JSON."""
+
+        def save(self, response: StoqResponse) -> None:
+            sys.stdout.write(dumps(response, indent=indent) + "\n")
+            sys.stdout.flush()
+
+    return StdoutConnector
+
+
+def _install_signal_handlers(stoq: Any) -> Dict[int, Any]:
+    def stop(signum: int, _frame: Any) -> None:
+        if stoq.stopping.is_set():
+            raise KeyboardInterrupt
+        name = signal.Signals(signum).name
+        print(f"stoq: {name}: finishing the request in flight, then stopping"
+              " (send it again to abort)", file=sys.stderr, flush=True)
+        stoq.stop()
+
+    return {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def handle(args: argparse.Namespace) -> int:
+    start_logging(args)
+    stoq = build_stoq(args)
+    if not stoq.settings.providers:
+        raise CliError("run mode needs a provider: give -P NAME, or set providers in [core] of the config file")
+    if not stoq.connectors:
+        indent = output_indent(args, sys.stdout.isatty())
+        stoq.plugins.build(STDOUT_CONNECTOR, _stdout_connector(indent))
+        stoq.connectors = [STDOUT_CONNECTOR]
+    previous = _install_signal_handlers(stoq)
+    try:
+        stoq.run(request_meta(args), args.start_dispatch, args.start_deep_dispatch)
+    except ValueError as exc:  # no provider could be loaded
+        raise CliError(str(exc)) from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        stoq.close()
+    if stoq.stopping.is_set():
+        log.info("run mode stopped by signal")
+    problems = []
+    if stoq.provider_failures:
+        problems.append(f"{stoq.provider_failures} provider(s) failed")
+    if stoq.connector_failures:
+        problems.append(f"{stoq.connector_failures} connector save(s) failed")
+    if problems:
+        print(f"stoq: error: {'; '.join(problems)} (see the log above)", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
