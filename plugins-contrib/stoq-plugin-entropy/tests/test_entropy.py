@@ -9,8 +9,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from stoq import Stoq
 
+from stoq.testing import WorkerConformance, make_stoq
 from stoq_plugin_entropy.plugin import EntropyPlugin, shannon_entropy
 
 SYSTEM_BINARY = Path(shutil.which("ls") or "/bin/ls").resolve()
@@ -25,7 +25,7 @@ def reference_entropy(content: bytes) -> float:
 
 def entropy_of(content: bytes) -> float:
     """Scan ``content`` with only the entropy worker and return its result."""
-    with Stoq(always_dispatch=["entropy"]) as stoq:
+    with make_stoq(always_dispatch=["entropy"]) as stoq:
         response = stoq.scan(content)
     assert response.errors == []
     return response.results[0].workers[0]["entropy"]["entropy"]
@@ -73,5 +73,10 @@ def test_compressed_data_is_denser_than_the_executable() -> None:
 
 def test_plugin_class_is_the_entry_point() -> None:
     """The installed entry point ``entropy`` loads this class."""
-    with Stoq() as stoq:
+    with make_stoq() as stoq:
         assert isinstance(stoq.load_plugin("entropy"), EntropyPlugin)
+
+
+class TestEntropyConformance(WorkerConformance):
+    plugin_name = "entropy"
+    samples = (SYSTEM_BINARY,)

@@ -9,8 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from stoq import Stoq, StoqPluginLoadError
 
+from stoq import StoqPluginLoadError
+from stoq.testing import WorkerConformance, make_stoq
 from stoq_plugin_hash.plugin import CHUNK_SIZE, HashPlugin, parse_algorithms
 
 SYSTEM_BINARY = Path(shutil.which("ls") or "/bin/ls").resolve()
@@ -18,7 +19,7 @@ SYSTEM_BINARY = Path(shutil.which("ls") or "/bin/ls").resolve()
 
 def hash_results(content: bytes, **options: object) -> dict:
     """Scan ``content`` with only the hash worker and return its results."""
-    with Stoq(always_dispatch=["hash"], plugin_opts={"hash": options}) as stoq:
+    with make_stoq(always_dispatch=["hash"], plugin_opts={"hash": options}) as stoq:
         response = stoq.scan(content)
     assert response.errors == []
     return response.results[0].workers[0]["hash"]
@@ -73,14 +74,16 @@ def test_extendable_output_functions_use_twice_their_strength() -> None:
 
 def test_unknown_algorithm_fails_to_load_naming_it() -> None:
     """A misspelt algorithm stops the plugin from loading, and the error says which."""
-    with Stoq(plugin_opts={"hash": {"algorithms": "sha256,sha265"}}) as stoq:
-        with pytest.raises(StoqPluginLoadError, match="unknown algorithm 'sha265'"):
-            stoq.load_plugin("hash")
+    with (
+        make_stoq(plugin_opts={"hash": {"algorithms": "sha256,sha265"}}) as stoq,
+        pytest.raises(StoqPluginLoadError, match="unknown algorithm 'sha265'"),
+    ):
+        stoq.load_plugin("hash")
 
 
 def test_unknown_algorithm_in_a_scan_becomes_a_load_error() -> None:
     """Scanning with a bad algorithm set reports a load error instead of crashing."""
-    with Stoq(always_dispatch=["hash"], plugin_opts={"hash": {"algorithms": "nope"}}) as stoq:
+    with make_stoq(always_dispatch=["hash"], plugin_opts={"hash": {"algorithms": "nope"}}) as stoq:
         response = stoq.scan(b"data")
     assert [(e.plugin_name, e.stage) for e in response.errors] == [("hash", "load")]
     assert "nope" in response.errors[0].error
@@ -94,5 +97,10 @@ def test_empty_algorithm_list_is_rejected() -> None:
 
 def test_plugin_class_is_the_entry_point() -> None:
     """The installed entry point ``hash`` loads this class."""
-    with Stoq() as stoq:
+    with make_stoq() as stoq:
         assert isinstance(stoq.load_plugin("hash"), HashPlugin)
+
+
+class TestHashConformance(WorkerConformance):
+    plugin_name = "hash"
+    samples = (SYSTEM_BINARY,)

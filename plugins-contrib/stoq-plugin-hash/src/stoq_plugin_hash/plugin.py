@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from configparser import ConfigParser
-from typing import Any, Dict, List, Optional
+from typing import Any, ClassVar, Dict, List, Optional
 
 from stoq.config import split_list
 from stoq.data_classes import Payload, RequestMeta, WorkerResponse
@@ -39,7 +39,7 @@ def parse_algorithms(value: Any) -> List[str]:
 class HashPlugin(WorkerPlugin):
     """Reports ``{algorithm: hex digest}`` for each configured algorithm, in option order."""
 
-    DEFAULT_OPTIONS: Dict[str, Any] = {"algorithms": ["md5", "sha1", "sha256", "sha512"]}
+    DEFAULT_OPTIONS: ClassVar[Dict[str, Any]] = {"algorithms": ["md5", "sha1", "sha256", "sha512"]}
 
     def __init__(self, config: ConfigParser, plugin_opts: Optional[Dict[str, Any]] = None) -> None:
         super().__init__(config, plugin_opts)

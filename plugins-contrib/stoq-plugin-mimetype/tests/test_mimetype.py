@@ -1,0 +1,288 @@
+"""Behaviour of the ``mimetype`` worker on real files, with libmagic and with the fallback."""
+
+from __future__ import annotations
+
+import bz2
+import ctypes
+import gzip
+import io
+import lzma
+import shutil
+import struct
+import subprocess
+import sys
+import tarfile
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any, ClassVar, Dict
+
+import pytest
+
+from stoq import StoqPluginLoadError
+from stoq.testing import WorkerConformance, make_stoq
+from stoq_plugin_mimetype.plugin import MimetypePlugin
+
+SYSTEM_BINARY = Path(shutil.which("ls") or "/bin/ls").resolve()
+ELF_TYPES = {"application/x-executable", "application/x-sharedlib", "application/x-pie-executable"}
+
+
+def make_png(width: int = 4, height: int = 3) -> bytes:
+    """A valid RGB PNG: signature, IHDR, one zlib-compressed IDAT and IEND, each CRC'd."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    rows = b"".join(
+        b"\x00" + bytes([x * 40, y * 60, 200]) * 1 for y in range(height) for x in range(width)
+    )
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def make_pdf() -> bytes:
+    """A one-page PDF with a correct cross-reference table."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def make_zip(members: Dict[str, bytes], first_stored: bool = False) -> bytes:
+    """A zip built with zipfile (deflated members; optionally the first one stored)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for index, (name, content) in enumerate(members.items()):
+            stored = first_stored and index == 0
+            archive.writestr(name, content, zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def make_tar() -> bytes:
+    """A POSIX tar with one member, built with tarfile."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+        info = tarfile.TarInfo("hello.txt")
+        info.size = 6
+        archive.addfile(info, io.BytesIO(b"hello\n"))
+    return buffer.getvalue()
+
+
+def run_file(content: bytes, *flags: str) -> str:
+    """What the ``file`` command prints for ``content`` read from standard input."""
+    return (
+        subprocess.run(
+            ["file", "--brief", *flags, "-"], input=content, capture_output=True, check=True
+        )
+        .stdout.decode()
+        .strip()
+    )
+
+
+TEXT = b"stoQ analyses files through plugins.\n"
+SAMPLES = {
+    "zip": make_zip({"hello.txt": TEXT}),
+    "gzip": gzip.compress(TEXT),
+    "bzip2": bz2.compress(TEXT),
+    "xz": lzma.compress(TEXT),
+    "tar": make_tar(),
+    "png": make_png(),
+    "pdf": make_pdf(),
+    "text": TEXT,
+    "utf-8 text": "Grüße aus Köln\n".encode(),
+    "empty": b"",
+    "docx": make_zip(
+        {
+            "[Content_Types].xml": b"<Types/>",
+            "_rels/.rels": b"<Relationships/>",
+            "word/document.xml": b"<w:document/>",
+        }
+    ),
+    "odt": make_zip(
+        {"mimetype": b"application/vnd.oasis.opendocument.text", "content.xml": b"<x/>"},
+        first_stored=True,
+    ),
+}
+
+#: sample → (libmagic's MIME type, the fallback's MIME type)
+EXPECTED = {
+    "zip": ("application/zip", "application/zip"),
+    "gzip": ("application/gzip", "application/x-gzip"),
+    "bzip2": ("application/x-bzip2", "application/x-bzip2"),
+    "xz": ("application/x-xz", "application/x-xz"),
+    "tar": ("application/x-tar", "application/x-tar"),
+    "png": ("image/png", "image/png"),
+    "pdf": ("application/pdf", "application/pdf"),
+    "text": ("text/plain", "text/plain"),
+    "utf-8 text": ("text/plain", "text/plain"),
+    "empty": ("application/x-empty", "application/x-empty"),
+    "docx": (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ),
+    "odt": ("application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.text"),
+}
+
+
+def identify(content: bytes, **options: object) -> dict:
+    """Scan ``content`` with only the mimetype worker and return its results."""
+    with make_stoq(always_dispatch=["mimetype"], plugin_opts={"mimetype": options}) as stoq:
+        response = stoq.scan(content)
+    assert response.errors == []
+    return response.results[0].workers[0]["mimetype"]
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_libmagic_identifies_real_files(name: str) -> None:
+    """With libmagic, each generated file gets its MIME type and ``file``'s description."""
+    result = identify(SAMPLES[name], backend="libmagic")
+    assert result["backend"] == "libmagic"
+    assert result["mimetype"] == EXPECTED[name][0]
+    assert result["description"]
+
+
+@pytest.mark.skipif(shutil.which("file") is None, reason="the file command is not installed")
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_libmagic_results_equal_the_file_command(name: str) -> None:
+    """The worker says what ``file -b`` and ``file -b --mime-type`` say of the same bytes."""
+    result = identify(SAMPLES[name], backend="libmagic")
+    assert result["mimetype"] == run_file(SAMPLES[name], "--mime-type")
+    assert result["description"] == run_file(SAMPLES[name])
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_puremagic_fallback_identifies_real_files(name: str) -> None:
+    """Forced to the fallback, the same files are identified without libmagic."""
+    result = identify(SAMPLES[name], backend="puremagic")
+    assert result["backend"] == "puremagic"
+    assert result["mimetype"] == EXPECTED[name][1]
+    assert result["description"]
+
+
+def test_libmagic_identifies_a_system_binary_as_elf() -> None:
+    """An ELF from /usr/bin is an executable or shared-object type with an ELF description.
+
+    (From a buffer libmagic cannot read the dynamic section, so a PIE may be named
+    ``x-sharedlib`` where ``file`` on the path says ``x-pie-executable``.)
+    """
+    result = identify(SYSTEM_BINARY.read_bytes())
+    assert result["backend"] == "libmagic"
+    assert result["mimetype"] in ELF_TYPES
+    assert result["description"].startswith("ELF ")
+
+
+def test_fallback_names_an_elf_binary_without_guessing_its_mime_type() -> None:
+    """puremagic knows ELF by name but has no MIME type for it: octet-stream, not a guess."""
+    result = identify(SYSTEM_BINARY.read_bytes(), backend="puremagic")
+    assert result == {
+        "mimetype": "application/octet-stream",
+        "description": "ELF executable",
+        "backend": "puremagic",
+    }
+
+
+@pytest.mark.parametrize(
+    "content", [b"\x00\x01\x02\x03" * 64, b"text then a NUL\x00", b"caf\xe9 in latin-1\n"]
+)
+def test_fallback_calls_unsigned_binary_content_data(content: bytes) -> None:
+    """Content with no signature and control bytes or invalid UTF-8 is ``data``."""
+    result = identify(content, backend="puremagic")
+    assert (result["mimetype"], result["description"]) == ("application/octet-stream", "data")
+
+
+def test_fallback_survives_a_truncated_zip() -> None:
+    """A zip cut before its directory is still named a zip, with the damage described."""
+    result = identify(SAMPLES["zip"][:20], backend="puremagic")
+    assert result["mimetype"] == "application/zip"
+    assert "unreadable" in result["description"]
+
+
+def test_auto_uses_libmagic_when_it_loads() -> None:
+    """The default backend is libmagic on a machine that has it."""
+    assert identify(SAMPLES["png"])["backend"] == "libmagic"
+
+
+def test_auto_falls_back_when_python_magic_is_not_importable(monkeypatch, caplog) -> None:
+    """``import magic`` failing (ImportError) gives puremagic results and a warning."""
+    monkeypatch.setitem(sys.modules, "magic", None)
+    with caplog.at_level("WARNING", logger="stoq"):
+        result = identify(SAMPLES["zip"])
+    assert result == {
+        "mimetype": "application/zip",
+        "description": "Zip archive data",
+        "backend": "puremagic",
+    }
+    assert any("libmagic cannot be loaded" in record.getMessage() for record in caplog.records)
+
+
+def test_auto_falls_back_when_the_shared_library_cannot_be_loaded(monkeypatch) -> None:
+    """python-magic's own import fails when no libmagic can be opened; the plugin carries on."""
+    real_cdll = ctypes.CDLL
+
+    def no_libmagic(name, *args, **kwargs):
+        if name and "magic" in str(name):
+            raise OSError(f"{name}: cannot open shared object file")
+        return real_cdll(name, *args, **kwargs)
+
+    monkeypatch.setattr(ctypes, "CDLL", no_libmagic)
+    monkeypatch.delitem(sys.modules, "magic", raising=False)
+    result = identify(SAMPLES["pdf"])
+    assert result["backend"] == "puremagic"
+    assert result["mimetype"] == "application/pdf"
+
+
+def test_forcing_libmagic_without_it_fails_to_load_with_the_cause(monkeypatch) -> None:
+    """``backend = "libmagic"`` on a machine without it is a load error that says what to install."""
+    monkeypatch.setitem(sys.modules, "magic", None)
+    with (
+        make_stoq(plugin_opts={"mimetype": {"backend": "libmagic"}}) as stoq,
+        pytest.raises(StoqPluginLoadError, match=r"libmagic.*cannot be loaded.*libmagic1"),
+    ):
+        stoq.load_plugin("mimetype")
+
+
+def test_an_unknown_backend_is_rejected() -> None:
+    """A misspelt backend names the choices."""
+    with (
+        make_stoq(plugin_opts={"mimetype": {"backend": "libmagick"}}) as stoq,
+        pytest.raises(StoqPluginLoadError, match="one of auto, libmagic, puremagic"),
+    ):
+        stoq.load_plugin("mimetype")
+
+
+def test_plugin_class_is_the_entry_point() -> None:
+    """The installed entry point ``mimetype`` loads this class."""
+    with make_stoq() as stoq:
+        assert isinstance(stoq.load_plugin("mimetype"), MimetypePlugin)
+
+
+class TestMimetypeConformance(WorkerConformance):
+    plugin_name = "mimetype"
+    samples = (SYSTEM_BINARY, *SAMPLES.values())
+
+
+class TestMimetypeFallbackConformance(WorkerConformance):
+    plugin_name = "mimetype"
+    plugin_opts: ClassVar[Dict[str, Any]] = {"backend": "puremagic"}
+    samples = (SYSTEM_BINARY, *SAMPLES.values())
