@@ -1,0 +1,98 @@
+"""YARA as a worker (matches as results) and as a dispatcher (rules that choose workers)."""
+
+from __future__ import annotations
+
+import math
+from configparser import ConfigParser
+from pathlib import Path
+from typing import Any, ClassVar, Dict, List, Optional, Tuple
+
+import yara
+
+from stoq.data_classes import DispatcherResponse, Payload, RequestMeta, WorkerResponse
+from stoq.plugins import DispatcherPlugin, WorkerPlugin
+
+from .compiler import load_rules
+from .matches import dispatch_names, is_false, match_to_dict
+
+__all__ = ["RULES_DIR", "YaraPlugin"]
+
+#: The rule sets shipped with the plugin: ``dispatch.yar`` (formats) and ``worker.yar``.
+RULES_DIR = Path(__file__).resolve().parent / "rules"
+
+
+def _positive(options: Dict[str, Any], name: str, kind: type) -> Any:
+    """An option as a positive number of ``kind``; INI files give text, so convert and check."""
+    value = options[name]
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or isinstance(value, bool) or number <= 0:
+        raise ValueError(f"yara: option {name!r} must be a positive number, got {value!r}")
+    return number
+
+
+class YaraPlugin(WorkerPlugin, DispatcherPlugin):
+    """Matches payloads against YARA rules.
+
+    As a worker it reports every match of ``worker_rules``. As a dispatcher it matches
+    ``dispatch_rules``: a rule's ``plugin = "a,b"`` meta names workers to run, its other meta
+    is kept as dispatch meta, and ``save = "False"`` turns archiving off for the payload.
+    A dispatcher's response cannot say "do not archive", so the dispatcher sets
+    ``payload.payload_meta.should_archive = False`` on the payload it is given; the engine
+    archives after dispatch and reads that flag then.
+    """
+
+    DEFAULT_OPTIONS: ClassVar[Dict[str, Any]] = {
+        "worker_rules": str(RULES_DIR),
+        "dispatch_rules": str(RULES_DIR / "dispatch.yar"),
+        "match_timeout": 30,
+        "max_strings": 50,
+        "max_string_bytes": 64,
+    }
+
+    def __init__(self, config: ConfigParser, plugin_opts: Optional[Dict[str, Any]] = None) -> None:
+        super().__init__(config, plugin_opts)
+        options = {**self.DEFAULT_OPTIONS, **self.plugin_opts}
+        self.worker_rules = str(options["worker_rules"])
+        self.dispatch_rules = str(options["dispatch_rules"])
+        # yara takes whole seconds; round up so a fractional setting never becomes 0 (none).
+        self.match_timeout = math.ceil(_positive(options, "match_timeout", float))
+        self.max_strings = _positive(options, "max_strings", int)
+        self.max_string_bytes = _positive(options, "max_string_bytes", int)
+
+    def start(self) -> None:
+        """Compile both rule sets now, so a bad rule fails the load naming its file and line."""
+        load_rules(self.worker_rules)
+        load_rules(self.dispatch_rules)
+
+    def _match(self, location: str, content: bytes, fast: bool) -> Tuple[List[Any], List[str]]:
+        """Matches of the rules at ``location``, or an error text for a timeout or failure."""
+        rules = load_rules(location)
+        try:
+            return rules.match(data=content, timeout=self.match_timeout, fast=fast), []
+        except yara.TimeoutError:
+            timeout = f"timed out after {self.match_timeout} s (option match_timeout)"
+            return [], [f"yara: matching {location} {timeout}"]
+        except yara.Error as exc:
+            return [], [f"yara: matching {location} failed: {exc}"]
+
+    def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
+        matches, errors = self._match(self.worker_rules, payload.content, fast=False)
+        if errors:
+            return WorkerResponse(errors=errors)
+        results = [match_to_dict(m, self.max_strings, self.max_string_bytes) for m in matches]
+        return WorkerResponse({"matches": results})
+
+    def get_dispatches(
+        self, payload: Payload, request_meta: RequestMeta
+    ) -> Optional[DispatcherResponse]:
+        matches, errors = self._match(self.dispatch_rules, payload.content, fast=True)
+        meta: Dict[str, Dict[str, Any]] = {}
+        for match in matches:
+            key = match.rule if match.rule not in meta else f"{match.namespace}.{match.rule}"
+            meta[key] = dict(match.meta)
+            if "save" in match.meta and is_false(match.meta["save"]):
+                payload.payload_meta.should_archive = False
+        return DispatcherResponse(dispatch_names(matches), meta, errors)

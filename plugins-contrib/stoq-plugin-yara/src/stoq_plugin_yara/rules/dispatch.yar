@@ -1,0 +1,218 @@
+/*
+    stoq-plugin-yara: the default dispatch rules.
+
+    Each rule recognises one file format by its magic bytes (never by a file name).
+      type   = the format recognised; it appears in dispatch_meta["yara"][<rule>]
+      plugin = the workers to run on the payload, comma separated
+
+    Only workers that ship in this repository are dispatched to: "decompress" for archives.
+    A dispatch to a worker that is not installed becomes a load error in the response, so the
+    formats other catalogue plugins handle carry a commented-out line instead. Install the
+    plugin, then copy this file, uncomment the line and point the yara option
+    `dispatch_rules` at your copy.
+*/
+
+rule zip_archive
+{
+    meta:
+        type = "zip"
+        plugin = "decompress"
+    condition:
+        uint32(0) == 0x04034B50 or uint32(0) == 0x06054B50
+}
+
+rule ooxml_document
+{
+    meta:
+        type = "ooxml"
+        description = "Office Open XML (docx, xlsx, pptx, ...): a zip of XML parts"
+        plugin = "decompress"
+    strings:
+        $content_types = "[Content_Types].xml"
+    condition:
+        uint32(0) == 0x04034B50 and $content_types
+}
+
+rule sevenzip_archive
+{
+    meta:
+        type = "7z"
+        plugin = "decompress"
+    condition:
+        uint32be(0) == 0x377ABCAF and uint16be(4) == 0x271C
+}
+
+rule gzip_compressed
+{
+    meta:
+        type = "gzip"
+        plugin = "decompress"
+    condition:
+        uint16(0) == 0x8B1F and uint8(2) == 0x08
+}
+
+rule bzip2_compressed
+{
+    meta:
+        type = "bzip2"
+        plugin = "decompress"
+    condition:
+        uint16be(0) == 0x425A and uint8(2) == 0x68 and uint8(3) >= 0x31 and uint8(3) <= 0x39
+        and (uint32be(4) == 0x31415926 or uint32be(4) == 0x17724538)
+}
+
+rule xz_compressed
+{
+    meta:
+        type = "xz"
+        plugin = "decompress"
+    condition:
+        uint32be(0) == 0xFD377A58 and uint16be(4) == 0x5A00
+}
+
+rule lzma_compressed
+{
+    meta:
+        type = "lzma"
+        description = "legacy .lzma (LZMA_Alone): properties 0x5D, then the dictionary and size fields"
+        plugin = "decompress"
+    condition:
+        filesize > 13 and uint8(0) == 0x5D and uint16(1) == 0
+        and ((uint32(5) == 0xFFFFFFFF and uint32(9) == 0xFFFFFFFF) or uint16(11) == 0)
+}
+
+rule tar_archive
+{
+    meta:
+        type = "tar"
+        plugin = "decompress"
+    condition:
+        uint32be(257) == 0x75737461 and uint8(261) == 0x72
+}
+
+rule rar_archive
+{
+    meta:
+        type = "rar"
+        description = "decompress reads it through libarchive when libarchive is installed"
+        plugin = "decompress"
+    condition:
+        uint32be(0) == 0x52617221 and uint16be(4) == 0x1A07
+}
+
+rule cab_archive
+{
+    meta:
+        type = "cab"
+        description = "decompress reads it through libarchive when libarchive is installed"
+        plugin = "decompress"
+    condition:
+        uint32be(0) == 0x4D534346 and uint32(4) == 0
+}
+
+rule iso9660_image
+{
+    meta:
+        type = "iso9660"
+        description = "decompress reads it through libarchive when libarchive is installed"
+        plugin = "decompress"
+    condition:
+        uint32be(0x8001) == 0x43443030 and uint8(0x8005) == 0x31
+}
+
+rule cpio_archive
+{
+    meta:
+        type = "cpio"
+        description = "decompress reads it through libarchive when libarchive is installed"
+        plugin = "decompress"
+    condition:
+        (uint32be(0) == 0x30373037 and (uint16be(4) == 0x3031 or uint16be(4) == 0x3032 or uint16be(4) == 0x3037))
+        or uint16(0) == 0x71C7 or uint16be(0) == 0x71C7
+}
+
+rule ar_archive
+{
+    meta:
+        type = "ar"
+        description = "Unix ar (static libraries, .deb packages); read through libarchive"
+        plugin = "decompress"
+    condition:
+        uint32be(0) == 0x213C6172 and uint32be(4) == 0x63683E0A
+}
+
+rule ole_compound_file
+{
+    meta:
+        type = "ole"
+        description = "OLE2 compound file: legacy Office documents, MSI packages"
+        // with stoq-plugin-ole and stoq-plugin-olevba installed (catalogue, not in this repository):
+        // plugin = "ole,olevba"
+    condition:
+        uint32be(0) == 0xD0CF11E0 and uint32be(4) == 0xA1B11AE1
+}
+
+rule pe_executable
+{
+    meta:
+        type = "pe"
+        description = "Windows Portable Executable (exe, dll, sys)"
+        // with stoq-plugin-peinfo installed (catalogue, not in this repository):
+        // plugin = "peinfo"
+    condition:
+        uint16(0) == 0x5A4D and uint32(0x3C) + 4 < filesize and uint32(uint32(0x3C)) == 0x00004550
+}
+
+rule elf_executable
+{
+    meta:
+        type = "elf"
+        description = "ELF executable, shared object or core file"
+    condition:
+        uint32be(0) == 0x7F454C46
+}
+
+rule pdf_document
+{
+    meta:
+        type = "pdf"
+    strings:
+        $header = "%PDF-"
+    condition:
+        $header in (0..1024)
+}
+
+rule rtf_document
+{
+    meta:
+        type = "rtf"
+        // with stoq-plugin-rtf installed (catalogue, not in this repository):
+        // plugin = "rtf"
+    condition:
+        uint32be(0) == 0x7B5C7274 and uint8(4) == 0x66
+}
+
+rule email_message
+{
+    meta:
+        type = "email"
+        description = "RFC 822 message: a known header first, and at least two more in the first 8 KiB"
+        // with stoq-plugin-email installed (catalogue, not in this repository):
+        // plugin = "email"
+    strings:
+        $first_received = "Received:" nocase
+        $first_return_path = "Return-Path:" nocase
+        $first_delivered_to = "Delivered-To:" nocase
+        $first_from = "From:" nocase
+        $first_message_id = "Message-ID:" nocase
+        $first_mime = "MIME-Version:" nocase
+        $first_mbox = "From "
+        $header_from = "\nFrom:" nocase
+        $header_to = "\nTo:" nocase
+        $header_subject = "\nSubject:" nocase
+        $header_date = "\nDate:" nocase
+        $header_message_id = "\nMessage-ID:" nocase
+        $header_mime = "\nMIME-Version:" nocase
+    condition:
+        any of ($first_*) at 0 and 2 of ($header_*) in (0..8192)
+}

@@ -1,0 +1,371 @@
+"""Behaviour of the ``yara`` worker and dispatcher on real files and real rule files."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+from stoq import (
+    ArchiverResponse,
+    Payload,
+    RequestMeta,
+    Stoq,
+    StoqPluginLoadError,
+)
+from stoq.plugins import ArchiverPlugin
+from stoq_plugin_yara.compiler import load_rules
+from stoq_plugin_yara.matches import escape_bytes
+from stoq_plugin_yara.plugin import RULES_DIR, YaraPlugin
+
+MAGIC_RULE = """
+rule elf_magic : binary linux
+{
+    meta:
+        author = "tests"
+        score = 7
+        verified = true
+    strings:
+        $magic = { 7F 45 4C 46 }
+        $elf = "ELF"
+    condition:
+        $magic at 0 and $elf
+}
+"""
+
+
+def write_rules(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def worker_results(content: bytes, **options: Any) -> Dict[str, Any]:
+    """Scan with the yara worker only and return its results (no errors allowed)."""
+    with Stoq(always_dispatch=["yara"], plugin_opts={"yara": options}) as stoq:
+        response = stoq.scan(content)
+    assert response.errors == []
+    return response.results[0].workers[0]["yara"]
+
+
+def dispatch(content: bytes, payload: Optional[Payload] = None, **options: Any) -> Any:
+    """Ask the yara dispatcher about ``content`` directly (the named workers need not exist)."""
+    with Stoq(plugin_opts={"yara": options}) as stoq:
+        plugin = stoq.load_plugin("yara")
+        return plugin.get_dispatches(payload or Payload(content), RequestMeta())
+
+
+# -- worker ------------------------------------------------------------------------------
+
+
+def test_worker_reports_rule_namespace_tags_meta_and_strings(
+    tmp_path: Path, elf_binary: bytes
+) -> None:
+    """A match carries the rule, its namespace (file name), tags, typed meta, and strings."""
+    rules = write_rules(tmp_path, "linux.yar", MAGIC_RULE)
+    results = worker_results(elf_binary, worker_rules=str(rules))
+    [match] = results["matches"]
+    assert match["rule"] == "elf_magic"
+    assert match["namespace"] == "linux"
+    assert match["tags"] == ["binary", "linux"]
+    assert match["meta"] == {"author": "tests", "score": 7, "verified": True}
+    first = {s["identifier"]: s for s in reversed(match["strings"])}
+    assert first["$magic"] == {"identifier": "$magic", "offset": 0, "length": 4, "data": "\\x7fELF"}
+    assert first["$elf"]["offset"] == 1
+    assert first["$elf"]["data"] == "ELF"
+
+
+def test_matched_strings_are_capped_and_the_rest_counted(tmp_path: Path, elf_binary: bytes) -> None:
+    """max_strings limits the instances listed; strings_omitted says how many were left out."""
+    rules = write_rules(
+        tmp_path, "many.yar", "rule many { strings: $z = { 00 00 00 00 } condition: $z }"
+    )
+    results = worker_results(elf_binary, worker_rules=str(rules), max_strings=3, max_string_bytes=2)
+    [match] = results["matches"]
+    assert len(match["strings"]) == 3
+    overlapping = len(re.findall(b"(?=\x00\x00\x00\x00)", elf_binary))
+    assert match["strings_omitted"] == overlapping - 3
+    assert all(s["data"] == "\\x00\\x00" and s["length"] == 4 for s in match["strings"])
+
+
+def test_escaped_text_keeps_printables_and_escapes_the_rest() -> None:
+    """Binary matched data becomes readable text without guessing an encoding."""
+    assert escape_bytes(b"MZ\x90\x00a\\b\n") == "MZ\\x90\\x00a\\\\b\\x0a"
+
+
+def test_default_worker_rules_recognise_a_real_pe(windows_pe: bytes) -> None:
+    """Out of the box the worker reports the shipped format rules (namespace = rule file)."""
+    results = worker_results(windows_pe)
+    found = {(m["namespace"], m["rule"]) for m in results["matches"]}
+    assert ("dispatch", "pe_executable") in found
+
+
+def test_default_worker_rules_flag_pdf_javascript(format_samples: Dict[str, bytes]) -> None:
+    """The shipped indicator rules flag a PDF that runs JavaScript when opened."""
+    results = worker_results(format_samples["pdf"])
+    rules = {m["rule"] for m in results["matches"]}
+    assert {"pdf_document", "pdf_javascript", "pdf_automatic_action"} <= rules
+
+
+def test_no_match_gives_an_empty_list(tmp_path: Path) -> None:
+    """Content that matches nothing still gets a result: an empty match list."""
+    rules = write_rules(tmp_path, "one.yar", MAGIC_RULE)
+    assert worker_results(b"plain text", worker_rules=str(rules)) == {"matches": []}
+
+
+def test_results_serialise_to_json(windows_pe: bytes) -> None:
+    """The whole response, yara results included, is JSON."""
+    with Stoq(always_dispatch=["yara"]) as stoq:
+        response = stoq.scan(windows_pe)
+    data = json.loads(str(response))
+    assert data["results"][0]["workers"][0]["yara"]["matches"]
+
+
+# -- dispatcher --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "rule", "workers"),
+    [
+        ("zip", "zip_archive", ["decompress"]),
+        ("ooxml", "ooxml_document", ["decompress"]),
+        ("7z", "sevenzip_archive", ["decompress"]),
+        ("gzip", "gzip_compressed", ["decompress"]),
+        ("bzip2", "bzip2_compressed", ["decompress"]),
+        ("xz", "xz_compressed", ["decompress"]),
+        ("lzma", "lzma_compressed", ["decompress"]),
+        ("tar", "tar_archive", ["decompress"]),
+        ("cpio", "cpio_archive", ["decompress"]),
+        ("ar", "ar_archive", ["decompress"]),
+        ("iso9660", "iso9660_image", ["decompress"]),
+        ("pe", "pe_executable", []),
+        ("elf", "elf_executable", []),
+        ("pdf", "pdf_document", []),
+        ("rtf", "rtf_document", []),
+        ("email", "email_message", []),
+    ],
+)
+def test_default_dispatch_rules_recognise_each_format(
+    format_samples: Dict[str, bytes], kind: str, rule: str, workers: List[str]
+) -> None:
+    """Each real sample is identified (type in the meta) and archives go to decompress."""
+    response = dispatch(format_samples[kind])
+    assert response.meta[rule]["type"] == kind
+    assert response.plugin_names == workers
+    assert response.errors == []
+
+
+def test_dispatch_rules_never_name_plugins_outside_this_repository() -> None:
+    """The shipped dispatch rules only dispatch to decompress; other plugins are comments."""
+    rules = load_rules(str(RULES_DIR / "dispatch.yar"))
+    named = set()
+    for rule in rules:
+        named.update(n.strip() for n in str(rule.meta.get("plugin", "")).split(",") if n.strip())
+    assert named == {"decompress"}
+
+
+def test_plugin_meta_names_workers_in_order_without_duplicates(tmp_path: Path) -> None:
+    """ "a, b" meta on several rules gives an ordered union of worker names."""
+    rules = write_rules(
+        tmp_path,
+        "route.yar",
+        'rule first { meta: plugin = "hash, entropy" condition: true }\n'
+        'rule second { meta: plugin = "entropy,mimetype" condition: true }\n'
+        'rule silent { meta: type = "anything" condition: true }\n',
+    )
+    response = dispatch(b"x", dispatch_rules=str(rules))
+    assert response.plugin_names == ["hash", "entropy", "mimetype"]
+    assert response.meta == {
+        "first": {"plugin": "hash, entropy"},
+        "second": {"plugin": "entropy,mimetype"},
+        "silent": {"type": "anything"},
+    }
+
+
+@pytest.mark.parametrize("value", ['"False"', '"false"', "false", '"no"'])
+def test_save_false_turns_archiving_off_for_the_payload(tmp_path: Path, value: str) -> None:
+    """save = "False" (text or boolean) sets should_archive False on the dispatched payload."""
+    rules = write_rules(
+        tmp_path, "keep.yar", f"rule secret {{ meta: save = {value} condition: true }}"
+    )
+    payload = Payload(b"do not keep")
+    dispatch(b"", payload, dispatch_rules=str(rules))
+    assert payload.payload_meta.should_archive is False
+
+
+def test_save_true_leaves_archiving_on(tmp_path: Path) -> None:
+    """Any other save value does not change the payload's archiving."""
+    rules = write_rules(tmp_path, "keep.yar", 'rule normal { meta: save = "True" condition: true }')
+    payload = Payload(b"keep")
+    dispatch(b"", payload, dispatch_rules=str(rules))
+    assert payload.payload_meta.should_archive is True
+
+
+class RecordingArchiver(ArchiverPlugin):
+    """Remembers what it was asked to archive."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.archived: List[bytes] = []
+
+    def archive(self, payload: Payload, request_meta: RequestMeta) -> Optional[ArchiverResponse]:
+        self.archived.append(payload.content)
+        return ArchiverResponse({"stored": True})
+
+
+def test_save_false_skips_the_archiver_in_a_real_scan(tmp_path: Path) -> None:
+    """Through the engine, a payload matched with save = "False" reaches no archiver."""
+    rules = write_rules(
+        tmp_path,
+        "keep.yar",
+        'rule secret { meta: save = "False" strings: $s = "secret" condition: $s }',
+    )
+    with Stoq(
+        dispatchers=["yara"],
+        dest_archivers=["recorder"],
+        plugin_opts={"yara": {"dispatch_rules": str(rules)}},
+    ) as stoq:
+        archiver = stoq.plugins.build("recorder", RecordingArchiver)
+        secret = stoq.scan(b"top secret")
+        public = stoq.scan(b"public")
+    assert archiver.archived == [b"public"]
+    assert secret.results[0].dispatch_meta == {"yara": {"secret": {"save": "False"}}}
+    assert secret.results[0].plugins_run["archivers"] == []
+    assert public.results[0].plugins_run["archivers"] == ["recorder"]
+
+
+def test_dispatch_through_the_engine_keeps_meta_and_reports_missing_workers(tmp_path: Path) -> None:
+    """In a scan, the match meta lands in dispatch_meta and an absent worker is a load error."""
+    rules = write_rules(
+        tmp_path,
+        "route.yar",
+        'rule route { meta: type = "text" plugin = "not_installed" condition: true }',
+    )
+    with Stoq(dispatchers=["yara"], plugin_opts={"yara": {"dispatch_rules": str(rules)}}) as stoq:
+        response = stoq.scan(b"anything")
+    result = response.results[0]
+    assert result.dispatch_meta == {"yara": {"route": {"type": "text", "plugin": "not_installed"}}}
+    assert result.plugins_run["workers"][0] == ["not_installed"]
+    assert [(e.plugin_name, e.stage) for e in response.errors] == [("not_installed", "load")]
+
+
+# -- rule files, compilation, cache ------------------------------------------------------
+
+
+def test_bad_rule_fails_the_load_naming_file_and_line(tmp_path: Path) -> None:
+    """A syntax error is a load error whose message names the file and the line."""
+    bad = write_rules(
+        tmp_path, "broken.yar", "rule ok { condition: true }\n\nrule bad {\n condition: nope }\n"
+    )
+    with (
+        Stoq(plugin_opts={"yara": {"dispatch_rules": str(bad)}}) as stoq,
+        pytest.raises(
+            StoqPluginLoadError, match=r"broken\.yar\(4\): undefined identifier \"nope\""
+        ),
+    ):
+        stoq.load_plugin("yara")
+
+
+def test_missing_rule_file_fails_the_load_naming_it(tmp_path: Path) -> None:
+    """A rule location that does not exist is named in the load error."""
+    with (
+        Stoq(plugin_opts={"yara": {"worker_rules": str(tmp_path / "absent.yar")}}) as stoq,
+        pytest.raises(
+            StoqPluginLoadError, match=r"absent\.yar: YARA rule file or folder not found"
+        ),
+    ):
+        stoq.load_plugin("yara")
+
+
+def test_a_folder_compiles_every_rule_file_with_its_own_namespace(
+    tmp_path: Path, elf_binary: bytes
+) -> None:
+    """Every .yar/.yara file below a folder is used; other files are ignored."""
+    write_rules(tmp_path, "a.yar", "rule same { condition: true }")
+    (tmp_path / "sub").mkdir()
+    write_rules(tmp_path / "sub", "b.yara", "rule same { condition: true }")
+    write_rules(tmp_path, "notes.txt", "rule broken {")
+    results = worker_results(elf_binary, worker_rules=str(tmp_path))
+    assert [(m["namespace"], m["rule"]) for m in results["matches"]] == [
+        ("a", "same"),
+        ("sub/b", "same"),
+    ]
+
+
+def test_empty_folder_is_a_clear_load_error(tmp_path: Path) -> None:
+    """A folder without rule files would silently match nothing, so it is an error."""
+    with (
+        Stoq(plugin_opts={"yara": {"worker_rules": str(tmp_path)}}) as stoq,
+        pytest.raises(StoqPluginLoadError, match=r"no \.yar or \.yara files"),
+    ):
+        stoq.load_plugin("yara")
+
+
+def test_rules_compile_once_per_process_and_again_after_an_edit(tmp_path: Path) -> None:
+    """Two plugin instances share compiled rules; changing a file recompiles it."""
+    rules = write_rules(tmp_path, "shared.yar", MAGIC_RULE)
+    options = {"yara": {"worker_rules": str(rules), "dispatch_rules": str(rules)}}
+    with Stoq(plugin_opts=options) as one, Stoq(plugin_opts=options) as two:
+        one.load_plugin("yara")
+        two.load_plugin("yara")
+        first = load_rules(str(rules))
+        assert load_rules(str(rules)) is first
+        write_rules(tmp_path, "shared.yar", "rule changed { condition: true }")
+        later = time.time() + 5
+        os.utime(rules, (later, later))
+        results = two.scan(b"abc", add_start_dispatch=["yara"]).results[0].workers[0]["yara"]
+    assert load_rules(str(rules)) is not first
+    assert [m["rule"] for m in results["matches"]] == ["changed"]
+
+
+def test_slow_rules_time_out_as_an_error_not_an_exception(tmp_path: Path) -> None:
+    """Matching past match_timeout gives an error in the response and the scan goes on."""
+    slow = write_rules(
+        tmp_path,
+        "slow.yar",
+        "rule slow { condition: for all i in (0..filesize - 1) :"
+        " (for all j in (0..filesize - 1) : (uint8(i) != 0xAB or uint8(j) != 0xCD)) }",
+    )
+    started = time.monotonic()
+    with Stoq(
+        always_dispatch=["yara"],
+        plugin_opts={"yara": {"worker_rules": str(slow), "match_timeout": 1}},
+    ) as stoq:
+        response = stoq.scan(b"\x00" * 200_000)
+    assert time.monotonic() - started < 15
+    assert "yara" not in response.results[0].workers[0]
+    [error] = response.errors
+    assert (error.plugin_name, error.stage) == ("yara", "scan")
+    assert "timed out after 1 s (option match_timeout)" in error.error
+
+
+@pytest.mark.parametrize("option", ["match_timeout", "max_strings", "max_string_bytes"])
+def test_non_positive_numbers_are_rejected(option: str) -> None:
+    """Zero would mean "no timeout" or "no strings": refuse it, naming the option."""
+    with (
+        Stoq(plugin_opts={"yara": {option: 0}}) as stoq,
+        pytest.raises(StoqPluginLoadError, match=f"option '{option}' must be a positive number"),
+    ):
+        stoq.load_plugin("yara")
+
+
+def test_ini_style_text_options_are_accepted(tmp_path: Path, elf_binary: bytes) -> None:
+    """Options from an INI file arrive as text and still work."""
+    config = tmp_path / "stoq.cfg"
+    rules = write_rules(tmp_path, "linux.yar", MAGIC_RULE)
+    config.write_text(f"[yara]\nworker_rules = {rules}\nmax_strings = 1\nmatch_timeout = 5\n")
+    with Stoq(config_file=config, always_dispatch=["yara"]) as stoq:
+        response = stoq.scan(elf_binary)
+    [match] = response.results[0].workers[0]["yara"]["matches"]
+    assert len(match["strings"]) == 1 and match["strings_omitted"] >= 1
+
+
+def test_plugin_class_is_the_entry_point() -> None:
+    """The installed entry point ``yara`` loads this class, serving both roles."""
+    with Stoq() as stoq:
+        assert isinstance(stoq.load_plugin("yara"), YaraPlugin)
