@@ -1,0 +1,5 @@
+"""stoQ plugin ``stdout``: print each response."""
+
+from .plugin import StdoutPlugin
+
+__all__ = ["StdoutPlugin"]
