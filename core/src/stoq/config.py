@@ -13,7 +13,7 @@ from configparser import ConfigParser
 from configparser import Error as ConfigParserError
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Dict, List, Optional, Set, Union
 
 from stoq.exceptions import StoqConfigError
 
@@ -78,7 +78,7 @@ def stoq_home() -> Path:
     return Path(os.environ.get("STOQ_HOME") or Path.home() / ".stoq")
 
 
-def find_config_file(explicit: Optional[os.PathLike] = None) -> Optional[Path]:
+def find_config_file(explicit: Optional[Union[str, os.PathLike[str]]] = None) -> Optional[Path]:
     """The file to read: the explicit one (must exist), else stoq.toml, then stoq.cfg in home."""
     if explicit is not None:
         path = Path(explicit)

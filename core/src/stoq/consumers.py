@@ -12,7 +12,7 @@ import multiprocessing
 import signal
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from stoq.data_classes import Error, Payload, RequestMeta, StoqResponse
 from stoq.run import DONE, ItemSource, scan_item
@@ -33,7 +33,7 @@ STOP_GRACE = 30.0
 def _consumer_main(
     conn: Connection,
     init_kwargs: Dict[str, Any],
-    logging_setup: Optional[tuple],
+    logging_setup: Optional[Tuple[Any, ...]],
     request_meta: Optional[RequestMeta],
     add_start_dispatch: Optional[List[str]],
     add_start_deep_dispatch: Optional[List[str]],

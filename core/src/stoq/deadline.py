@@ -13,7 +13,7 @@ import ctypes
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from stoq.exceptions import StoqPluginTimeout
 
@@ -29,7 +29,7 @@ _set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
 
 _lock = threading.Lock()
 #: thread ident → [deadline, fired]
-_active: Dict[int, list] = {}
+_active: Dict[int, List[Any]] = {}
 _watchdog: Optional[threading.Thread] = None
 
 

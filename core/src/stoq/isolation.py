@@ -97,7 +97,8 @@ def _resolve(origin: Any) -> Type[BasePlugin]:
 
         name, stoq_file, module = origin
         return _plugin_class_in(_import_folder_module(name, Path(stoq_file), module), name)
-    return origin
+    plugin_class: Type[BasePlugin] = origin
+    return plugin_class
 
 
 class _IsolatedBase:

@@ -245,7 +245,7 @@ class PluginManager:
         _check_core_requirement(source)
         failures: List[BaseException] = []
         plugin_class: Optional[Type[BasePlugin]] = None
-        manager = NamedExtensionManager(
+        manager: NamedExtensionManager[Any] = NamedExtensionManager(
             ENTRY_POINT_GROUP,
             names=[source.name],
             on_load_failure_callback=lambda _m, _ep, exc: failures.append(exc),

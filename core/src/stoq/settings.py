@@ -9,7 +9,7 @@ import logging
 import os
 from dataclasses import dataclass, field, fields
 from importlib import resources
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from stoq.config import ConfigFile, read_config_file, split_list
 from stoq.exceptions import StoqConfigError
@@ -89,10 +89,10 @@ def _coerce(key: str, value: Any, where: str) -> Any:
         if isinstance(default, float):
             if isinstance(value, bool):
                 raise TypeError
-            number = float(value)
-            if number <= 0:
+            seconds = float(value)
+            if seconds <= 0:
                 raise ValueError
-            return number
+            return seconds
         if not isinstance(value, str):
             raise TypeError
         return value
@@ -132,7 +132,7 @@ def resolve_settings(
     profile_name: str = "",
 ) -> CoreSettings:
     """Merge the layers key by key, recording the source of every value."""
-    layers = [("default", {})]
+    layers: List[Tuple[str, Dict[str, Any]]] = [("default", {})]
     if profile is not None:
         layers.append((f"profile {profile_name}", _normalise(profile.core, f"profile {profile_name}")))
     if config.path is not None:

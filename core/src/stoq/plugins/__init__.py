@@ -1,5 +1,7 @@
 """The plugin base classes, one per role. A class may subclass several roles."""
 
+from typing import List
+
 from stoq.plugins.archiver import ArchiverPlugin
 from stoq.plugins.base import BasePlugin
 from stoq.plugins.connector import ConnectorPlugin
@@ -32,6 +34,6 @@ ROLES = {
 }
 
 
-def roles_of(plugin_class: type) -> list:
+def roles_of(plugin_class: type) -> List[str]:
     """The role names a plugin class serves, in canonical order."""
     return [role for role, base in ROLES.items() if issubclass(plugin_class, base)]

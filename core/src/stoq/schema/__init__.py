@@ -12,4 +12,5 @@ __all__ = ["response_schema"]
 def response_schema() -> Dict[str, Any]:
     """The response schema (JSON Schema 2020-12) as a dict."""
     text = resources.files(__name__).joinpath("response.schema.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    schema: Dict[str, Any] = json.loads(text)
+    return schema
