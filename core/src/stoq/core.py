@@ -17,7 +17,7 @@ from stoq.data_classes import (
     StoqResponse,
 )
 from stoq.exceptions import StoqPluginException
-from stoq.invoke import invoke, normalise_errors
+from stoq.invoke import PluginCall, invoke, normalise_errors
 from stoq.loader import PluginManager
 from stoq.plugins import BasePlugin, ConnectorPlugin, DecoratorPlugin
 from stoq.request import ScanRequest
@@ -93,6 +93,7 @@ class Stoq:
         self.decorators = s.decorators
         self.connectors = s.connectors
         self._timeouts: Dict[str, float] = {}
+        self._calls: Dict[tuple, PluginCall] = {}
         #: How many connector saves have failed since this instance was built.
         self.connector_failures = 0
         #: How many providers raised in run mode.
@@ -135,6 +136,18 @@ class Stoq:
             return None
         return plugin
 
+    def call_for(
+        self, errors: List[Error], name: str, role: type, method: str, stage: str, payload_id: Optional[str]
+    ) -> Optional[PluginCall]:
+        """The plugin's ``method`` ready to invoke (cached), or None with an Error recorded."""
+        call = self._calls.get((name, method))
+        if call is None:
+            plugin = self.plugin_for_role(errors, name, role, stage, payload_id)
+            if plugin is None:
+                return None
+            call = self._calls[(name, method)] = PluginCall(name, getattr(plugin, method), self.timeout_for(name))
+        return call
+
     def timeout_for(self, plugin_name: str) -> float:
         """The deadline for one call of the plugin: its ``timeout`` option or plugin_timeout."""
         timeout = self._timeouts.get(plugin_name)
@@ -149,6 +162,7 @@ class Stoq:
         """Stop every loaded plugin (their ``stop()`` hooks)."""
         self.plugins.close()
         self._timeouts.clear()
+        self._calls.clear()
 
     def __enter__(self) -> Stoq:
         return self
@@ -225,13 +239,10 @@ class Stoq:
 
     def _decorate(self, response: StoqResponse) -> None:
         for name in self.decorators:
-            decorator = self.plugin_for_role(response.errors, name, DecoratorPlugin, "decorate", None)
-            if decorator is None:
+            call = self.call_for(response.errors, name, DecoratorPlugin, "decorate", "decorate", None)
+            if call is None:
                 continue
-            result = invoke(
-                response.errors, "decorate", name, None, self.timeout_for(name),
-                decorator.decorate, DecoratorResponse, response,
-            )
+            result = invoke(response.errors, "decorate", None, call, DecoratorResponse, response)
             if result is None:
                 continue
             if result.results is not None:
@@ -241,9 +252,9 @@ class Stoq:
     def _save(self, response: StoqResponse) -> None:
         for name in self.connectors:
             failed: List[Error] = []
-            connector = self.plugin_for_role(failed, name, ConnectorPlugin, "save", None)
-            if connector is not None:
-                invoke(failed, "save", name, None, self.timeout_for(name), connector.save, None, response)
+            call = self.call_for(failed, name, ConnectorPlugin, "save", "save", None)
+            if call is not None:
+                invoke(failed, "save", None, call, None, response)
             for error in failed:
                 self.connector_failures += 1
                 log.error("scan %s: connector %r failed: %s", response.scan_id, name, error.error)

@@ -86,6 +86,14 @@ class PayloadMeta(_Printable):
         self.dispatch_to = [] if dispatch_to is None else dispatch_to
         self.should_scan = should_scan
 
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "should_archive": self.should_archive,
+            "extra_data": self.extra_data,
+            "dispatch_to": self.dispatch_to,
+            "should_scan": self.should_scan,
+        }
+
 
 class RequestMeta(_Printable):
     """What is known about the whole request (where it came from, extra data)."""
@@ -99,6 +107,13 @@ class RequestMeta(_Printable):
         self.archive_payloads = archive_payloads
         self.source = source
         self.extra_data = {} if extra_data is None else extra_data
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "archive_payloads": self.archive_payloads,
+            "source": self.source,
+            "extra_data": self.extra_data,
+        }
 
 
 class ExtractedPayload(_Printable):

@@ -12,7 +12,7 @@ from stoq.data_classes import Error
 from stoq.deadline import call_with_deadline
 from stoq.exceptions import StoqPluginTimeout
 
-__all__ = ["invoke", "normalise_errors", "one_line"]
+__all__ = ["PluginCall", "invoke", "normalise_errors", "one_line"]
 
 log = logging.getLogger("stoq")
 
@@ -45,48 +45,59 @@ def normalise_errors(
     return errors
 
 
+class PluginCall:
+    """One plugin method, ready to call: the engine builds it once per plugin and method."""
+
+    __slots__ = ("plugin_name", "method", "timeout", "isolated")
+
+    def __init__(self, plugin_name: str, method: Callable[..., Any], timeout: float) -> None:
+        self.plugin_name = plugin_name
+        self.method = method
+        self.timeout = timeout
+        #: An isolated plugin's child process enforces the deadline itself.
+        self.isolated = bool(getattr(getattr(method, "__self__", None), "isolated", False))
+
+
 def invoke(
     errors: List[Error],
     stage: str,
-    plugin_name: str,
     payload_id: Optional[str],
-    timeout: float,
-    method: Callable[..., Any],
+    call: PluginCall,
     expected: Union[Type, Tuple[Type, ...], None],
     *args: Any,
 ) -> Any:
-    """Run ``method(*args)`` within ``timeout``; record any failure in ``errors``.
+    """Run the call within its deadline; record any failure in ``errors`` and return None.
 
     ``expected`` is the response type the method must return (``None`` is always allowed);
     pass ``None`` for methods whose return value is ignored.
     """
     try:
-        if getattr(getattr(method, "__self__", None), "isolated", False):
-            result, timed_out = method(*args), False  # the child process has its own deadline
+        if call.isolated:
+            result, timed_out = call.method(*args), False
         else:
-            result, timed_out = call_with_deadline(timeout, method, *args)
+            result, timed_out = call_with_deadline(call.timeout, call.method, *args)
     except StoqPluginTimeout as exc:
-        log.error("plugin %r: %s", plugin_name, exc)
-        errors.append(Error(f"{exc} during {stage}", plugin_name, payload_id, "timeout"))
+        log.error("plugin %r: %s", call.plugin_name, exc)
+        errors.append(Error(f"{exc} during {stage}", call.plugin_name, payload_id, "timeout"))
         return None
     except MemoryError as exc:
-        log.error("plugin %r ran out of memory at stage %s", plugin_name, stage, exc_info=True)
-        errors.append(Error(one_line(exc), plugin_name, payload_id, "limit"))
+        log.error("plugin %r ran out of memory at stage %s", call.plugin_name, stage, exc_info=True)
+        errors.append(Error(one_line(exc), call.plugin_name, payload_id, "limit"))
         return None
     except Exception as exc:
         log.error(
             "plugin %r failed at stage %s on payload %s",
-            plugin_name,
+            call.plugin_name,
             stage,
             payload_id,
             exc_info=True,
         )
-        errors.append(Error(one_line(exc), plugin_name, payload_id, stage))
+        errors.append(Error(one_line(exc), call.plugin_name, payload_id, stage))
         return None
     if timed_out:
-        log.error("plugin %r passed its %ss deadline at stage %s", plugin_name, timeout, stage)
+        log.error("plugin %r passed its %ss deadline at stage %s", call.plugin_name, call.timeout, stage)
         errors.append(
-            Error(f"timed out after {timeout:g}s during {stage}", plugin_name, payload_id, "timeout")
+            Error(f"timed out after {call.timeout:g}s during {stage}", call.plugin_name, payload_id, "timeout")
         )
         return None
     if expected is not None and result is not None and not isinstance(result, expected):
@@ -94,7 +105,7 @@ def invoke(
         errors.append(
             Error(
                 f"returned {type(result).__name__}, expected {names} or None",
-                plugin_name,
+                call.plugin_name,
                 payload_id,
                 stage,
             )

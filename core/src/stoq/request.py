@@ -90,24 +90,19 @@ class ScanRequest:
             self._run_workers(payload, workers, 0, depth, next_level)
             if self.stoq.deep_dispatchers or (is_root and self.add_start_deep_dispatch):
                 self._deep_dispatch(payload, depth, is_root, next_level)
-        if self.request_meta.archive_payloads and payload.payload_meta.should_archive:
+        if self.stoq.dest_archivers and self.request_meta.archive_payloads and payload.payload_meta.should_archive:
             self._archive(payload)
-
-    def _plugin(self, name: str, role: type, stage: str, payload_id: Optional[str]) -> Optional[Any]:
-        return self.stoq.plugin_for_role(self.errors, name, role, stage, payload_id)
 
     def _ask(self, names: List[str], role: type, method: str, stage: str, payload: Payload,
              meta_store: Dict[str, Dict]) -> List[str]:
         """Ask each (deep) dispatcher for workers; keep its meta and errors."""
         wanted: List[str] = []
         for name in names:
-            plugin = self._plugin(name, role, stage, payload.payload_id)
-            if plugin is None:
+            call = self.stoq.call_for(self.errors, name, role, method, stage, payload.payload_id)
+            if call is None:
                 continue
-            response = invoke(
-                self.errors, stage, name, payload.payload_id, self.stoq.timeout_for(name),
-                getattr(plugin, method), DispatcherResponse, payload, self.request_meta,
-            )
+            response = invoke(self.errors, stage, payload.payload_id, call, DispatcherResponse,
+                              payload, self.request_meta)
             if response is None:
                 continue
             if response.meta:
@@ -118,16 +113,13 @@ class ScanRequest:
         return wanted
 
     def _dispatch(self, payload: Payload, is_root: bool) -> List[str]:
-        asked = self._ask(
-            self.stoq.dispatchers, DispatcherPlugin, "get_dispatches", "dispatch", payload,
-            payload.dispatch_meta,
-        ) if self.stoq.dispatchers else []
-        return _union(
-            payload.payload_meta.dispatch_to,
-            self.add_start_dispatch if is_root else None,
-            self.stoq.always_dispatch,
-            asked,
-        )
+        stoq = self.stoq
+        start = payload.payload_meta.dispatch_to
+        if not (stoq.dispatchers or start or (is_root and self.add_start_dispatch)):
+            return stoq.always_dispatch  # the common case: nothing to merge
+        asked = self._ask(stoq.dispatchers, DispatcherPlugin, "get_dispatches", "dispatch", payload,
+                          payload.dispatch_meta) if stoq.dispatchers else []
+        return _union(start, self.add_start_dispatch if is_root else None, stoq.always_dispatch, asked)
 
     def _deep_dispatch(self, payload: Payload, depth: int, is_root: bool, next_level: List[Payload]) -> None:
         for round_number in range(1, self.settings.max_dispatch_passes + 1):
@@ -148,34 +140,30 @@ class ScanRequest:
                      next_level: List[Payload]) -> None:
         results = payload.worker_results[round_number]
         ran = payload.plugins_run["workers"][round_number]
+        errors, call_for, payload_id = self.errors, self.stoq.call_for, payload.payload_id
         for name in names:
             ran.append(name)
-            worker = self._plugin(name, WorkerPlugin, "scan", payload.payload_id)
-            if worker is None:
+            call = call_for(errors, name, WorkerPlugin, "scan", "scan", payload_id)
+            if call is None:
                 continue
-            response = invoke(
-                self.errors, "scan", name, payload.payload_id, self.stoq.timeout_for(name),
-                worker.scan, WorkerResponse, payload, self.request_meta,
-            )
+            response = invoke(errors, "scan", payload_id, call, WorkerResponse, payload, self.request_meta)
             if response is None:
                 continue
             if response.results is not None:
                 results[name] = response.results
             if response.errors:
-                self.errors.extend(normalise_errors(response.errors, name, payload.payload_id, "scan"))
+                errors.extend(normalise_errors(response.errors, name, payload_id, "scan"))
             for extracted in response.extracted:
                 self._accept_child(payload, name, extracted, depth, next_level)
 
     def _archive(self, payload: Payload) -> None:
         for name in self.stoq.dest_archivers:
-            archiver = self._plugin(name, ArchiverPlugin, "archive", payload.payload_id)
+            call = self.stoq.call_for(self.errors, name, ArchiverPlugin, "archive", "archive", payload.payload_id)
             payload.plugins_run["archivers"].append(name)
-            if archiver is None:
+            if call is None:
                 continue
-            response = invoke(
-                self.errors, "archive", name, payload.payload_id, self.stoq.timeout_for(name),
-                archiver.archive, ArchiverResponse, payload, self.request_meta,
-            )
+            response = invoke(self.errors, "archive", payload.payload_id, call, ArchiverResponse,
+                              payload, self.request_meta)
             if response is None:
                 continue
             if response.results is not None:

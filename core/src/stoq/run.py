@@ -32,10 +32,10 @@ def _to_payload(stoq: Stoq, item: Any, errors: List[Error]) -> Optional[Payload]
         return item
     if isinstance(item, dict) and len(item) == 1:
         ((name, task),) = item.items()
-        archiver = stoq.plugin_for_role(errors, name, ArchiverPlugin, "archive", None)
-        if archiver is None:
+        call = stoq.call_for(errors, name, ArchiverPlugin, "get", "archive", None)
+        if call is None:
             return None
-        return invoke(errors, "archive", name, None, stoq.timeout_for(name), archiver.get, Payload, task)
+        return invoke(errors, "archive", None, call, Payload, task)
     errors.append(
         Error(
             f"provider item {type(item).__name__} is neither a Payload nor {{archiver_name: task}}",

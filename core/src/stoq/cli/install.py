@@ -22,9 +22,9 @@ from stoq.cli.common import EXIT_FAILED, EXIT_OK, CliError, add_log_flag, start_
 
 __all__ = ["add_parser", "handle", "installer_command", "requested_name"]
 
-DESCRIPTION = f"""\
-Install a stoq plugin distribution into the Python environment stoq runs in
-({sys.executable}) with pip, or with 'uv pip' when pip is not installed there.
+DESCRIPTION = """\
+Install a stoq plugin distribution into the Python environment stoq runs in (the interpreter
+'stoq --version' names) with pip, or with 'uv pip' when pip is not installed there.
 
 SPEC is what pip accepts: a name (optionally with a version), a project folder, a wheel or an
 sdist. Afterwards the plugins it registers are listed; 'stoq list' shows them too.
