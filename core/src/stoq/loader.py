@@ -67,9 +67,9 @@ def _entry_point_sources() -> List[PluginSource]:
                 name=ep.name,
                 kind="entry point",
                 location=ep.value,
-                distribution=meta["Name"] if meta else None,
+                distribution=meta.get("Name") if meta else None,
                 version=dist.version if dist is not None else None,
-                summary=meta["Summary"] if meta else None,
+                summary=meta.get("Summary") if meta else None,
                 entry_point=ep,
             )
         )
@@ -272,9 +272,9 @@ class PluginManager:
         return self.build(
             source.name,
             plugin_class,
-            Author=(meta["Author"] or meta["Author-email"] or "") if meta else "",
+            Author=(meta.get("Author") or meta.get("Author-email") or "") if meta else "",
             Version=source.version or "",
-            Website=(meta["Home-page"] or "") if meta else "",
+            Website=(meta.get("Home-page") or "") if meta else "",
             Description=source.summary or "",
         )
 
