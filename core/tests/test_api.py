@@ -108,3 +108,14 @@ def test_library_logger_has_only_a_null_handler() -> None:
     Stoq()
     assert logging.getLogger("stoq").handlers == before
     assert any(isinstance(h, logging.NullHandler) for h in before)
+
+
+def test_ids_are_random_version_4_uuids() -> None:
+    """payload_id and scan_id are RFC 4122 version 4 UUIDs, unique per object."""
+    import uuid
+
+    ids = [Payload(b"x").payload_id for _ in range(1000)] + [StoqResponse([], RequestMeta(), []).scan_id]
+    assert len(set(ids)) == len(ids)
+    for text in ids[:50] + ids[-1:]:
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)

@@ -7,6 +7,7 @@ replaced, and the item it held is reported to the connectors as an error, never 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import signal
@@ -52,7 +53,9 @@ def _consumer_main(
             if item is None:
                 return
             failures = stoq.connector_failures
-            response = scan_item(stoq, item, request_meta, add_start_dispatch, add_start_deep_dispatch)
+            response = scan_item(
+                stoq, item, request_meta, add_start_dispatch, add_start_deep_dispatch
+            )
             conn.send((bool(response.errors), stoq.connector_failures - failures))
     finally:
         stoq.close()
@@ -61,7 +64,11 @@ def _consumer_main(
 def _describe(item: Any) -> Dict[str, Any]:
     """What is kept of an item in flight, to report it if its consumer dies."""
     if isinstance(item, Payload):
-        return {"payload_id": item.payload_id, "size": len(item.content), "extra_data": item.payload_meta.extra_data}
+        return {
+            "payload_id": item.payload_id,
+            "size": len(item.content),
+            "extra_data": item.payload_meta.extra_data,
+        }
     return {"task": repr(item)[:200]}
 
 
@@ -87,8 +94,18 @@ class ConsumerPool:
         self._stoq = stoq
         self._request_meta = request_meta
         self._context = multiprocessing.get_context("spawn")
-        logging_setup = (stoq_log.configured_level(), stoq.settings.log_dir) if stoq_log.configured_level() else None
-        self._args = (stoq.init_kwargs, logging_setup, request_meta, add_start_dispatch, add_start_deep_dispatch)
+        logging_setup = (
+            (stoq_log.configured_level(), stoq.settings.log_dir)
+            if stoq_log.configured_level()
+            else None
+        )
+        self._args = (
+            stoq.init_kwargs,
+            logging_setup,
+            request_meta,
+            add_start_dispatch,
+            add_start_deep_dispatch,
+        )
 
     def _start(self) -> _Consumer:
         parent_end, child_end = self._context.Pipe()
@@ -138,7 +155,9 @@ class ConsumerPool:
             return consumer
         consumer.process.join()
         code = consumer.process.exitcode
-        log.error("consumer process %s died (exit code %s); starting another", consumer.process.pid, code)
+        log.error(
+            "consumer process %s died (exit code %s); starting another", consumer.process.pid, code
+        )
         self._stoq.consumer_deaths += 1
         if consumer.holding is not None:
             self._report_lost(consumer, code)
@@ -158,10 +177,8 @@ class ConsumerPool:
 
     def _shutdown(self, consumers: List[_Consumer]) -> None:
         for consumer in consumers:
-            try:
+            with contextlib.suppress(OSError):  # includes BrokenPipeError: it already exited
                 consumer.conn.send(None)
-            except (BrokenPipeError, OSError):
-                pass
         for consumer in consumers:
             consumer.process.join(STOP_GRACE)
             if consumer.process.is_alive():

@@ -77,7 +77,9 @@ class Stoq:
                     break
         self.config = read_config_file(find_config_file(config_file))
         profile_file = load_profile(profile) if profile else None
-        self.settings: CoreSettings = resolve_settings(explicit, self.config, profile_file, profile or "")
+        self.settings: CoreSettings = resolve_settings(
+            explicit, self.config, profile_file, profile or ""
+        )
         self.plugins = PluginManager(
             self.settings.plugin_dir_list,
             self.config.plugins,
@@ -132,12 +134,20 @@ class Stoq:
             errors.append(Error(str(exc), name, payload_id, "load"))
             return None
         if not isinstance(plugin, role):
-            errors.append(Error(f"plugin {name!r} is not a {role.__name__}", name, payload_id, stage))
+            errors.append(
+                Error(f"plugin {name!r} is not a {role.__name__}", name, payload_id, stage)
+            )
             return None
         return plugin
 
     def call_for(
-        self, errors: List[Error], name: str, role: type, method: str, stage: str, payload_id: Optional[str]
+        self,
+        errors: List[Error],
+        name: str,
+        role: type,
+        method: str,
+        stage: str,
+        payload_id: Optional[str],
     ) -> Optional[PluginCall]:
         """The plugin's ``method`` ready to invoke (cached), or None with an Error recorded."""
         call = self._calls.get((name, method))
@@ -145,7 +155,9 @@ class Stoq:
             plugin = self.plugin_for_role(errors, name, role, stage, payload_id)
             if plugin is None:
                 return None
-            call = self._calls[(name, method)] = PluginCall(name, getattr(plugin, method), self.timeout_for(name))
+            call = self._calls[(name, method)] = PluginCall(
+                name, getattr(plugin, method), self.timeout_for(name)
+            )
         return call
 
     def timeout_for(self, plugin_name: str) -> float:
@@ -233,13 +245,17 @@ class Stoq:
                     family.add(result.payload_id)
                     subtree.append(result)
             errors = [e for e in stoq_response.errors if e.payload_id in family]
-            response = StoqResponse(subtree, stoq_response.request_meta, errors, scan_id=stoq_response.scan_id)
+            response = StoqResponse(
+                subtree, stoq_response.request_meta, errors, scan_id=stoq_response.scan_id
+            )
             self._decorate(response)
             yield response
 
     def _decorate(self, response: StoqResponse) -> None:
         for name in self.decorators:
-            call = self.call_for(response.errors, name, DecoratorPlugin, "decorate", "decorate", None)
+            call = self.call_for(
+                response.errors, name, DecoratorPlugin, "decorate", "decorate", None
+            )
             if call is None:
                 continue
             result = invoke(response.errors, "decorate", None, call, DecoratorResponse, response)
@@ -261,8 +277,23 @@ class Stoq:
 
 
 _EXPLICIT_KEYS = {
-    "log_dir", "log_level", "plugin_dir_list", "providers", "source_archivers",
-    "dest_archivers", "connectors", "dispatchers", "deep_dispatchers", "decorators",
-    "always_dispatch", "max_queue", "max_recursion", "max_dispatch_passes", "max_payloads",
-    "max_total_bytes", "max_payload_size", "plugin_timeout", "consumers",
+    "log_dir",
+    "log_level",
+    "plugin_dir_list",
+    "providers",
+    "source_archivers",
+    "dest_archivers",
+    "connectors",
+    "dispatchers",
+    "deep_dispatchers",
+    "decorators",
+    "always_dispatch",
+    "max_queue",
+    "max_recursion",
+    "max_dispatch_passes",
+    "max_payloads",
+    "max_total_bytes",
+    "max_payload_size",
+    "plugin_timeout",
+    "consumers",
 }

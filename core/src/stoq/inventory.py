@@ -157,7 +157,9 @@ def _ordered(roles: Set[str]) -> List[str]:
     return [role for role in ROLES if role in roles]
 
 
-def roles_from_source(path: Path, class_name: str, module: Optional[str] = None) -> Optional[List[str]]:
+def roles_from_source(
+    path: Path, class_name: str, module: Optional[str] = None
+) -> Optional[List[str]]:
     """The roles of ``class_name`` in the file ``path``, from its source; None if unknown."""
     try:
         roles = _class_roles(_ModuleSource(module, path), class_name)
@@ -215,11 +217,15 @@ def _import_class(source: PluginSource) -> type:
     stoq_file = Path(source.location)
     parser = StoqConfigParser()
     parser.read(stoq_file, encoding="utf-8")
-    module = _import_folder_module(source.name, stoq_file, parser.get("Core", "Module", fallback=source.name))
+    module = _import_folder_module(
+        source.name, stoq_file, parser.get("Core", "Module", fallback=source.name)
+    )
     return _plugin_class_in(module, source.name)
 
 
-def _describe(source: PluginSource, plugins_per_dist: Dict[Optional[str], int], check: bool) -> PluginInfo:
+def _describe(
+    source: PluginSource, plugins_per_dist: Dict[Optional[str], int], check: bool
+) -> PluginInfo:
     if source.kind == "entry point":
         module, _, attr = source.location.partition(":")
         class_name: Optional[str] = attr.strip() or None
@@ -229,7 +235,11 @@ def _describe(source: PluginSource, plugins_per_dist: Dict[Optional[str], int], 
         path, class_name = _folder_module_file(source)
         roles = roles_from_source(path, class_name) if path and class_name else None
     summary = source.summary
-    if source.kind != "entry point" or plugins_per_dist.get(source.distribution, 0) > 1 or not summary:
+    if (
+        source.kind != "entry point"
+        or plugins_per_dist.get(source.distribution, 0) > 1
+        or not summary
+    ):
         summary = _docstring(path, class_name) or summary
     info = PluginInfo(
         name=source.name,

@@ -48,7 +48,7 @@ def normalise_errors(
 class PluginCall:
     """One plugin method, ready to call: the engine builds it once per plugin and method."""
 
-    __slots__ = ("plugin_name", "method", "timeout", "isolated")
+    __slots__ = ("isolated", "method", "plugin_name", "timeout")
 
     def __init__(self, plugin_name: str, method: Callable[..., Any], timeout: float) -> None:
         self.plugin_name = plugin_name
@@ -95,9 +95,16 @@ def invoke(
         errors.append(Error(one_line(exc), call.plugin_name, payload_id, stage))
         return None
     if timed_out:
-        log.error("plugin %r passed its %ss deadline at stage %s", call.plugin_name, call.timeout, stage)
+        log.error(
+            "plugin %r passed its %ss deadline at stage %s", call.plugin_name, call.timeout, stage
+        )
         errors.append(
-            Error(f"timed out after {call.timeout:g}s during {stage}", call.plugin_name, payload_id, "timeout")
+            Error(
+                f"timed out after {call.timeout:g}s during {stage}",
+                call.plugin_name,
+                payload_id,
+                "timeout",
+            )
         )
         return None
     if expected is not None and result is not None and not isinstance(result, expected):

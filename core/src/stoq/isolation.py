@@ -52,11 +52,18 @@ def parse_size(value: Any) -> Optional[int]:
     try:
         return int(float(number) * _UNITS[unit])
     except ValueError:
-        raise ValueError(f"memory_limit {value!r}: expected bytes, e.g. 536870912 or '512M'") from None
+        raise ValueError(
+            f"memory_limit {value!r}: expected bytes, e.g. 536870912 or '512M'"
+        ) from None
 
 
-def _child_main(conn: Any, origin: Any, sections: Dict[str, Dict[str, str]], options: Dict[str, Any],
-                memory_limit: Optional[int]) -> None:
+def _child_main(
+    conn: Any,
+    origin: Any,
+    sections: Dict[str, Dict[str, str]],
+    options: Dict[str, Any],
+    memory_limit: Optional[int],
+) -> None:
     """The child: build the plugin, then answer calls until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if memory_limit:
@@ -68,7 +75,7 @@ def _child_main(conn: Any, origin: Any, sections: Dict[str, Dict[str, str]], opt
     try:
         instance = _resolve(origin)(config, options)
         instance.start()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the parent reports it as a load error
         conn.send(("error", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
         return
     conn.send(("ok", None, ""))
@@ -84,8 +91,10 @@ def _child_main(conn: Any, origin: Any, sections: Dict[str, Dict[str, str]], opt
         except MemoryError:
             conn.send(("memory", None, ""))
             return
-        except Exception as exc:
-            conn.send(("error", " ".join(f"{type(exc).__name__}: {exc}".split()), traceback.format_exc()))
+        except Exception as exc:  # noqa: BLE001 - the parent reports it as the call's error
+            conn.send(
+                ("error", " ".join(f"{type(exc).__name__}: {exc}".split()), traceback.format_exc())
+            )
 
 
 def _resolve(origin: Any) -> Type[BasePlugin]:
@@ -106,7 +115,9 @@ class _IsolatedBase:
 
     isolated = True
 
-    def __init__(self, config: StoqConfigParser, options: Dict[str, Any], origin: Any, timeout: float) -> None:
+    def __init__(
+        self, config: StoqConfigParser, options: Dict[str, Any], origin: Any, timeout: float
+    ) -> None:
         BasePlugin.__init__(self, config, options)  # type: ignore[arg-type]
         self._origin = origin
         self._sections = {s: dict(config.items(s)) for s in config.sections()}
@@ -160,7 +171,9 @@ class _IsolatedBase:
             self._process.join(1)
             code = self._process.exitcode
             self._discard()
-            raise IsolatedPluginError(f"isolated process died (exit code {code}) while {what}") from None
+            raise IsolatedPluginError(
+                f"isolated process died (exit code {code}) while {what}"
+            ) from None
         if kind == "memory":
             self._discard()
             raise MemoryError(f"memory_limit {self._memory_limit} bytes exceeded; process replaced")
@@ -177,8 +190,13 @@ class _IsolatedBase:
         return self._receive(self._timeout, f"calling {method}")
 
 
-def isolated(plugin_class: Type[BasePlugin], origin: Any, config: StoqConfigParser,
-             options: Dict[str, Any], timeout: float) -> BasePlugin:
+def isolated(
+    plugin_class: Type[BasePlugin],
+    origin: Any,
+    config: StoqConfigParser,
+    options: Dict[str, Any],
+    timeout: float,
+) -> BasePlugin:
     """A proxy with ``plugin_class``'s roles whose calls run in a child process."""
     roles = [r for r in roles_of(plugin_class) if r != "provider"]
     methods: Dict[str, Any] = {}

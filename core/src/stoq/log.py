@@ -19,7 +19,9 @@ def configure_logging(level: str = "INFO", log_dir: Optional[str] = None) -> Non
     logger = logging.getLogger("stoq")
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
-        raise ValueError(f"log level {level!r}: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        raise ValueError(
+            f"log level {level!r}: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
+        )
     logger.setLevel(numeric)
     if _configured:
         _configured = level

@@ -83,32 +83,54 @@ class ScanRequest:
 
     # -- one payload -------------------------------------------------------------------
 
-    def _process(self, payload: Payload, depth: int, is_root: bool, next_level: List[Payload]) -> None:
+    def _process(
+        self, payload: Payload, depth: int, is_root: bool, next_level: List[Payload]
+    ) -> None:
         self.results.append(PayloadResults.from_payload(payload))
         if payload.payload_meta.should_scan:
             workers = self._dispatch(payload, is_root)
             self._run_workers(payload, workers, 0, depth, next_level)
             if self.stoq.deep_dispatchers or (is_root and self.add_start_deep_dispatch):
                 self._deep_dispatch(payload, depth, is_root, next_level)
-        if self.stoq.dest_archivers and self.request_meta.archive_payloads and payload.payload_meta.should_archive:
+        if (
+            self.stoq.dest_archivers
+            and self.request_meta.archive_payloads
+            and payload.payload_meta.should_archive
+        ):
             self._archive(payload)
 
-    def _ask(self, names: List[str], role: type, method: str, stage: str, payload: Payload,
-             meta_store: Dict[str, Dict]) -> List[str]:
+    def _ask(
+        self,
+        names: List[str],
+        role: type,
+        method: str,
+        stage: str,
+        payload: Payload,
+        meta_store: Dict[str, Dict],
+    ) -> List[str]:
         """Ask each (deep) dispatcher for workers; keep its meta and errors."""
         wanted: List[str] = []
         for name in names:
             call = self.stoq.call_for(self.errors, name, role, method, stage, payload.payload_id)
             if call is None:
                 continue
-            response = invoke(self.errors, stage, payload.payload_id, call, DispatcherResponse,
-                              payload, self.request_meta)
+            response = invoke(
+                self.errors,
+                stage,
+                payload.payload_id,
+                call,
+                DispatcherResponse,
+                payload,
+                self.request_meta,
+            )
             if response is None:
                 continue
             if response.meta:
                 meta_store.setdefault(name, {}).update(response.meta)
             if response.errors:
-                self.errors.extend(normalise_errors(response.errors, name, payload.payload_id, stage))
+                self.errors.extend(
+                    normalise_errors(response.errors, name, payload.payload_id, stage)
+                )
             wanted.extend(response.plugin_names)
         return wanted
 
@@ -117,17 +139,37 @@ class ScanRequest:
         start = payload.payload_meta.dispatch_to
         if not (stoq.dispatchers or start or (is_root and self.add_start_dispatch)):
             return stoq.always_dispatch  # the common case: nothing to merge
-        asked = self._ask(stoq.dispatchers, DispatcherPlugin, "get_dispatches", "dispatch", payload,
-                          payload.dispatch_meta) if stoq.dispatchers else []
-        return _union(start, self.add_start_dispatch if is_root else None, stoq.always_dispatch, asked)
+        asked = (
+            self._ask(
+                stoq.dispatchers,
+                DispatcherPlugin,
+                "get_dispatches",
+                "dispatch",
+                payload,
+                payload.dispatch_meta,
+            )
+            if stoq.dispatchers
+            else []
+        )
+        return _union(
+            start, self.add_start_dispatch if is_root else None, stoq.always_dispatch, asked
+        )
 
-    def _deep_dispatch(self, payload: Payload, depth: int, is_root: bool, next_level: List[Payload]) -> None:
+    def _deep_dispatch(
+        self, payload: Payload, depth: int, is_root: bool, next_level: List[Payload]
+    ) -> None:
         for round_number in range(1, self.settings.max_dispatch_passes + 1):
             asked = self._ask(
-                self.stoq.deep_dispatchers, DeepDispatcherPlugin, "get_deep_dispatches",
-                "deep_dispatch", payload, payload.deep_dispatch_meta,
+                self.stoq.deep_dispatchers,
+                DeepDispatcherPlugin,
+                "get_deep_dispatches",
+                "deep_dispatch",
+                payload,
+                payload.deep_dispatch_meta,
             )
-            already = {name for round_names in payload.plugins_run["workers"] for name in round_names}
+            already = {
+                name for round_names in payload.plugins_run["workers"] for name in round_names
+            }
             wanted = _union(self.add_start_deep_dispatch if is_root else None, asked)
             new = [name for name in wanted if name not in already]
             if not new:
@@ -136,8 +178,14 @@ class ScanRequest:
             payload.plugins_run["workers"].append([])
             self._run_workers(payload, new, round_number, depth, next_level)
 
-    def _run_workers(self, payload: Payload, names: List[str], round_number: int, depth: int,
-                     next_level: List[Payload]) -> None:
+    def _run_workers(
+        self,
+        payload: Payload,
+        names: List[str],
+        round_number: int,
+        depth: int,
+        next_level: List[Payload],
+    ) -> None:
         results = payload.worker_results[round_number]
         ran = payload.plugins_run["workers"][round_number]
         errors, call_for, payload_id = self.errors, self.stoq.call_for, payload.payload_id
@@ -146,7 +194,9 @@ class ScanRequest:
             call = call_for(errors, name, WorkerPlugin, "scan", "scan", payload_id)
             if call is None:
                 continue
-            response = invoke(errors, "scan", payload_id, call, WorkerResponse, payload, self.request_meta)
+            response = invoke(
+                errors, "scan", payload_id, call, WorkerResponse, payload, self.request_meta
+            )
             if response is None:
                 continue
             if response.results is not None:
@@ -158,32 +208,48 @@ class ScanRequest:
 
     def _archive(self, payload: Payload) -> None:
         for name in self.stoq.dest_archivers:
-            call = self.stoq.call_for(self.errors, name, ArchiverPlugin, "archive", "archive", payload.payload_id)
+            call = self.stoq.call_for(
+                self.errors, name, ArchiverPlugin, "archive", "archive", payload.payload_id
+            )
             payload.plugins_run["archivers"].append(name)
             if call is None:
                 continue
-            response = invoke(self.errors, "archive", payload.payload_id, call, ArchiverResponse,
-                              payload, self.request_meta)
+            response = invoke(
+                self.errors,
+                "archive",
+                payload.payload_id,
+                call,
+                ArchiverResponse,
+                payload,
+                self.request_meta,
+            )
             if response is None:
                 continue
             if response.results is not None:
                 payload.archiver_results[name] = response.results
             if response.errors:
-                self.errors.extend(normalise_errors(response.errors, name, payload.payload_id, "archive"))
+                self.errors.extend(
+                    normalise_errors(response.errors, name, payload.payload_id, "archive")
+                )
 
     # -- children and limits -------------------------------------------------------------
 
-    def _accept_child(self, parent: Payload, worker: str, extracted: Any, depth: int,
-                      next_level: List[Payload]) -> None:
+    def _accept_child(
+        self, parent: Payload, worker: str, extracted: Any, depth: int, next_level: List[Payload]
+    ) -> None:
         if not isinstance(extracted, (ExtractedPayload, Payload)):
-            self.errors.append(Error(
-                f"extracted {type(extracted).__name__}, expected ExtractedPayload",
-                worker, parent.payload_id, "scan",
-            ))
+            self.errors.append(
+                Error(
+                    f"extracted {type(extracted).__name__}, expected ExtractedPayload",
+                    worker,
+                    parent.payload_id,
+                    "scan",
+                )
+            )
             return
         try:
             child = Payload(extracted.content, extracted.payload_meta, worker, parent.payload_id)
-        except Exception as exc:  # e.g. content that is neither bytes nor str
+        except Exception as exc:  # noqa: BLE001 - e.g. content that is neither bytes nor str
             self.errors.append(Error(one_line(exc), worker, parent.payload_id, "scan"))
             return
         if child.sha256 in self._seen:
@@ -207,8 +273,12 @@ class ScanRequest:
     def _limit(self, parent: Payload, worker: str, child: Payload, reason: str) -> None:
         count = self._limit_hits[reason] = self._limit_hits.get(reason, 0) + 1
         if count <= LIMIT_ERRORS_KEPT:
-            self.errors.append(Error(
-                f"payload extracted by {worker} (sha256 {child.sha256}, {len(child.content)} bytes)"
-                f" not scanned: {reason}",
-                worker, parent.payload_id, "limit",
-            ))
+            self.errors.append(
+                Error(
+                    f"payload extracted by {worker} (sha256 {child.sha256}, {len(child.content)} bytes)"
+                    f" not scanned: {reason}",
+                    worker,
+                    parent.payload_id,
+                    "limit",
+                )
+            )

@@ -83,7 +83,10 @@ class ItemSource:
         self._remaining = len(started)
         for name, provider in started:
             threading.Thread(
-                target=self._ingest, args=(name, provider), name=f"stoq-provider-{name}", daemon=True
+                target=self._ingest,
+                args=(name, provider),
+                name=f"stoq-provider-{name}",
+                daemon=True,
             ).start()
 
     def _ingest(self, name: str, provider: ProviderPlugin) -> None:

@@ -80,7 +80,7 @@ def _coerce(key: str, value: Any, where: str) -> Any:
                 raise TypeError
             return split_list(value)
         if isinstance(default, int):
-            if isinstance(value, bool) or isinstance(value, float):
+            if isinstance(value, (bool, float)):
                 raise TypeError
             number = int(value)
             if number < (1 if key in ("max_queue", "consumers") else 0):
@@ -134,7 +134,9 @@ def resolve_settings(
     """Merge the layers key by key, recording the source of every value."""
     layers: List[Tuple[str, Dict[str, Any]]] = [("default", {})]
     if profile is not None:
-        layers.append((f"profile {profile_name}", _normalise(profile.core, f"profile {profile_name}")))
+        layers.append(
+            (f"profile {profile_name}", _normalise(profile.core, f"profile {profile_name}"))
+        )
     if config.path is not None:
         layers.append((f"file {config.path}", _normalise(config.core, str(config.path))))
     given = {k: v for k, v in explicit.items() if v is not None}
