@@ -10,15 +10,16 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
+import yara_samples
 
 from stoq import (
     ArchiverResponse,
     Payload,
     RequestMeta,
-    Stoq,
     StoqPluginLoadError,
 )
 from stoq.plugins import ArchiverPlugin
+from stoq.testing import DispatcherConformance, WorkerConformance, make_stoq
 from stoq_plugin_yara.compiler import load_rules
 from stoq_plugin_yara.matches import escape_bytes
 from stoq_plugin_yara.plugin import RULES_DIR, YaraPlugin
@@ -47,15 +48,26 @@ def write_rules(folder: Path, name: str, text: str) -> Path:
 
 def worker_results(content: bytes, **options: Any) -> Dict[str, Any]:
     """Scan with the yara worker only and return its results (no errors allowed)."""
-    with Stoq(always_dispatch=["yara"], plugin_opts={"yara": options}) as stoq:
+    with make_stoq(always_dispatch=["yara"], plugin_opts={"yara": options}) as stoq:
         response = stoq.scan(content)
     assert response.errors == []
     return response.results[0].workers[0]["yara"]
 
 
+def load_error(options: Dict[str, Any]) -> str:
+    """The message of the load error the yara plugin gives with ``options``."""
+    stoq = make_stoq(plugin_opts={"yara": options})
+    try:
+        with pytest.raises(StoqPluginLoadError) as caught:
+            stoq.load_plugin("yara")
+    finally:
+        stoq.close()
+    return str(caught.value)
+
+
 def dispatch(content: bytes, payload: Optional[Payload] = None, **options: Any) -> Any:
     """Ask the yara dispatcher about ``content`` directly (the named workers need not exist)."""
-    with Stoq(plugin_opts={"yara": options}) as stoq:
+    with make_stoq(plugin_opts={"yara": options}) as stoq:
         plugin = stoq.load_plugin("yara")
         return plugin.get_dispatches(payload or Payload(content), RequestMeta())
 
@@ -120,7 +132,7 @@ def test_no_match_gives_an_empty_list(tmp_path: Path) -> None:
 
 def test_results_serialise_to_json(windows_pe: bytes) -> None:
     """The whole response, yara results included, is JSON."""
-    with Stoq(always_dispatch=["yara"]) as stoq:
+    with make_stoq(always_dispatch=["yara"]) as stoq:
         response = stoq.scan(windows_pe)
     data = json.loads(str(response))
     assert data["results"][0]["workers"][0]["yara"]["matches"]
@@ -225,7 +237,7 @@ def test_save_false_skips_the_archiver_in_a_real_scan(tmp_path: Path) -> None:
         "keep.yar",
         'rule secret { meta: save = "False" strings: $s = "secret" condition: $s }',
     )
-    with Stoq(
+    with make_stoq(
         dispatchers=["yara"],
         dest_archivers=["recorder"],
         plugin_opts={"yara": {"dispatch_rules": str(rules)}},
@@ -246,7 +258,9 @@ def test_dispatch_through_the_engine_keeps_meta_and_reports_missing_workers(tmp_
         "route.yar",
         'rule route { meta: type = "text" plugin = "not_installed" condition: true }',
     )
-    with Stoq(dispatchers=["yara"], plugin_opts={"yara": {"dispatch_rules": str(rules)}}) as stoq:
+    with make_stoq(
+        dispatchers=["yara"], plugin_opts={"yara": {"dispatch_rules": str(rules)}}
+    ) as stoq:
         response = stoq.scan(b"anything")
     result = response.results[0]
     assert result.dispatch_meta == {"yara": {"route": {"type": "text", "plugin": "not_installed"}}}
@@ -262,24 +276,17 @@ def test_bad_rule_fails_the_load_naming_file_and_line(tmp_path: Path) -> None:
     bad = write_rules(
         tmp_path, "broken.yar", "rule ok { condition: true }\n\nrule bad {\n condition: nope }\n"
     )
-    with (
-        Stoq(plugin_opts={"yara": {"dispatch_rules": str(bad)}}) as stoq,
-        pytest.raises(
-            StoqPluginLoadError, match=r"broken\.yar\(4\): undefined identifier \"nope\""
-        ),
-    ):
-        stoq.load_plugin("yara")
+    assert re.search(
+        r"broken\.yar\(4\): undefined identifier \"nope\"", load_error({"dispatch_rules": str(bad)})
+    )
 
 
 def test_missing_rule_file_fails_the_load_naming_it(tmp_path: Path) -> None:
     """A rule location that does not exist is named in the load error."""
-    with (
-        Stoq(plugin_opts={"yara": {"worker_rules": str(tmp_path / "absent.yar")}}) as stoq,
-        pytest.raises(
-            StoqPluginLoadError, match=r"absent\.yar: YARA rule file or folder not found"
-        ),
-    ):
-        stoq.load_plugin("yara")
+    assert re.search(
+        r"absent\.yar: YARA rule file or folder not found",
+        load_error({"worker_rules": str(tmp_path / "absent.yar")}),
+    )
 
 
 def test_a_folder_compiles_every_rule_file_with_its_own_namespace(
@@ -299,18 +306,14 @@ def test_a_folder_compiles_every_rule_file_with_its_own_namespace(
 
 def test_empty_folder_is_a_clear_load_error(tmp_path: Path) -> None:
     """A folder without rule files would silently match nothing, so it is an error."""
-    with (
-        Stoq(plugin_opts={"yara": {"worker_rules": str(tmp_path)}}) as stoq,
-        pytest.raises(StoqPluginLoadError, match=r"no \.yar or \.yara files"),
-    ):
-        stoq.load_plugin("yara")
+    assert re.search(r"no \.yar or \.yara files", load_error({"worker_rules": str(tmp_path)}))
 
 
 def test_rules_compile_once_per_process_and_again_after_an_edit(tmp_path: Path) -> None:
     """Two plugin instances share compiled rules; changing a file recompiles it."""
     rules = write_rules(tmp_path, "shared.yar", MAGIC_RULE)
     options = {"yara": {"worker_rules": str(rules), "dispatch_rules": str(rules)}}
-    with Stoq(plugin_opts=options) as one, Stoq(plugin_opts=options) as two:
+    with make_stoq(plugin_opts=options) as one, make_stoq(plugin_opts=options) as two:
         one.load_plugin("yara")
         two.load_plugin("yara")
         first = load_rules(str(rules))
@@ -332,7 +335,7 @@ def test_slow_rules_time_out_as_an_error_not_an_exception(tmp_path: Path) -> Non
         " (for all j in (0..filesize - 1) : (uint8(i) != 0xAB or uint8(j) != 0xCD)) }",
     )
     started = time.monotonic()
-    with Stoq(
+    with make_stoq(
         always_dispatch=["yara"],
         plugin_opts={"yara": {"worker_rules": str(slow), "match_timeout": 1}},
     ) as stoq:
@@ -347,11 +350,7 @@ def test_slow_rules_time_out_as_an_error_not_an_exception(tmp_path: Path) -> Non
 @pytest.mark.parametrize("option", ["match_timeout", "max_strings", "max_string_bytes"])
 def test_non_positive_numbers_are_rejected(option: str) -> None:
     """Zero would mean "no timeout" or "no strings": refuse it, naming the option."""
-    with (
-        Stoq(plugin_opts={"yara": {option: 0}}) as stoq,
-        pytest.raises(StoqPluginLoadError, match=f"option '{option}' must be a positive number"),
-    ):
-        stoq.load_plugin("yara")
+    assert re.search(f"option '{option}' must be a positive number", load_error({option: 0}))
 
 
 def test_ini_style_text_options_are_accepted(tmp_path: Path, elf_binary: bytes) -> None:
@@ -359,7 +358,7 @@ def test_ini_style_text_options_are_accepted(tmp_path: Path, elf_binary: bytes) 
     config = tmp_path / "stoq.cfg"
     rules = write_rules(tmp_path, "linux.yar", MAGIC_RULE)
     config.write_text(f"[yara]\nworker_rules = {rules}\nmax_strings = 1\nmatch_timeout = 5\n")
-    with Stoq(config_file=config, always_dispatch=["yara"]) as stoq:
+    with make_stoq(config_file=config, always_dispatch=["yara"]) as stoq:
         response = stoq.scan(elf_binary)
     [match] = response.results[0].workers[0]["yara"]["matches"]
     assert len(match["strings"]) == 1 and match["strings_omitted"] >= 1
@@ -367,5 +366,13 @@ def test_ini_style_text_options_are_accepted(tmp_path: Path, elf_binary: bytes) 
 
 def test_plugin_class_is_the_entry_point() -> None:
     """The installed entry point ``yara`` loads this class, serving both roles."""
-    with Stoq() as stoq:
+    with make_stoq() as stoq:
         assert isinstance(stoq.load_plugin("yara"), YaraPlugin)
+
+
+class TestYaraConformance(WorkerConformance, DispatcherConformance):
+    """The stoq.testing conformance suite, for both roles, on every format sample."""
+
+    plugin_name = "yara"
+    external_plugins = ("decompress",)
+    samples = tuple(yara_samples.format_samples().values())
