@@ -12,6 +12,7 @@ version must be present, so a missing one fails the run.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import nox
@@ -32,12 +33,28 @@ nox.options.error_on_missing_interpreters = IN_CI
 nox.options.download_python = "never"
 
 
-def _editable(*paths: str) -> list[str]:
-    """``-e path`` for each local package: sources are tested in place, installs stay fast."""
+def _project_name(folder: str) -> str:
+    """The distribution name in ``folder/pyproject.toml`` (read as text: nox may run on 3.9)."""
+    text = (ROOT / folder / "pyproject.toml").read_text(encoding="utf-8")
+    match = re.search(r'^name\s*=\s*"([^"]+)"', text, flags=re.MULTILINE)
+    if match is None:
+        raise ValueError(f"{folder}/pyproject.toml has no [project] name")
+    return match.group(1)
+
+
+def _install_local(session: nox.Session, *specs: str) -> None:
+    """Install local packages editable: sources are tested in place, installs stay fast.
+
+    uv keeps an editable install whose version has not changed, even when its entry points
+    have; reinstalling the local packages (cheap: only they are rebuilt) keeps a reused
+    environment in step with the tree.
+    """
     args: list[str] = []
-    for path in paths:
-        args += ["-e", path]
-    return args
+    for spec in specs:
+        args += ["-e", spec]
+        if session.venv_backend == "uv":
+            args += ["--reinstall-package", _project_name(spec.split("[", 1)[0])]
+    session.install(*args)
 
 
 def _pytest(session: nox.Session, *paths: str) -> None:
@@ -63,7 +80,7 @@ def _require_script(session: nox.Session, relative: str) -> Path:
 @nox.session(python=PYTHONS, tags=["tests", "full"])
 def core(session: nox.Session) -> None:
     """Core tests (core/tests) with the core's test extra and the test-plugin distribution."""
-    session.install(*_editable(f"{CORE}[test]", TEST_PLUGINS))
+    _install_local(session, f"{CORE}[test]", TEST_PLUGINS)
     _pytest(session, "core/tests")
 
 
@@ -72,7 +89,7 @@ def core(session: nox.Session) -> None:
 def plugin(session: nox.Session, package: str) -> None:
     """One contrib plugin's own tests: the core plus that plugin with its test extra, nothing else."""
     folder = f"plugins-contrib/{package}"
-    session.install(*_editable(CORE, f"{folder}[test]"))
+    _install_local(session, CORE, f"{folder}[test]")
     _pytest(session, f"{folder}/tests")
 
 
@@ -80,7 +97,7 @@ def plugin(session: nox.Session, package: str) -> None:
 def cross(session: nox.Session) -> None:
     """Cross-package tests (tests/): the core, every contrib plugin and the test plugins together."""
     plugins = [f"plugins-contrib/{name}" for name in PLUGINS]
-    session.install(*_editable(f"{CORE}[test,authoring]", TEST_PLUGINS, *plugins))
+    _install_local(session, f"{CORE}[test,authoring]", TEST_PLUGINS, *plugins)
     _pytest(session, "tests")
 
 
@@ -95,7 +112,8 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=MAIN_PYTHON, tags=["checks"])
 def typing(session: nox.Session) -> None:
     """mypy --strict on the core package (configuration: pyproject.toml)."""
-    session.install("mypy", "tomli", "pytest", *_editable(CORE))
+    session.install("mypy", "tomli", "pytest")
+    _install_local(session, CORE)
     session.run("mypy", *session.posargs)
 
 
@@ -103,7 +121,7 @@ def typing(session: nox.Session) -> None:
 def template(session: nox.Session) -> None:
     """Template round trip: render templates/stoq-plugin and run the result's tests."""
     script = _require_script(session, "templates/tools/roundtrip.py")
-    session.install(*_editable(f"{CORE}[test,authoring]"))
+    _install_local(session, f"{CORE}[test,authoring]")
     session.run("python", str(script), *session.posargs)
 
 
@@ -111,14 +129,15 @@ def template(session: nox.Session) -> None:
 def drift(session: nox.Session) -> None:
     """Template drift: each contrib plugin's boilerplate still matches a fresh render."""
     script = _require_script(session, "templates/tools/drift.py")
-    session.install(*_editable(f"{CORE}[authoring]"))
+    _install_local(session, f"{CORE}[authoring]")
     session.run("python", str(script), *session.posargs)
 
 
 @nox.session(python=MAIN_PYTHON, tags=["checks"])
 def docs(session: nox.Session) -> None:
     """Build the documentation site (docs/) with Sphinx; any warning is an error."""
-    session.install("sphinx", "myst-parser", "furo", *_editable(f"{CORE}[test]"))
+    session.install("sphinx", "myst-parser", "furo")
+    _install_local(session, f"{CORE}[test]")
     out = ROOT / "docs" / "_build" / "html"
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", str(out))
 
@@ -130,6 +149,6 @@ def bench(session: nox.Session) -> None:
     if not scripts:
         session.skip("no benchmark scripts in bench/ yet")
     plugins = [f"plugins-contrib/{name}" for name in PLUGINS]
-    session.install(*_editable(CORE, *plugins))
+    _install_local(session, CORE, *plugins)
     for script in scripts:
         session.run("python", str(script), *session.posargs)

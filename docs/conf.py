@@ -12,7 +12,7 @@ from stoq import __version__  # noqa: E402  (the core is installed in the docs s
 
 project = "stoQ"
 author = "stoQ developers"
-copyright = "stoQ developers"  # noqa: A001
+copyright = "stoQ developers"
 release = __version__
 version = ".".join(__version__.split(".")[:2])
 

@@ -43,9 +43,8 @@ def plugin_pages() -> List[str]:
         folder = readme.parent
         text = readme.read_text(encoding="utf-8")
         # A README's links to its own files make sense on the repository, not on the site.
-        text = RELATIVE_LINK.sub(
-            lambda m: f"{m.group(1)} (`plugins-contrib/{folder.name}/{m.group(2)}`)", text
-        )
+        prefix = f"plugins-contrib/{folder.name}/"
+        text = RELATIVE_LINK.sub(lambda m, p=prefix: f"{m.group(1)} (`{p}{m.group(2)}`)", text)
         _write(out / f"{folder.name}.md", HEADER.format(source=readme.relative_to(REPO)) + text)
         names.append(folder.name)
     for stale in out.glob("*.md"):
@@ -63,7 +62,7 @@ def cli_page() -> None:
         from stoq.cli import build_parser
 
         parser = build_parser()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure here becomes a build warning
         log.warning("CLI reference: cannot build the stoq parser: %s: %s", type(exc).__name__, exc)
         return
     commands: Dict[str, argparse.ArgumentParser] = {}
