@@ -1,0 +1,121 @@
+"""filedir as a provider: which files it queues, in what order, with what metadata."""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+from pathlib import Path
+from typing import Any, List
+
+import pytest
+
+from stoq import Payload, StoqPluginLoadError
+from stoq.testing import make_stoq
+
+
+def ingest(**options: Any) -> List[Payload]:
+    """Run the provider once with ``options`` and return what it queued."""
+    with make_stoq(plugin_opts={"filedir": options}) as stoq:
+        items: queue.Queue = queue.Queue()
+        stoq.load_plugin("filedir").ingest(items)
+    return list(items.queue)
+
+
+def listing(payloads: List[Payload]) -> List[tuple]:
+    return [(p.payload_meta.extra_data["filename"], p.content) for p in payloads]
+
+
+def test_a_folder_gives_its_files_in_name_order_without_subfolders(source: Path) -> None:
+    """Non-recursive by default: a.txt and b.zip, not sub/c.txt."""
+    payloads = ingest(source_dir=str(source))
+    assert listing(payloads) == [
+        ("a.txt", b"alpha\n"),
+        ("b.zip", (source / "b.zip").read_bytes()),
+    ]
+
+
+def test_recursive_descends_into_subfolders(source: Path) -> None:
+    """recursive = true adds the files of sub/ after the top-level names that sort before it."""
+    payloads = ingest(source_dir=str(source), recursive=True)
+    assert [p.payload_meta.extra_data["path"] for p in payloads] == [
+        str(source / "a.txt"),
+        str(source / "b.zip"),
+        str(source / "sub" / "c.txt"),
+    ]
+
+
+@pytest.mark.parametrize("text", ["true", "yes", "1"])
+def test_recursive_accepts_text_from_ini_files(source: Path, text: str) -> None:
+    """A textual true turns recursion on."""
+    assert len(ingest(source_dir=str(source), recursive=text)) == 3
+
+
+def test_extra_data_holds_filename_and_path_as_strings(source: Path) -> None:
+    """Every payload says where it came from, as plain strings."""
+    (payload, _) = ingest(source_dir=str(source))
+    assert payload.payload_meta.extra_data == {"filename": "a.txt", "path": str(source / "a.txt")}
+
+
+def test_a_single_file_is_a_source_too(source: Path) -> None:
+    """``path`` (the alias) naming one file queues exactly that file."""
+    (payload,) = ingest(path=str(source / "sub" / "c.txt"))
+    assert payload.content == b"charlie\n"
+    assert payload.payload_meta.extra_data["filename"] == "c.txt"
+
+
+def test_symlinks_out_of_the_folder_are_skipped_and_logged(
+    source: Path, outside: Path, caplog
+) -> None:
+    """A link to a file or a folder outside is never read, and the skip is logged."""
+    (source / "leak.txt").symlink_to(outside / "secret.txt")
+    (source / "leakdir").symlink_to(outside, target_is_directory=True)
+    (source / "sub" / "up.txt").symlink_to("../../outside/secret.txt")
+    with caplog.at_level(logging.WARNING, logger="stoq"):
+        payloads = ingest(source_dir=str(source), recursive=True)
+    assert b"not for scanning\n" not in [p.content for p in payloads]
+    assert [name for name, _ in listing(payloads)] == ["a.txt", "b.zip", "c.txt"]
+    skipped = [
+        r.getMessage() for r in caplog.records if "symbolic link to outside" in r.getMessage()
+    ]
+    assert len(skipped) == 3
+
+
+def test_symlinks_inside_the_folder_are_followed(source: Path) -> None:
+    """A link to a file in the same tree is read, under the link's own name."""
+    (source / "link.txt").symlink_to(source / "sub" / "c.txt")
+    payloads = ingest(source_dir=str(source))
+    assert ("link.txt", b"charlie\n") in listing(payloads)
+
+
+def test_dangling_links_and_fifos_are_skipped_without_blocking(source: Path, caplog) -> None:
+    """A FIFO would block a reader forever; it is skipped, as is a link to nothing."""
+    os.mkfifo(source / "pipe")
+    (source / "dangling").symlink_to(source / "missing")
+    with caplog.at_level(logging.WARNING, logger="stoq"):
+        payloads = ingest(source_dir=str(source))
+    assert [name for name, _ in listing(payloads)] == ["a.txt", "b.zip"]
+    messages = " | ".join(r.getMessage() for r in caplog.records)
+    assert "pipe: not a regular file" in messages
+    assert "dangling" in messages
+
+
+def test_a_missing_source_is_an_error_naming_it(tmp_path: Path) -> None:
+    """Ingesting from nowhere fails loudly instead of queueing nothing."""
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        ingest(source_dir=str(tmp_path / "nowhere"))
+
+
+def test_no_source_option_is_an_error() -> None:
+    """Used as a provider without source_dir, the plugin says which option to set."""
+    with pytest.raises(ValueError, match="set the 'source_dir' option"):
+        ingest()
+
+
+def test_source_dir_and_path_must_agree(source: Path) -> None:
+    """Two different sources are a configuration mistake, reported at load time."""
+    with (
+        make_stoq(plugin_opts={"filedir": {"source_dir": str(source), "path": "/tmp"}}) as stoq,
+        pytest.raises(StoqPluginLoadError, match="'source_dir' and 'path' disagree"),
+    ):
+        stoq.load_plugin("filedir")
