@@ -19,6 +19,12 @@ def make_zip() -> bytes:
 
 
 @pytest.fixture
+def zip_bytes() -> bytes:
+    """A real zip archive (see ``make_zip``)."""
+    return make_zip()
+
+
+@pytest.fixture
 def source(tmp_path: Path) -> Path:
     """``a.txt``, ``b.zip`` and ``sub/c.txt`` in a fresh folder."""
     root = tmp_path / "source"
