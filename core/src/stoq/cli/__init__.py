@@ -46,7 +46,7 @@ environment:
   STOQ_HOME  folder holding stoq.toml or stoq.cfg (default ~/.stoq; it need not exist)"""
 
 
-def _add_new_plugin(subparsers: argparse._SubParsersAction) -> None:
+def _add_new_plugin(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``stoq new-plugin`` comes from the authoring kit, when that module is present."""
     try:
         module = importlib.import_module("stoq.cli.new_plugin")
@@ -70,11 +70,14 @@ def _add_new_plugin(subparsers: argparse._SubParsersAction) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="stoq", description=DESCRIPTION, epilog=EPILOG,
+        prog="stoq",
+        description=DESCRIPTION,
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--version", action="version",
+        "--version",
+        action="version",
         version=f"stoq {__version__} (Python {platform.python_version()}, {sys.executable})",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -44,7 +44,12 @@ PLUGIN_LIST_FLAGS = [
     ("-s", "--start-dispatch", "start_dispatch", "workers run on the submitted payload only"),
     ("-R", "--dispatchers", "dispatchers", "dispatchers that choose workers"),
     ("-E", "--deep-dispatchers", "deep_dispatchers", "deep dispatchers that read worker results"),
-    ("-d", "--start-deep-dispatch", "start_deep_dispatch", "workers for the first deep pass (root only)"),
+    (
+        "-d",
+        "--start-deep-dispatch",
+        "start_deep_dispatch",
+        "workers for the first deep pass (root only)",
+    ),
     ("-S", "--source-archivers", "source_archivers", "archivers that fetch payloads (run mode)"),
     ("-A", "--dest-archivers", "dest_archivers", "archivers that store payloads"),
     ("-D", "--decorators", "decorators", "decorators that conclude on the whole response"),
@@ -52,7 +57,9 @@ PLUGIN_LIST_FLAGS = [
 ]
 PROVIDER_FLAG = ("-P", "--providers", "providers", "providers that feed run mode")
 #: Settings keys that have their own flag (for "where did this value come from").
-_SETTING_FLAGS = {dest: f"{short}/{long}" for short, long, dest, _ in PLUGIN_LIST_FLAGS + [PROVIDER_FLAG]}
+_SETTING_FLAGS = {
+    dest: f"{short}/{long}" for short, long, dest, _ in PLUGIN_LIST_FLAGS + [PROVIDER_FLAG]
+}
 _SETTING_FLAGS.update(
     max_recursion="--max-recursion",
     max_dispatch_passes="--max-dispatch-passes",
@@ -89,7 +96,9 @@ def _plugin_option(text: str) -> Tuple[str, str, Any]:
     name, colon, assignment = text.partition(":")
     key, equals, value = assignment.partition("=")
     if not (colon and equals and name.strip() and key.strip()):
-        raise argparse.ArgumentTypeError(f"expected NAME:KEY=VALUE (e.g. yara:rules=/etc/rules.yar), got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected NAME:KEY=VALUE (e.g. yara:rules=/etc/rules.yar), got {text!r}"
+        )
     return name.strip(), key.strip(), parse_scalar(value)
 
 
@@ -118,7 +127,9 @@ def whole_number(minimum: int) -> Any:
 def _log_level(text: str) -> str:
     level = text.upper()
     if level not in _LOG_LEVELS:
-        raise argparse.ArgumentTypeError(f"expected one of {', '.join(l.lower() for l in _LOG_LEVELS)}, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected one of {', '.join(name.lower() for name in _LOG_LEVELS)}, got {text!r}"
+        )
     return level
 
 
@@ -127,7 +138,9 @@ def _log_level(text: str) -> str:
 
 def add_log_flag(parser: Any) -> None:
     parser.add_argument(
-        "--log-level", type=_log_level, metavar="LEVEL",
+        "--log-level",
+        type=_log_level,
+        metavar="LEVEL",
         help="debug, info, warning, error or critical (default: the config file's, else info);"
         " debug also prints tracebacks",
     )
@@ -136,11 +149,19 @@ def add_log_flag(parser: Any) -> None:
 def add_config_flags(parser: argparse.ArgumentParser, profile: bool = True) -> None:
     """--config, --plugin-dir, --profile and --log-level: how every command finds its settings."""
     group = parser.add_argument_group("configuration")
-    group.add_argument("--config", metavar="FILE", help="stoq.toml or stoq.cfg (default: $STOQ_HOME/stoq.toml, then stoq.cfg)")
-    group.add_argument("--plugin-dir", action="append", metavar="DIR", help="a v2-style plugin folder (repeatable)")
+    group.add_argument(
+        "--config",
+        metavar="FILE",
+        help="stoq.toml or stoq.cfg (default: $STOQ_HOME/stoq.toml, then stoq.cfg)",
+    )
+    group.add_argument(
+        "--plugin-dir", action="append", metavar="DIR", help="a v2-style plugin folder (repeatable)"
+    )
     if profile:
         group.add_argument(
-            "--profile", default="default", metavar="NAME|none",
+            "--profile",
+            default="default",
+            metavar="NAME|none",
             help="settings profile below the config file and flags (default: default; 'none' for built-in defaults)",
         )
     add_log_flag(group)
@@ -150,18 +171,38 @@ def add_stoq_flags(parser: argparse.ArgumentParser, providers: bool = False) -> 
     """The plugin-list flags, limits, plugin options and request metadata (v2's shared flags)."""
     group = parser.add_argument_group("plugins (repeat a flag or separate names with commas)")
     for short, long, dest, text in ([PROVIDER_FLAG] if providers else []) + PLUGIN_LIST_FLAGS:
-        group.add_argument(short, long, dest=dest, action="extend", type=_plugin_names, metavar="NAME", help=text)
+        group.add_argument(
+            short, long, dest=dest, action="extend", type=_plugin_names, metavar="NAME", help=text
+        )
     group.add_argument(
-        "--plugin-opts", action="append", type=_plugin_option, default=[], metavar="NAME:KEY=VALUE",
+        "--plugin-opts",
+        action="append",
+        type=_plugin_option,
+        default=[],
+        metavar="NAME:KEY=VALUE",
         help="a plugin option (repeatable); true/false and numbers keep their type",
     )
     limits = parser.add_argument_group("limits")
-    limits.add_argument("--max-recursion", type=whole_number(0), metavar="N", help="deepest extraction level scanned (default 10)")
-    limits.add_argument("--max-dispatch-passes", type=whole_number(0), metavar="N", help="deep dispatch passes per payload (default 1)")
+    limits.add_argument(
+        "--max-recursion",
+        type=whole_number(0),
+        metavar="N",
+        help="deepest extraction level scanned (default 10)",
+    )
+    limits.add_argument(
+        "--max-dispatch-passes",
+        type=whole_number(0),
+        metavar="N",
+        help="deep dispatch passes per payload (default 1)",
+    )
     request = parser.add_argument_group("request metadata")
     request.add_argument("--request-source", metavar="TEXT", help="recorded as request_meta.source")
     request.add_argument(
-        "--request-extra", action="append", type=_key_value, default=[], metavar="KEY=VALUE",
+        "--request-extra",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="KEY=VALUE",
         help="recorded in request_meta.extra_data (repeatable)",
     )
     add_config_flags(parser)
@@ -169,8 +210,14 @@ def add_stoq_flags(parser: argparse.ArgumentParser, providers: bool = False) -> 
 
 def add_output_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--jsonl", action="store_true", help="one compact JSON line per request (the default when stdout is not a terminal)")
-    group.add_argument("--pretty", action="store_true", help="indented JSON (the default on a terminal)")
+    group.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="one compact JSON line per request (the default when stdout is not a terminal)",
+    )
+    group.add_argument(
+        "--pretty", action="store_true", help="indented JSON (the default on a terminal)"
+    )
 
 
 def output_indent(args: argparse.Namespace, is_terminal: bool) -> Optional[int]:
@@ -188,7 +235,9 @@ def _profile(args: argparse.Namespace) -> Optional[str]:
     return None if name in (None, "", "none") else name
 
 
-def load_settings(args: argparse.Namespace, explicit: Optional[Dict[str, Any]] = None) -> CoreSettings:
+def load_settings(
+    args: argparse.Namespace, explicit: Optional[Dict[str, Any]] = None
+) -> CoreSettings:
     """The settings the flags, file and profile give, without loading any plugin."""
     from stoq.config import find_config_file, read_config_file
     from stoq.settings import load_profile, resolve_settings
@@ -238,7 +287,9 @@ def start_logging(args: argparse.Namespace) -> CoreSettings:
     except ValueError as exc:
         raise CliError(f"log_level from {settings.sources['log_level']}: {exc}") from None
     except OSError as exc:
-        raise CliError(f"log_dir {settings.log_dir!r} from {settings.sources['log_dir']}: {exc}") from None
+        raise CliError(
+            f"log_dir {settings.log_dir!r} from {settings.sources['log_dir']}: {exc}"
+        ) from None
     return settings
 
 

@@ -44,12 +44,17 @@ examples:
   stoq config --check --config /etc/stoq/stoq.toml"""
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "config", help="show the effective configuration, or --check a config file",
-        description=DESCRIPTION, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "config",
+        help="show the effective configuration, or --check a config file",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--check", action="store_true", help="validate the configuration file and exit")
+    parser.add_argument(
+        "--check", action="store_true", help="validate the configuration file and exit"
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     add_stoq_flags(parser, providers=True)
     parser.set_defaults(handler=handle)
@@ -70,7 +75,11 @@ def effective_config(args: argparse.Namespace) -> Dict[str, Any]:
     core: Dict[str, Any] = {}
     for key, value in settings.as_dict().items():
         entry: Dict[str, Any] = {"value": value, "source": _source(key, settings.sources[key])}
-        if key in PLUGIN_LIST_KEYS and profile is not None and settings.sources[key].startswith("profile"):
+        if (
+            key in PLUGIN_LIST_KEYS
+            and profile is not None
+            and settings.sources[key].startswith("profile")
+        ):
             skipped = [n for n in split_list(profile.core.get(key, [])) if n not in value]
             if skipped:
                 entry["skipped"] = skipped
@@ -78,7 +87,10 @@ def effective_config(args: argparse.Namespace) -> Dict[str, Any]:
     plugins: Dict[str, Dict[str, Any]] = {}
     for name, options in stoq.config.plugins.items():
         for key, value in options.items():
-            plugins.setdefault(name, {})[key] = {"value": value, "source": f"file {stoq.config.path}"}
+            plugins.setdefault(name, {})[key] = {
+                "value": value,
+                "source": f"file {stoq.config.path}",
+            }
     for name, key, value in args.plugin_opts:
         plugins.setdefault(name, {})[key] = {"value": value, "source": "flag --plugin-opts"}
     stoq.close()
@@ -92,7 +104,9 @@ def effective_config(args: argparse.Namespace) -> Dict[str, Any]:
 
 
 def _show(value: Any) -> str:
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else json.dumps(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return json.dumps(value)
 
 
 def _print_text(report: Dict[str, Any]) -> None:
@@ -103,13 +117,19 @@ def _print_text(report: Dict[str, Any]) -> None:
     print(f"profile: {report['profile'] or 'none'}\n")
     rows = [("[core] KEY", "VALUE", "SOURCE")]
     for key, entry in report["core"].items():
-        note = f" (not installed, skipped: {', '.join(entry['skipped'])})" if entry.get("skipped") else ""
-        rows.append((key, str(_show(entry["value"])), entry["source"] + note))
+        note = (
+            f" (not installed, skipped: {', '.join(entry['skipped'])})"
+            if entry.get("skipped")
+            else ""
+        )
+        rows.append((key, _show(entry["value"]), entry["source"] + note))
     print("\n".join(format_table(rows, 10_000)))
     if report["plugins"]:
         rows = [("[plugins] NAME.OPTION", "VALUE", "SOURCE")]
         for name, options in report["plugins"].items():
-            rows += [(f"{name}.{key}", str(_show(e["value"])), e["source"]) for key, e in options.items()]
+            rows += [
+                (f"{name}.{key}", _show(e["value"]), e["source"]) for key, e in options.items()
+            ]
         print()
         print("\n".join(format_table(rows, 10_000)))
 
@@ -135,7 +155,9 @@ def check_file(path: Path, extra_plugin_dirs: Optional[List[str]] = None) -> Lis
     for key, value in config.core.items():
         if key not in known:
             near = difflib.get_close_matches(key, known, n=1)
-            hint = f"did you mean {near[0]!r}?" if near else f"known keys: {', '.join(sorted(known))}"
+            hint = (
+                f"did you mean {near[0]!r}?" if near else f"known keys: {', '.join(sorted(known))}"
+            )
             problems.append(f"{path}: [core] unknown key {key!r}; {hint}")
             continue
         try:
@@ -153,14 +175,21 @@ def check_file(path: Path, extra_plugin_dirs: Optional[List[str]] = None) -> Lis
         for name in split_list(config.core.get(key, [])):
             if name not in available:
                 hint = close_matches_hint(name, sorted(available))
-                problems.append(f"{path}: [core] {key} names plugin {name!r}, which is not installed; {hint}")
+                problems.append(
+                    f"{path}: [core] {key} names plugin {name!r}, which is not installed; {hint}"
+                )
             elif len(available[name]) > 1:
                 places = " and ".join(s.describe() for s in available[name])
-                problems.append(f"{path}: [core] {key} names plugin {name!r}, which is provided twice: {places}")
+                problems.append(
+                    f"{path}: [core] {key} names plugin {name!r}, which is provided twice: {places}"
+                )
     for name in config.plugins:
         if name not in available:
-            print(f"stoq: warning: {path}: options for plugin {name!r}, which is not installed;"
-                  f" {close_matches_hint(name, sorted(available))}", file=sys.stderr)
+            print(
+                f"stoq: warning: {path}: options for plugin {name!r}, which is not installed;"
+                f" {close_matches_hint(name, sorted(available))}",
+                file=sys.stderr,
+            )
     return problems
 
 

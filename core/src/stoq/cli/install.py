@@ -46,13 +46,20 @@ class Dist(NamedTuple):
     plugins: List[str]
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "install", help="pip-install a plugin distribution into stoq's environment",
-        description=DESCRIPTION, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "install",
+        help="pip-install a plugin distribution into stoq's environment",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("spec", metavar="SPEC", help="distribution name, project folder, wheel or sdist")
-    parser.add_argument("-U", "--upgrade", action="store_true", help="upgrade it if already installed")
+    parser.add_argument(
+        "spec", metavar="SPEC", help="distribution name, project folder, wheel or sdist"
+    )
+    parser.add_argument(
+        "-U", "--upgrade", action="store_true", help="upgrade it if already installed"
+    )
     add_log_flag(parser)
     parser.set_defaults(handler=handle, profile="none")
 
@@ -95,7 +102,9 @@ def requested_name(spec: str) -> Optional[str]:
         else:  # pragma: no cover - exercised on 3.9/3.10 only
             import tomli as tomllib
         try:
-            name = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {}).get("name")
+            name = (
+                tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {}).get("name")
+            )
         except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
             return None
         return _normalise(name) if isinstance(name, str) else None
@@ -137,7 +146,10 @@ def handle(args: argparse.Namespace) -> int:
     print(f"stoq: running {' '.join(command)}", file=sys.stderr, flush=True)
     status = subprocess.call(command)
     if status != 0:
-        raise CliError(f"installing {args.spec!r} failed (the installer exited with {status}; see its output above)", EXIT_FAILED)
+        raise CliError(
+            f"installing {args.spec!r} failed (the installer exited with {status}; see its output above)",
+            EXIT_FAILED,
+        )
     after = _distributions()
     changed = [key for key, dist in after.items() if before.get(key) != dist]
     wanted = requested_name(args.spec)
@@ -151,13 +163,14 @@ def handle(args: argparse.Namespace) -> int:
     if not candidates:
         raise CliError(
             f"the installer succeeded but nothing new was installed for {args.spec!r},"
-            " and no installed distribution of that name provides stoq plugins", EXIT_FAILED,
+            " and no installed distribution of that name provides stoq plugins",
+            EXIT_FAILED,
         )
     shown = after[wanted] if wanted in after else after[candidates[0]]
     raise CliError(
         f"{shown.name} {shown.version} is installed but registers no 'stoq.plugins' entry point,"
         " so stoq cannot use it; a plugin declares one in its pyproject.toml under"
-        f' [project.entry-points."stoq.plugins"] (remove it with \'{_uninstall(shown.name)}\''
+        f" [project.entry-points.\"stoq.plugins\"] (remove it with '{_uninstall(shown.name)}'"
         " if it was a mistake)",
         EXIT_FAILED,
     )

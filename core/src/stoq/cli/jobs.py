@@ -7,6 +7,7 @@ instances are its own) and returns the serialised response; results come back in
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -59,7 +60,9 @@ def scan_one(stoq: Stoq, item: Item, options: ScanOptions) -> Outcome:
         meta = PayloadMeta(extra_data={"filename": item})
     request = RequestMeta(source=options.request_source, extra_data=dict(options.request_extra))
     failures = stoq.connector_failures
-    response = stoq.scan(content, meta, request, options.start_dispatch, options.start_deep_dispatch)
+    response = stoq.scan(
+        content, meta, request, options.start_dispatch, options.start_deep_dispatch
+    )
     failed = bool(response.errors) or stoq.connector_failures > failures
     return Outcome(dumps(response, indent=options.indent), failed)
 
@@ -67,7 +70,9 @@ def scan_one(stoq: Stoq, item: Item, options: ScanOptions) -> Outcome:
 _worker: Dict[str, Any] = {}
 
 
-def _start_worker(kwargs: Dict[str, Any], options: ScanOptions, log_level: str, log_dir: Optional[str]) -> None:
+def _start_worker(
+    kwargs: Dict[str, Any], options: ScanOptions, log_level: str, log_dir: Optional[str]
+) -> None:
     """Pool initializer: logging, and this process's own Stoq (closed when the process exits)."""
     from multiprocessing import util
 
@@ -112,6 +117,7 @@ def scan_items(
     settings = stoq.settings
     pool = ProcessPoolExecutor(
         max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),  # no fork of a threaded parent
         initializer=_start_worker,
         initargs=(worker_kwargs(stoq, plugin_opts), options, settings.log_level, settings.log_dir),
     )

@@ -30,13 +30,18 @@ examples:
 _COLUMNS = ("NAME", "ROLES", "VERSION", "DISTRIBUTION", "STATUS", "SUMMARY")
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "list", help="installed plugins with roles, version, summary and load status",
-        description=DESCRIPTION, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "list",
+        help="installed plugins with roles, version, summary and load status",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument("--no-import", action="store_true", help="do not import plugins to check that they load")
+    parser.add_argument(
+        "--no-import", action="store_true", help="do not import plugins to check that they load"
+    )
     add_config_flags(parser, profile=False)
     parser.set_defaults(handler=handle, profile="none")
 
@@ -62,12 +67,20 @@ def handle(args: argparse.Namespace) -> int:
         print(json.dumps([p.to_dict() for p in plugins], indent=2))
         return EXIT_OK
     if not plugins:
-        print("No plugins found. Install one with 'stoq install stoq-plugin-hash'"
-              " (or give a v2 plugin folder with --plugin-dir).")
+        print(
+            "No plugins found. Install one with 'stoq install stoq-plugin-hash'"
+            " (or give a v2 plugin folder with --plugin-dir)."
+        )
         return EXIT_OK
     rows = [_COLUMNS] + [
-        (p.name, ",".join(p.roles) or "?", p.version or "-", p.distribution or "(plugin folder)",
-         p.status, p.summary or "")
+        (
+            p.name,
+            ",".join(p.roles) or "?",
+            p.version or "-",
+            p.distribution or "(plugin folder)",
+            p.status,
+            p.summary or "",
+        )
         for p in plugins
     ]
     width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else 10_000

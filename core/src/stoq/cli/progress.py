@@ -32,7 +32,11 @@ class ProgressBar:
     def render(self) -> str:
         elapsed = time.monotonic() - self._started
         fraction = self.done / self.total
-        eta = f" eta {_clock(elapsed / self.done * (self.total - self.done))}" if 0 < self.done < self.total else ""
+        eta = (
+            f" eta {_clock(elapsed / self.done * (self.total - self.done))}"
+            if 0 < self.done < self.total
+            else ""
+        )
         tail = f" {self.done}/{self.total} files {int(fraction * 100):3d}% {_clock(elapsed)}{eta}"
         columns = shutil.get_terminal_size((80, 24)).columns
         width = max(10, min(40, columns - len(self.label) - len(tail) - 4))

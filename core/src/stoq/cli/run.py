@@ -22,6 +22,7 @@ from stoq.cli.common import (
     output_indent,
     request_meta,
     start_logging,
+    whole_number,
 )
 
 __all__ = ["add_parser", "handle"]
@@ -35,12 +36,14 @@ DESCRIPTION = """\
 Run mode: start the providers (-P or [core] providers), scan every payload they put on the
 queue as its own request, and stop when every provider has finished and the queue is empty.
 
-Responses go to the configured connectors (-C); with no connector they are printed to stdout
-(indented on a terminal, one JSON line per request otherwise or with --jsonl).
+Items are scanned by --consumers processes, each with its own plugin instances. Responses go
+to the configured connectors (-C); with no connector they are printed to stdout by this
+process (one consumer): indented on a terminal, one JSON line per request otherwise.
 Ctrl-C or SIGTERM finishes the request in flight and exits; a second one aborts at once.
 
-Exit status: 0 finished or stopped cleanly; 1 a provider or connector failed; 2 usage or
-configuration error (no provider, unknown plugin, invalid config file); 130 aborted."""
+Exit status: 0 finished or stopped cleanly with no errors; 1 some response had errors, or a
+provider, connector or consumer process failed; 2 usage or configuration error (no provider,
+unknown plugin, invalid config file); 130 aborted by a second signal."""
 
 EXAMPLES = """\
 examples:
@@ -49,10 +52,19 @@ examples:
   stoq run --config prod.toml --jsonl > responses.jsonl     providers from the config file"""
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "run", help="run mode: scan what providers ingest until they finish or are stopped",
-        description=DESCRIPTION, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "run",
+        help="run mode: scan what providers ingest until they finish or are stopped",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--consumers",
+        type=whole_number(1),
+        metavar="N",
+        help="consumer processes scanning in parallel (default: [core] consumers, else CPU count)",
     )
     add_output_flags(parser)
     add_stoq_flags(parser, providers=True)
@@ -80,8 +92,12 @@ def _install_signal_handlers(stoq: Any) -> Dict[int, Any]:
         if stoq.stopping.is_set():
             raise KeyboardInterrupt
         name = signal.Signals(signum).name
-        print(f"stoq: {name}: finishing the request in flight, then stopping"
-              " (send it again to abort)", file=sys.stderr, flush=True)
+        print(
+            f"stoq: {name}: finishing the request in flight, then stopping"
+            " (send it again to abort)",
+            file=sys.stderr,
+            flush=True,
+        )
         stoq.stop()
 
     return {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -90,9 +106,21 @@ def _install_signal_handlers(stoq: Any) -> Dict[int, Any]:
 def handle(args: argparse.Namespace) -> int:
     start_logging(args)
     stoq = build_stoq(args)
+    if args.consumers is not None:
+        stoq.settings.consumers = args.consumers
     if not stoq.settings.providers:
-        raise CliError("run mode needs a provider: give -P NAME, or set providers in [core] of the config file")
+        raise CliError(
+            "run mode needs a provider: give -P NAME, or set providers in [core] of the config file"
+        )
     if not stoq.connectors:
+        # Printing from one process keeps every response whole on stdout.
+        if stoq.settings.consumers > 1:
+            log.info(
+                "no connector configured: responses are printed by this process (1 consumer);"
+                " configure one (-C) to scan with %d consumer processes",
+                stoq.settings.consumers,
+            )
+        stoq.settings.consumers = 1
         indent = output_indent(args, sys.stdout.isatty())
         stoq.plugins.build(STDOUT_CONNECTOR, _stdout_connector(indent))
         stoq.connectors = [STDOUT_CONNECTOR]
@@ -105,14 +133,21 @@ def handle(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         stoq.close()
+    return _summary(stoq)
+
+
+def _summary(stoq: Any) -> int:
+    """Exit 1 when anything went wrong, with one line saying what."""
+    counts = [
+        (stoq.responses_with_errors, "response(s) with errors"),
+        (stoq.provider_failures, "provider failure(s)"),
+        (stoq.connector_failures, "connector save failure(s)"),
+        (stoq.consumer_deaths, "consumer process death(s)"),
+    ]
+    problems = [f"{count} {what}" for count, what in counts if count]
     if stoq.stopping.is_set():
         log.info("run mode stopped by signal")
-    problems = []
-    if stoq.provider_failures:
-        problems.append(f"{stoq.provider_failures} provider(s) failed")
-    if stoq.connector_failures:
-        problems.append(f"{stoq.connector_failures} connector save(s) failed")
     if problems:
-        print(f"stoq: error: {'; '.join(problems)} (see the log above)", file=sys.stderr)
+        print(f"stoq: run finished with {', '.join(problems)}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK

@@ -52,14 +52,28 @@ examples:
   stoq scan --request-source triage --request-extra ticket=INC-42 file.bin"""
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "scan", help="scan files, folders or stdin and print the results",
-        description=DESCRIPTION, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "scan",
+        help="scan files, folders or stdin and print the results",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="a file, a folder, or - for standard input")
-    parser.add_argument("-r", "--recursive", action="store_true", help="scan folders' subfolders too")
-    parser.add_argument("-j", "--jobs", type=whole_number(1), default=1, metavar="N", help="scan with N processes (default 1)")
+    parser.add_argument(
+        "paths", nargs="+", metavar="PATH", help="a file, a folder, or - for standard input"
+    )
+    parser.add_argument(
+        "-r", "--recursive", action="store_true", help="scan folders' subfolders too"
+    )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=whole_number(1),
+        default=1,
+        metavar="N",
+        help="scan with N processes (default 1)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="never draw the progress bar")
     add_output_flags(parser)
     add_stoq_flags(parser)
@@ -72,12 +86,16 @@ def _folder_files(folder: str, recursive: bool) -> List[str]:
         with os.scandir(folder) as entries:
             files = sorted(e.name for e in entries if e.is_file())
         if not files:
-            log.warning("folder %r has no files at its top level; use -r to scan its subfolders", folder)
+            log.warning(
+                "folder %r has no files at its top level; use -r to scan its subfolders", folder
+            )
         return [os.path.join(folder, name) for name in files]
     found: List[str] = []
     for root, dirs, names in os.walk(folder):
         dirs.sort()
-        found += [os.path.join(root, n) for n in sorted(names) if os.path.isfile(os.path.join(root, n))]
+        found += [
+            os.path.join(root, n) for n in sorted(names) if os.path.isfile(os.path.join(root, n))
+        ]
     if not found:
         log.warning("folder %r has no files", folder)
     return found
@@ -99,7 +117,9 @@ def collect_inputs(paths: List[str], recursive: bool) -> List[str]:
         elif Path(raw).exists():
             inputs.append(raw)
         else:
-            raise CliError(f"no such file or folder: {raw!r} (check the path; use - to read standard input)")
+            raise CliError(
+                f"no such file or folder: {raw!r} (check the path; use - to read standard input)"
+            )
     return inputs
 
 

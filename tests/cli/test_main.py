@@ -1,0 +1,82 @@
+"""The ``stoq`` command as a whole: --version, --help with examples, usage errors."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import stoq
+from stoq.cli import build_parser, main
+
+COMMANDS = ["scan", "run", "list", "install", "config"]
+
+
+def test_version(run_stoq):
+    result = run_stoq("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"stoq {stoq.__version__} ")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_examples(run_stoq, command):
+    result = run_stoq(command, "--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"usage: stoq {command}")
+    assert "examples:" in result.stdout and f"stoq {command}" in result.stdout.split("examples:")[1]
+
+
+def test_top_level_help_documents_exit_codes(run_stoq):
+    result = run_stoq("--help")
+    assert result.returncode == 0
+    for command in COMMANDS:
+        assert command in result.stdout
+    assert "exit status:" in result.stdout and "2  usage or configuration error" in result.stdout
+
+
+def test_no_command_prints_help_and_exits_2(run_stoq):
+    result = run_stoq()
+    assert result.returncode == 2
+    assert "usage: stoq" in result.stderr
+
+
+def test_bad_flag_value_is_a_usage_error(run_stoq):
+    result = run_stoq("scan", "-j", "zero", "x")
+    assert result.returncode == 2
+    assert "expected a whole number >= 1, got 'zero'" in result.stderr
+
+
+def test_unknown_profile_is_a_usage_error(run_stoq, tmp_path):
+    (tmp_path / "f").write_text("x")
+    result = run_stoq("scan", "--profile", "nosuch", tmp_path / "f")
+    assert result.returncode == 2
+    assert "profile 'nosuch' does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_plugin_dir_is_a_usage_error(run_stoq, tmp_path):
+    (tmp_path / "f").write_text("x")
+    result = run_stoq("scan", "--plugin-dir", tmp_path / "nowhere", tmp_path / "f")
+    assert result.returncode == 2
+    assert "plugin folder" in result.stderr and "nowhere" in result.stderr
+
+
+def test_main_returns_the_exit_code_in_process(capsys):
+    assert main(["config", "--profile", "nosuch"]) == 2
+    assert "profile 'nosuch' does not exist" in capsys.readouterr().err
+
+
+def test_parser_builds_for_the_docs():
+    parser = build_parser()
+    assert parser.prog == "stoq"
+
+
+def test_console_script_is_installed():
+    path = shutil.which("stoq", path=str(Path(sys.executable).parent))
+    if path is None:
+        pytest.fail(f"no 'stoq' console script beside {sys.executable}")
+    result = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and result.stdout.startswith("stoq ")
