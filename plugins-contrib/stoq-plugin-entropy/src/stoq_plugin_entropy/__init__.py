@@ -1,4 +1,4 @@
-"""stoQ plugin ``entropy``: how random each payload's bytes look."""
+"""stoQ plugin ``entropy``: Shannon entropy of each payload, in bits per byte."""
 
 from .plugin import EntropyPlugin
 

@@ -1,4 +1,4 @@
-"""stoQ plugin ``filedir``: local folders as a source of files, a payload store and a results sink."""
+"""stoQ plugin ``filedir``: Local folders as a file source, a SHA-256 payload store and a JSON results sink."""
 
 from .plugin import FiledirPlugin
 

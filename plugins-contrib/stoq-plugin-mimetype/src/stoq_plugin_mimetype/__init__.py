@@ -1,4 +1,4 @@
-"""stoQ plugin ``mimetype``: what kind of file each payload is."""
+"""stoQ plugin ``mimetype``: MIME type and description of each payload via libmagic, with a pure-Python fallback."""
 
 from .plugin import MimetypePlugin
 

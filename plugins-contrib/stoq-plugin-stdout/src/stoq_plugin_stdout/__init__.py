@@ -1,4 +1,4 @@
-"""stoQ plugin ``stdout``: print each response."""
+"""stoQ plugin ``stdout``: Writes each response to standard output as JSON."""
 
 from .plugin import StdoutPlugin
 
