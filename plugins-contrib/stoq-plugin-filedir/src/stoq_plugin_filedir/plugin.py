@@ -86,7 +86,7 @@ class FiledirPlugin(ProviderPlugin, ArchiverPlugin, ConnectorPlugin):
 
     # -- provider ----------------------------------------------------------------------------
 
-    def ingest(self, queue: Queue) -> None:
+    def ingest(self, queue: Queue[Any]) -> None:
         """Queue each file of ``source_dir`` (a file or a folder) as a Payload, in name order."""
         source = self._require(self.source, "source_dir", "a provider")
         for found in iter_source(source, self.recursive):

@@ -56,5 +56,9 @@ class HashPlugin(WorkerPlugin):
         results = {}
         for name, digest in zip(self.algorithms, hashes):
             length = XOF_LENGTHS.get(name)
-            results[name] = digest.hexdigest(length) if length else digest.hexdigest()
+            if length is None:
+                results[name] = digest.hexdigest()
+            else:
+                xof: Any = digest  # hashlib.new() is typed as fixed-length; shake_* take a length
+                results[name] = xof.hexdigest(length)
         return WorkerResponse(results)
