@@ -9,6 +9,7 @@ as ``cookiecutter templates/stoq-plugin``.
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 import json
 import keyword
@@ -25,17 +26,28 @@ EXIT_OK, EXIT_USAGE = 0, 2
 #: The answers the template asks for, in the order it asks.
 ANSWERS = ("plugin_name", "roles", "description", "author", "email", "license")
 #: Role names in canonical order (``stoq.plugins.ROLES``), as the template writes them.
-ROLE_NAMES = ("provider", "worker", "dispatcher", "deep_dispatcher", "archiver", "connector", "decorator")
+ROLE_NAMES = (
+    "provider",
+    "worker",
+    "dispatcher",
+    "deep_dispatcher",
+    "archiver",
+    "connector",
+    "decorator",
+)
 INSTALL_HINT = "pip install 'stoq-framework[authoring]'"
 
-DESCRIPTION = """\
+DESCRIPTION = (
+    """\
 Create a new plugin distribution, stoq-plugin-NAME, from the stoq plugin template: pyproject
 with the entry point, the plugin class with a working example method per role, README, tests
 that use the stoq.testing conformance suite, and a tests/data folder.
 
 Answers not given as flags are asked for on a terminal; with --no-input (or no terminal) the
 template's defaults are used, except for --name, which is always required then. Needs the
-cookiecutter library: """ + INSTALL_HINT
+cookiecutter library: """
+    + INSTALL_HINT
+)
 
 EXAMPLES = """\
 examples:
@@ -45,25 +57,40 @@ examples:
   stoq new-plugin --name filestore --role provider --role archiver --role connector --no-input"""
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "new-plugin", help="create a plugin distribution from the plugin template",
-        description=DESCRIPTION, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "new-plugin",
+        help="create a plugin distribution from the plugin template",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--name", help="plugin name users type: lower case, digits and _ (e.g. yara)")
     parser.add_argument(
-        "--role", action="append", dest="roles", metavar="ROLE",
+        "--name", help="plugin name users type: lower case, digits and _ (e.g. yara)"
+    )
+    parser.add_argument(
+        "--role",
+        action="append",
+        dest="roles",
+        metavar="ROLE",
         help=f"a role the plugin serves; repeat or comma-separate for several ({', '.join(ROLE_NAMES)})",
     )
     parser.add_argument("--description", help="one line saying what the plugin does")
     parser.add_argument("--author", help="author name for the package metadata")
     parser.add_argument("--email", help="author email for the package metadata")
-    parser.add_argument("--license", help="SPDX licence identifier offered by the template (e.g. Apache-2.0, MIT)")
     parser.add_argument(
-        "-o", "--output-dir", type=Path, default=Path("."),
+        "--license", help="SPDX licence identifier offered by the template (e.g. Apache-2.0, MIT)"
+    )
+    parser.add_argument(
+        "-o",
+        "--output-dir",
+        type=Path,
+        default=Path("."),
         help="folder to create stoq-plugin-NAME in (default: the current folder)",
     )
-    parser.add_argument("--no-input", action="store_true", help="never prompt; use template defaults")
+    parser.add_argument(
+        "--no-input", action="store_true", help="never prompt; use template defaults"
+    )
     parser.set_defaults(handler=handle, func=handle)
 
 
@@ -86,7 +113,9 @@ def template_dir() -> Path:
 
 def normalise_roles(roles: str) -> List[str]:
     """``"Worker, deep dispatcher"`` → ``["worker", "deep_dispatcher"]``, as the template reads them."""
-    return [r.strip().lower().replace(" ", "_").replace("-", "_") for r in roles.split(",") if r.strip()]
+    return [
+        r.strip().lower().replace(" ", "_").replace("-", "_") for r in roles.split(",") if r.strip()
+    ]
 
 
 def validate(answers: Mapping[str, str], licenses: List[str]) -> List[str]:
@@ -104,7 +133,12 @@ def validate(answers: Mapping[str, str], licenses: List[str]) -> List[str]:
             f"role {', '.join(unknown) or '(none)'}: expected one or more of {', '.join(ROLE_NAMES)}"
         )
     description = answers["description"]
-    if not description.strip() or "\n" in description or '"""' in description or "\\" in description:
+    if (
+        not description.strip()
+        or "\n" in description
+        or '"""' in description
+        or "\\" in description
+    ):
         problems.append("description: give one non-empty line without backslashes or triple quotes")
     for key in ("author", "email"):
         if not answers[key].strip() or "\n" in answers[key]:
@@ -122,15 +156,18 @@ def render(answers: Mapping[str, str], output_dir: Path, template: Optional[Path
     Uses no cookiecutter user configuration and writes no replay file, so the result depends
     on the answers alone. A half-written folder is removed if rendering fails.
     """
-    from cookiecutter.main import cookiecutter
+    cookiecutter = importlib.import_module("cookiecutter.main").cookiecutter  # optional extra
 
     target = Path(output_dir) / f"stoq-plugin-{answers['plugin_name']}"
     existed = target.exists()
     try:
         with tempfile.TemporaryDirectory(prefix="stoq-new-plugin-") as scratch:
             project = cookiecutter(
-                str(template or template_dir()), no_input=True, output_dir=str(output_dir),
-                extra_context=dict(answers), default_config={"replay_dir": scratch},
+                str(template or template_dir()),
+                no_input=True,
+                output_dir=str(output_dir),
+                extra_context=dict(answers),
+                default_config={"replay_dir": scratch},
             )
     except BaseException:
         if not existed and target.exists():
@@ -145,7 +182,9 @@ def _template_defaults(template: Path) -> Dict[str, Any]:
         return result
 
 
-def _collect(args: argparse.Namespace, defaults: Mapping[str, Any], ask: Optional[Callable[[str], str]]) -> Dict[str, str]:
+def _collect(
+    args: argparse.Namespace, defaults: Mapping[str, Any], ask: Optional[Callable[[str], str]]
+) -> Dict[str, str]:
     """Answers from flags; the rest from prompts (``ask``) or, without a terminal, defaults."""
     given = {
         "plugin_name": args.name,
@@ -197,11 +236,11 @@ def handle(args: argparse.Namespace) -> int:
         return _error(f"{target} already exists; choose another --name or --output-dir")
     if not output_dir.is_dir():
         return _error(f"--output-dir {output_dir}: not a folder")
-    from cookiecutter.exceptions import CookiecutterException
+    failure = importlib.import_module("cookiecutter.exceptions").CookiecutterException
 
     try:
         project = render(answers, output_dir, template)
-    except CookiecutterException as exc:
+    except failure as exc:
         return _error(f"rendering the template failed: {exc}")
     print(f"created {project}")
     print(f"next: pip install -e '{project}[test]' && pytest {project}")

@@ -52,7 +52,9 @@ def json_problem(value: Any, where: str) -> Optional[str]:
     """Whether ``json.dumps(value)`` works without a ``default`` hook; if not, which part fails."""
     found = _find_unserialisable(value, where)
     if found:
-        return f"{found}; results must be plain JSON types (str, int, float, bool, None, list, dict)"
+        return (
+            f"{found}; results must be plain JSON types (str, int, float, bool, None, list, dict)"
+        )
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:  # e.g. a circular reference
@@ -60,11 +62,15 @@ def json_problem(value: Any, where: str) -> Optional[str]:
     return None
 
 
-def type_problem(result: Any, expected: Union[Type, Tuple[Type, ...]]) -> Optional[str]:
+def type_problem(result: Any, expected: Union[Type[Any], Tuple[Type[Any], ...]]) -> Optional[str]:
     """``None`` or an instance of ``expected`` is right; anything else is named."""
     if result is None or isinstance(result, expected):
         return None
-    names = expected.__name__ if isinstance(expected, type) else " or ".join(t.__name__ for t in expected)
+    names = (
+        expected.__name__
+        if isinstance(expected, type)
+        else " or ".join(t.__name__ for t in expected)
+    )
     return f"returned {type(result).__name__} ({_short(result)}), expected {names} or None"
 
 
@@ -82,7 +88,9 @@ def payload_meta_problem(meta: Any, where: str) -> Optional[str]:
     """Metadata travels with a payload into the JSON result, so it must serialise too."""
     if not isinstance(meta, PayloadMeta):
         return f"{where} is a {type(meta).__name__}, expected stoq.PayloadMeta"
-    if not isinstance(meta.dispatch_to, list) or not all(isinstance(n, str) for n in meta.dispatch_to):
+    if not isinstance(meta.dispatch_to, list) or not all(
+        isinstance(n, str) for n in meta.dispatch_to
+    ):
         return f"{where}.dispatch_to is {_short(meta.dispatch_to)}, expected a list of plugin names"
     return json_problem(meta.extra_data, f"{where}.extra_data")
 

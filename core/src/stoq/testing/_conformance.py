@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import traceback
 from pathlib import Path
-from typing import Any, ClassVar, Collection, Dict, List, NoReturn, Sequence
+from typing import Any, ClassVar, Collection, Dict, List, NoReturn, Optional, Sequence
 
 import pytest
 
@@ -34,7 +34,9 @@ _CORE_DIR = str(Path(__file__).resolve().parent.parent)
 
 def _plugin_traceback(exc: BaseException) -> str:
     """The frames of ``exc`` that are not the core's (the plugin's own code), most recent last."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_CORE_DIR)]
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_CORE_DIR)
+    ]
     return "".join(traceback.format_list(frames[-TRACEBACK_FRAMES:])).rstrip()
 
 
@@ -73,7 +75,7 @@ class PluginConformance:
         """One Stoq per test class (the plugin instance sees every input, as in production)."""
         self._require_name()
         owner = request.node.getparent(pytest.Class) or request.node
-        stoq = owner.stash.get(_STOQ_KEY, None)
+        stoq: Optional[Stoq] = owner.stash.get(_STOQ_KEY, None)
         if stoq is None:
             stoq = make_stoq(plugin_opts={self.plugin_name: dict(self.plugin_opts)})
             owner.stash[_STOQ_KEY] = stoq
@@ -88,7 +90,10 @@ class PluginConformance:
 
     def _require_name(self) -> None:
         if not self.plugin_name:
-            pytest.fail(f"{type(self).__name__}: set plugin_name to the plugin's entry-point name", pytrace=False)
+            pytest.fail(
+                f"{type(self).__name__}: set plugin_name to the plugin's entry-point name",
+                pytrace=False,
+            )
 
     def fail(self, what: str) -> NoReturn:
         """Fail the test with a message that starts with the plugin's name."""
@@ -98,21 +103,31 @@ class PluginConformance:
         try:
             return stoq.load_plugin(self.plugin_name)
         except StoqPluginException as exc:
-            self.fail(f"could not be loaded: {exc}")
+            text = str(exc)
+            prefix = f"plugin {self.plugin_name!r}"
+            pytest.fail(
+                text if text.startswith(prefix) else f"{prefix}: could not be loaded: {text}",
+                pytrace=False,
+            )
 
     def call(self, stoq: Stoq, method: str, where: str, *args: Any) -> Any:
         """Call ``method`` within the plugin's timeout; a raise or a late finish fails the test."""
-        function = getattr(self.load(stoq), method)
+        plugin = self.load(stoq)
+        function = getattr(plugin, method, None)
+        if function is None:
+            self.fail(f"has no {method}() (its roles are {roles_of(type(plugin))})")
         timeout = stoq.timeout_for(self.plugin_name)
         started = time.monotonic()
         raised = None
         try:
             result, timed_out = call_with_deadline(timeout, function, *args)
-        except Exception as exc:  # reported outside the handler, so no chained traceback
+        except Exception as exc:  # noqa: BLE001 - any plugin failure is the finding; reported below
             raised = exc
         if raised is not None:
-            self.fail(f"{method}() on {where} raised {type(raised).__name__}: {raised}\n"
-                      f"{_plugin_traceback(raised)}")
+            self.fail(
+                f"{method}() on {where} raised {type(raised).__name__}: {raised}\n"
+                f"{_plugin_traceback(raised)}"
+            )
         if timed_out:
             self.fail(
                 f"{method}() on {where} did not finish within its {timeout:g}s timeout"
@@ -145,8 +160,10 @@ class PluginConformance:
             self.fail(f"comes from a {source.describe()}, not an entry point")
         try:
             plugin_class = source.entry_point.load()
-        except Exception as exc:
-            self.fail(f"entry point {source.location} cannot be imported: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - whatever the import raises is reported
+            self.fail(
+                f"entry point {source.location} cannot be imported: {type(exc).__name__}: {exc}"
+            )
         if not (isinstance(plugin_class, type) and issubclass(plugin_class, BasePlugin)):
             self.fail(f"entry point {source.location} is {plugin_class!r}, not a stoq plugin class")
         missing = [r for r in self._roles() if r not in roles_of(plugin_class)]
@@ -165,6 +182,8 @@ class PluginConformance:
             defaults = getattr(type(plugin), "DEFAULT_OPTIONS", {}) or {}
             problem = json_problem(dict(defaults), "DEFAULT_OPTIONS")
             if problem:
-                self.fail(f"{problem} (options are written in TOML/INI files, so defaults must be too)")
+                self.fail(
+                    f"{problem} (options are written in TOML/INI files, so defaults must be too)"
+                )
         finally:
             stoq.close()

@@ -52,7 +52,9 @@ def _sample(index: int, sample: Any, base: Path) -> ConformanceInput:
     raise TypeError(f"conformance sample {sample!r}: expected bytes or a file path")
 
 
-def conformance_inputs(samples: Sequence[Any], base: Path, large_size: int = 8 * MIB) -> List[ConformanceInput]:
+def conformance_inputs(
+    samples: Sequence[Any], base: Path, large_size: int = 8 * MIB
+) -> List[ConformanceInput]:
     """Empty, one byte, random, large (``large_size`` bytes), then each sample.
 
     Sample paths may be relative to ``base`` (the test module's folder).
@@ -61,7 +63,9 @@ def conformance_inputs(samples: Sequence[Any], base: Path, large_size: int = 8 *
         ConformanceInput("empty", lambda: b""),
         ConformanceInput("one-byte", lambda: b"\x00"),
         ConformanceInput("random-64KiB", lambda: _random_bytes(RANDOM_SIZE)),
-        ConformanceInput(f"large-{large_size // MIB}MiB" if large_size % MIB == 0 else f"large-{large_size}B",
-                         lambda: _random_bytes(large_size)),
+        ConformanceInput(
+            f"large-{large_size // MIB}MiB" if large_size % MIB == 0 else f"large-{large_size}B",
+            lambda: _random_bytes(large_size),
+        ),
     ]
     return edges + [_sample(i, s, base) for i, s in enumerate(samples)]

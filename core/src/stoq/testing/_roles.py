@@ -1,7 +1,7 @@
 """One conformance class per role. Combine them for a plugin that serves several roles::
 
-    class TestFiledirConformance(ProviderConformance, ArchiverConformance, ConnectorConformance):
-        plugin_name = "filedir"
+class TestFiledirConformance(ProviderConformance, ArchiverConformance, ConnectorConformance):
+    plugin_name = "filedir"
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from stoq.data_classes import (
     RequestMeta,
     WorkerResponse,
 )
+from stoq.plugins import ProviderPlugin
 from stoq.testing._checks import (
     errors_problem,
     extracted_problem,
@@ -45,7 +46,9 @@ __all__ = [
 class _PayloadRole(PluginConformance):
     """Roles whose method takes ``(payload, request_meta)``."""
 
-    def run_on(self, stoq: Stoq, method: str, conformance_input: ConformanceInput, expected: type) -> Any:
+    def run_on(
+        self, stoq: Stoq, method: str, conformance_input: ConformanceInput, expected: type
+    ) -> Any:
         content = conformance_input.load()
         where = conformance_input.describe(content)
         payload = Payload(content, conformance_input.payload_meta())
@@ -55,14 +58,18 @@ class _PayloadRole(PluginConformance):
             self.check(errors_problem(result.errors), method, where)
         return result, where
 
-    def check_dispatch(self, stoq: Stoq, method: str, conformance_input: ConformanceInput, expected: type) -> None:
+    def check_dispatch(
+        self, stoq: Stoq, method: str, conformance_input: ConformanceInput, expected: type
+    ) -> None:
         result, where = self.run_on(stoq, method, conformance_input, expected)
         if result is None:
             return
         self.check(json_problem(result.meta, "meta"), method, where)
         available = set(stoq.plugins.sources) | set(stoq.plugins.loaded)
         self.check(
-            names_problem(result.plugin_names, available, self.external_plugins, result.errors), method, where
+            names_problem(result.plugin_names, available, self.external_plugins, result.errors),
+            method,
+            where,
         )
 
 
@@ -83,8 +90,12 @@ class DispatcherConformance(_PayloadRole):
 
     role = "dispatcher"
 
-    def test_get_dispatches(self, conformance_stoq: Stoq, conformance_input: ConformanceInput) -> None:
-        self.check_dispatch(conformance_stoq, "get_dispatches", conformance_input, DispatcherResponse)
+    def test_get_dispatches(
+        self, conformance_stoq: Stoq, conformance_input: ConformanceInput
+    ) -> None:
+        self.check_dispatch(
+            conformance_stoq, "get_dispatches", conformance_input, DispatcherResponse
+        )
 
 
 class DeepDispatcherConformance(_PayloadRole):
@@ -92,8 +103,12 @@ class DeepDispatcherConformance(_PayloadRole):
 
     role = "deep_dispatcher"
 
-    def test_get_deep_dispatches(self, conformance_stoq: Stoq, conformance_input: ConformanceInput) -> None:
-        self.check_dispatch(conformance_stoq, "get_deep_dispatches", conformance_input, DeepDispatcherResponse)
+    def test_get_deep_dispatches(
+        self, conformance_stoq: Stoq, conformance_input: ConformanceInput
+    ) -> None:
+        self.check_dispatch(
+            conformance_stoq, "get_deep_dispatches", conformance_input, DeepDispatcherResponse
+        )
 
 
 class ArchiverConformance(_PayloadRole):
@@ -102,7 +117,9 @@ class ArchiverConformance(_PayloadRole):
     role = "archiver"
 
     def test_archive(self, conformance_stoq: Stoq, conformance_input: ConformanceInput) -> None:
-        result, where = self.run_on(conformance_stoq, "archive", conformance_input, ArchiverResponse)
+        result, where = self.run_on(
+            conformance_stoq, "archive", conformance_input, ArchiverResponse
+        )
         if result is not None:
             self.check(json_problem(result.results, "results"), "archive", where)
 
@@ -154,16 +171,20 @@ class ProviderConformance(PluginConformance):
 
     def test_ingest(self, conformance_stoq: Stoq) -> None:
         provider = self.load(conformance_stoq)
-        items: queue.Queue = queue.Queue()
+        if not isinstance(provider, ProviderPlugin):
+            self.fail(f"is a {type(provider).__name__}, not a ProviderPlugin")
+        items: queue.Queue[Any] = queue.Queue()
         failures: List[BaseException] = []
 
         def ingest() -> None:
             try:
                 provider.ingest(items)
-            except BaseException as exc:  # reported below, in the test's thread
+            except BaseException as exc:  # noqa: BLE001 - reported below, in the test's thread
                 failures.append(exc)
 
-        thread = threading.Thread(target=ingest, name=f"conformance-{self.plugin_name}", daemon=True)
+        thread = threading.Thread(
+            target=ingest, name=f"conformance-{self.plugin_name}", daemon=True
+        )
         thread.start()
         thread.join(self.ingest_seconds)
         if failures:
@@ -185,4 +206,6 @@ class ProviderConformance(PluginConformance):
         if isinstance(item, dict) and len(item) == 1:
             available = set(stoq.plugins.sources) | set(stoq.plugins.loaded)
             return names_problem(list(item), available, self.external_plugins, [])
-        return f"{type(item).__name__} ({item!r:.60}) is neither a Payload nor {{archiver_name: task}}"
+        return (
+            f"{type(item).__name__} ({item!r:.60}) is neither a Payload nor {{archiver_name: task}}"
+        )

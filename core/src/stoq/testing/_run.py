@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import queue
 from pathlib import Path
-from typing import Any, Iterator, List, Mapping, Optional, Tuple, Type, Union
+from typing import Any, Dict, Iterator, Mapping, Optional, Tuple, Type, Union
 
 from stoq.core import Stoq
 from stoq.data_classes import Payload, PayloadMeta, PayloadResults, RequestMeta, StoqResponse
@@ -20,10 +20,11 @@ __all__ = ["read_input", "run_plugin", "walk"]
 PAYLOAD_METHODS = ("scan", "get_dispatches", "get_deep_dispatches", "archive")
 #: Methods that take a finished ``StoqResponse``.
 RESPONSE_METHODS = ("decorate", "save")
+METHODS = PAYLOAD_METHODS + RESPONSE_METHODS + ("get", "ingest")
 
 
 def read_input(
-    data: Union[bytes, str, "os.PathLike[str]"], payload_meta: Optional[PayloadMeta] = None
+    data: Union[bytes, str, os.PathLike[str]], payload_meta: Optional[PayloadMeta] = None
 ) -> Tuple[bytes, PayloadMeta]:
     """Content and metadata for ``data``: bytes as is, text as UTF-8, a path read from disk.
 
@@ -32,7 +33,11 @@ def read_input(
     """
     if isinstance(data, os.PathLike):
         path = Path(data)
-        meta = payload_meta if payload_meta is not None else PayloadMeta(extra_data={"filename": path.name})
+        meta = (
+            payload_meta
+            if payload_meta is not None
+            else PayloadMeta(extra_data={"filename": path.name})
+        )
         return path.read_bytes(), meta
     if isinstance(data, str):
         data = data.encode("utf-8")
@@ -42,7 +47,11 @@ def read_input(
 
 
 def _arguments(
-    stoq: Stoq, method: str, data: Any, request_meta: RequestMeta, payload_meta: Optional[PayloadMeta]
+    stoq: Stoq,
+    method: str,
+    data: Any,
+    request_meta: RequestMeta,
+    payload_meta: Optional[PayloadMeta],
 ) -> Tuple[Any, ...]:
     if method in PAYLOAD_METHODS:
         content, meta = read_input(data, payload_meta)
@@ -52,12 +61,7 @@ def _arguments(
             return (data,)
         content, meta = read_input(data, payload_meta)
         return (stoq.scan(content, meta, request_meta),)
-    if method == "get":
-        return (data,)
-    raise ValueError(
-        f"unknown plugin method {method!r}; expected one of"
-        f" {', '.join(PAYLOAD_METHODS + RESPONSE_METHODS + ('get', 'ingest'))}"
-    )
+    return (data,)  # ``get``: the task as given
 
 
 def run_plugin(
@@ -77,6 +81,8 @@ def run_plugin(
     decorate/save, and the task for ``get``. ``ingest`` returns the list of queued items.
     Exceptions from the plugin propagate; passing the deadline raises ``StoqPluginTimeout``.
     """
+    if method not in METHODS:
+        raise ValueError(f"unknown plugin method {method!r}; expected one of {', '.join(METHODS)}")
     if isinstance(plugin, str):
         name, classes = plugin, {}
     else:
@@ -92,14 +98,16 @@ def run_plugin(
             )
         timeout = stoq.timeout_for(name)
         if method == "ingest":
-            items: queue.Queue = queue.Queue()
+            items: queue.Queue[Any] = queue.Queue()
             _, timed_out = call_with_deadline(timeout, function, items)
             result: Any = list(items.queue)
         else:
             args = _arguments(stoq, method, data, request_meta or RequestMeta(), payload_meta)
             result, timed_out = call_with_deadline(timeout, function, *args)
         if timed_out:
-            raise StoqPluginTimeout(f"plugin {name!r} {method}() did not finish within {timeout:g}s")
+            raise StoqPluginTimeout(
+                f"plugin {name!r} {method}() did not finish within {timeout:g}s"
+            )
         return result
     finally:
         stoq.close()
@@ -107,7 +115,7 @@ def run_plugin(
 
 def walk(response: StoqResponse) -> Iterator[Tuple[int, PayloadResults]]:
     """Every result with its depth (0 for the root, 1 for its children, ...), in scan order."""
-    depths = {}
+    depths: Dict[str, int] = {}
     for result in response.results:
         parent = result.extracted_from
         depth = depths[parent] + 1 if parent in depths else 0
