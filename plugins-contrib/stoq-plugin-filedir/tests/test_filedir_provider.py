@@ -119,3 +119,18 @@ def test_source_dir_and_path_must_agree(source: Path) -> None:
         pytest.raises(StoqPluginLoadError, match="'source_dir' and 'path' disagree"),
     ):
         stoq.load_plugin("filedir")
+
+
+def test_its_own_output_folders_inside_the_source_are_not_scanned(source: Path) -> None:
+    """With the store and results inside the source folder, a recursive run skips them."""
+    (source / "store" / "ab").mkdir(parents=True)
+    (source / "store" / "ab" / "stored").write_bytes(b"archived earlier")
+    (source / "out").mkdir()
+    (source / "out" / "old.json").write_bytes(b"{}")
+    payloads = ingest(
+        source_dir=str(source),
+        recursive=True,
+        archive_dir=str(source / "store"),
+        results_dir=str(source / "out"),
+    )
+    assert [name for name, _ in listing(payloads)] == ["a.txt", "b.zip", "c.txt"]

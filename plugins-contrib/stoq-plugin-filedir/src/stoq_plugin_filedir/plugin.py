@@ -89,7 +89,8 @@ class FiledirPlugin(ProviderPlugin, ArchiverPlugin, ConnectorPlugin):
     def ingest(self, queue: Queue[Any]) -> None:
         """Queue each file of ``source_dir`` (a file or a folder) as a Payload, in name order."""
         source = self._require(self.source, "source_dir", "a provider")
-        for found in iter_source(source, self.recursive):
+        own_folders = (self.archive_dir, self.results_dir)
+        for found in iter_source(source, self.recursive, own_folders):
             meta = PayloadMeta(extra_data={"filename": found.filename, "path": found.path})
             queue.put(Payload(found.content, meta))
 

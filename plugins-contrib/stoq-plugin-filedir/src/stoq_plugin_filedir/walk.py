@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import Iterator, List, Optional
+from typing import Collection, FrozenSet, Iterator, List, Optional
 
 from .fs import open_dir, open_root, open_under, read_regular
 
@@ -30,8 +30,14 @@ class SourceFile:
     content: bytes
 
 
-def iter_source(source: str, recursive: bool) -> Iterator[SourceFile]:
-    """The file ``source``, or the files in folder ``source`` in name order."""
+def iter_source(
+    source: str, recursive: bool, exclude: Collection[str] = ()
+) -> Iterator[SourceFile]:
+    """The file ``source``, or the files in folder ``source`` in name order.
+
+    Folders in ``exclude`` (the plugin's own archive and results folders) are not descended,
+    so a run never scans what it writes.
+    """
     if not os.path.exists(source):
         raise FileNotFoundError(f"filedir: source {source!r} does not exist")
     display_root = os.path.abspath(source)
@@ -41,12 +47,18 @@ def iter_source(source: str, recursive: bool) -> Iterator[SourceFile]:
             yield SourceFile(name, display_root, read_regular(file_fd))
         return
     real_root = os.path.realpath(source)
+    skip = frozenset(os.path.realpath(folder) for folder in exclude if folder)
     with open_root(source) as root_fd:
-        yield from _walk(root_fd, real_root, display_root, [], recursive)
+        yield from _walk(root_fd, real_root, display_root, [], recursive, skip)
 
 
 def _walk(
-    root_fd: int, real_root: str, display_root: str, parts: List[str], recursive: bool
+    root_fd: int,
+    real_root: str,
+    display_root: str,
+    parts: List[str],
+    recursive: bool,
+    skip: FrozenSet[str],
 ) -> Iterator[SourceFile]:
     try:
         with open_dir(root_fd, parts) as dir_fd, os.scandir(dir_fd) as scan:
@@ -66,8 +78,10 @@ def _walk(
                 continue
             found = _read(root_fd, target, shown)
         elif entry.is_dir(follow_symlinks=False):
-            if recursive:
-                yield from _walk(root_fd, real_root, display_root, rel, recursive)
+            if os.path.join(real_root, *rel) in skip:
+                log.info("filedir: skipped %s: it is this plugin's own output folder", shown)
+            elif recursive:
+                yield from _walk(root_fd, real_root, display_root, rel, recursive, skip)
             continue
         else:
             found = _read(root_fd, rel, shown)
