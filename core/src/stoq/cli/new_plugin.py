@@ -86,7 +86,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--output-dir",
         type=Path,
         default=Path("."),
-        help="folder to create stoq-plugin-NAME in (default: the current folder)",
+        help="folder to create stoq-plugin-NAME in, made if missing (default: the current folder)",
     )
     parser.add_argument(
         "--no-input", action="store_true", help="never prompt; use template defaults"
@@ -234,8 +234,9 @@ def handle(args: argparse.Namespace) -> int:
     target = output_dir / f"stoq-plugin-{answers['plugin_name']}"
     if target.exists():
         return _error(f"{target} already exists; choose another --name or --output-dir")
-    if not output_dir.is_dir():
+    if output_dir.exists() and not output_dir.is_dir():
         return _error(f"--output-dir {output_dir}: not a folder")
+    output_dir.mkdir(parents=True, exist_ok=True)
     failure = importlib.import_module("cookiecutter.exceptions").CookiecutterException
 
     try:
