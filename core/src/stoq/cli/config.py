@@ -13,13 +13,12 @@ from stoq.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     CliError,
-    add_stoq_flags,
     build_stoq,
     close_matches_hint,
-    flag_for,
     setup_logging,
     start_logging,
 )
+from stoq.cli.flags import add_stoq_flags, flag_for
 from stoq.cli.listing import format_table
 
 __all__ = ["add_parser", "check_file", "effective_config", "handle"]

@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional
 
-from stoq.cli.common import EXIT_FAILED, EXIT_OK, CliError, add_log_flag, start_logging
+from stoq.cli.common import EXIT_FAILED, EXIT_OK, CliError, start_logging
+from stoq.cli.flags import add_log_flag
 
 __all__ = ["add_parser", "handle", "installer_command", "requested_name"]
 

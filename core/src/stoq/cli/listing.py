@@ -8,7 +8,8 @@ import shutil
 import sys
 from typing import List, Sequence
 
-from stoq.cli.common import EXIT_OK, add_config_flags, start_logging
+from stoq.cli.common import EXIT_OK, start_logging
+from stoq.cli.flags import add_config_flags
 
 __all__ = ["add_parser", "format_table", "handle"]
 

@@ -16,14 +16,11 @@ from stoq.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     CliError,
-    add_output_flags,
-    add_stoq_flags,
     build_stoq,
-    output_indent,
     request_meta,
     start_logging,
-    whole_number,
 )
+from stoq.cli.flags import add_output_flags, add_stoq_flags, output_indent, whole_number
 
 __all__ = ["add_parser", "handle"]
 

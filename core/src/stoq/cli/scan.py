@@ -9,18 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, List, Optional
 
-from stoq.cli.common import (
-    EXIT_FAILED,
-    EXIT_OK,
-    CliError,
-    add_output_flags,
-    add_stoq_flags,
-    build_stoq,
-    output_indent,
-    plugin_opts,
-    start_logging,
-    whole_number,
-)
+from stoq.cli.common import EXIT_FAILED, EXIT_OK, CliError, build_stoq, plugin_opts, start_logging
+from stoq.cli.flags import add_output_flags, add_stoq_flags, output_indent, whole_number
 
 if TYPE_CHECKING:
     from stoq.cli.progress import ProgressBar
