@@ -34,7 +34,7 @@ def test_top_level_help_documents_exit_codes(run_stoq):
     assert result.returncode == 0
     for command in COMMANDS:
         assert command in result.stdout
-    assert "exit status:" in result.stdout and "2  usage or configuration error" in result.stdout
+    assert "exit status:" in result.stdout and "2    usage or configuration error" in result.stdout
 
 
 def test_no_command_prints_help_and_exits_2(run_stoq):

@@ -29,11 +29,11 @@ _COMMANDS = ("scan", "run", "listing", "install", "config")
 DESCRIPTION = "stoQ: analyse files at scale through plugins."
 EPILOG = """\
 exit status:
-  0  success
-  1  a scan finished with errors, a file could not be read, a connector or provider failed,
-     or an install did not give a usable plugin
-  2  usage or configuration error (bad flag, missing path, unknown plugin, invalid config file)
-  130 interrupted
+  0    success
+  1    a scan finished with errors, a file could not be read, a connector or provider failed,
+       or an install did not give a usable plugin
+  2    usage or configuration error (bad flag, missing path, unknown plugin, invalid config file)
+  130  interrupted (Ctrl-C)
 
 examples:
   stoq scan suspicious.docx           scan a file with the default profile

@@ -44,9 +44,10 @@ unknown plugin, invalid config file); 130 aborted by a second signal."""
 
 EXAMPLES = """\
 examples:
-  stoq run -P dirmon --plugin-opts dirmon:source_dir=/srv/drop -C filedir
-  stoq run -P redis -S redis -A s3 -C s3 --config /etc/stoq/stoq.toml
-  stoq run --config prod.toml --jsonl > responses.jsonl     providers from the config file"""
+  stoq run -P filedir --plugin-opts filedir:source_dir=/srv/drop      print each response
+  stoq run -P filedir --plugin-opts filedir:source_dir=/srv/drop \\
+      -C filedir --plugin-opts filedir:results_dir=/srv/results --consumers 4
+  stoq run --config /etc/stoq/stoq.toml --jsonl > responses.jsonl   providers from the file"""
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -38,7 +38,7 @@ examples:
   stoq scan -r /srv/drop -j 4 > results.jsonl   a folder tree, 4 processes, JSON lines
   curl -s https://example.org/x | stoq scan -   scan standard input
   stoq scan --profile none -a hash,yara doc.pdf  exactly these workers
-  stoq scan -a yara --plugin-opts yara:rules=/etc/stoq/rules.yar mail.eml
+  stoq scan -a yara --plugin-opts yara:worker_rules=/etc/stoq/rules.yar mail.eml
   stoq scan --request-source triage --request-extra ticket=INC-42 file.bin"""
 
 
