@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from stoq.config import find_config_file, read_config_file
 from stoq.data_classes import (
@@ -38,8 +38,8 @@ class Stoq:
 
     def __init__(
         self,
-        base_dir: Optional[Union[str, os.PathLike]] = None,
-        config_file: Optional[Union[str, os.PathLike]] = None,
+        base_dir: Optional[Union[str, os.PathLike[str]]] = None,
+        config_file: Optional[Union[str, os.PathLike[str]]] = None,
         log_dir: Optional[str] = None,
         log_level: Optional[str] = None,
         plugin_dir_list: Optional[List[str]] = None,
@@ -95,7 +95,7 @@ class Stoq:
         self.decorators = s.decorators
         self.connectors = s.connectors
         self._timeouts: Dict[str, float] = {}
-        self._calls: Dict[tuple, PluginCall] = {}
+        self._calls: Dict[Tuple[Any, ...], PluginCall] = {}
         #: How many connector saves have failed since this instance was built.
         self.connector_failures = 0
         #: How many providers raised in run mode.

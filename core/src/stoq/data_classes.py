@@ -86,7 +86,7 @@ class PayloadMeta(_Printable):
     def __init__(
         self,
         should_archive: bool = True,
-        extra_data: Optional[Dict] = None,
+        extra_data: Optional[Dict[str, Any]] = None,
         dispatch_to: Optional[List[str]] = None,
         should_scan: bool = True,
     ) -> None:
@@ -111,7 +111,7 @@ class RequestMeta(_Printable):
         self,
         archive_payloads: bool = True,
         source: Optional[str] = None,
-        extra_data: Optional[Dict] = None,
+        extra_data: Optional[Dict[str, Any]] = None,
     ) -> None:
         self.archive_payloads = archive_payloads
         self.source = source
@@ -152,10 +152,10 @@ class Payload(_Printable):
         self.extracted_by = extracted_by
         self.extracted_from = extracted_from
         self.payload_id = new_id() if payload_id is None else payload_id
-        self.dispatch_meta: Dict[str, Dict] = {}
-        self.deep_dispatch_meta: Dict[str, Dict] = {}
+        self.dispatch_meta: Dict[str, Dict[str, Any]] = {}
+        self.deep_dispatch_meta: Dict[str, Dict[str, Any]] = {}
         self.worker_results: List[Dict[str, Any]] = [{}]
-        self.plugins_run: Dict[str, List] = {"workers": [[]], "archivers": []}
+        self.plugins_run: Dict[str, List[Any]] = {"workers": [[]], "archivers": []}
         self.archiver_results: Dict[str, Any] = {}
         self._sha256: Optional[str] = None
 
@@ -179,13 +179,13 @@ class PayloadResults(_Printable):
         size: int,
         payload_meta: PayloadMeta,
         workers: List[Dict[str, Any]],
-        plugins_run: Dict[str, List],
+        plugins_run: Dict[str, List[Any]],
         extracted_from: Optional[str] = None,
         extracted_by: Optional[str] = None,
         sha256: Optional[str] = None,
         archivers: Optional[Dict[str, Any]] = None,
-        dispatch_meta: Optional[Dict[str, Dict]] = None,
-        deep_dispatch_meta: Optional[Dict[str, Dict]] = None,
+        dispatch_meta: Optional[Dict[str, Dict[str, Any]]] = None,
+        deep_dispatch_meta: Optional[Dict[str, Dict[str, Any]]] = None,
     ) -> None:
         self.payload_id = payload_id
         self.size = size
@@ -274,7 +274,7 @@ class WorkerResponse(_Printable):
 
     def __init__(
         self,
-        results: Optional[Dict] = None,
+        results: Optional[Dict[str, Any]] = None,
         extracted: Optional[List[ExtractedPayload]] = None,
         errors: Optional[List[ErrorLike]] = None,
     ) -> None:
@@ -289,7 +289,7 @@ class DispatcherResponse(_Printable):
     def __init__(
         self,
         plugin_names: Optional[List[str]] = None,
-        meta: Optional[Dict] = None,
+        meta: Optional[Dict[str, Any]] = None,
         errors: Optional[List[ErrorLike]] = None,
     ) -> None:
         self.plugin_names = [] if plugin_names is None else plugin_names
@@ -305,7 +305,7 @@ class ArchiverResponse(_Printable):
     """What an archiver returns after storing a payload (e.g. where it went)."""
 
     def __init__(
-        self, results: Optional[Dict] = None, errors: Optional[List[ErrorLike]] = None
+        self, results: Optional[Dict[str, Any]] = None, errors: Optional[List[ErrorLike]] = None
     ) -> None:
         self.results = results
         self.errors = [] if errors is None else errors

@@ -63,7 +63,7 @@ def invoke(
     stage: str,
     payload_id: Optional[str],
     call: PluginCall,
-    expected: Union[Type, Tuple[Type, ...], None],
+    expected: Union[Type[Any], Tuple[Type[Any], ...], None],
     *args: Any,
 ) -> Any:
     """Run the call within its deadline; record any failure in ``errors`` and return None.

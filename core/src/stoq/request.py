@@ -106,7 +106,7 @@ class ScanRequest:
         method: str,
         stage: str,
         payload: Payload,
-        meta_store: Dict[str, Dict],
+        meta_store: Dict[str, Dict[str, Any]],
     ) -> List[str]:
         """Ask each (deep) dispatcher for workers; keep its meta and errors."""
         wanted: List[str] = []

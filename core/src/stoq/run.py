@@ -35,7 +35,8 @@ def _to_payload(stoq: Stoq, item: Any, errors: List[Error]) -> Optional[Payload]
         call = stoq.call_for(errors, name, ArchiverPlugin, "get", "archive", None)
         if call is None:
             return None
-        return invoke(errors, "archive", None, call, Payload, task)
+        payload: Optional[Payload] = invoke(errors, "archive", None, call, Payload, task)
+        return payload
     errors.append(
         Error(
             f"provider item {type(item).__name__} is neither a Payload nor {{archiver_name: task}}",
@@ -79,7 +80,7 @@ class ItemSource:
         started = [(n, p) for n, p in providers if p is not None]
         if not started:
             raise ValueError("run mode needs at least one provider that loads (providers = [...])")
-        self._queue: queue.Queue = queue.Queue(maxsize=stoq.settings.max_queue)
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=stoq.settings.max_queue)
         self._remaining = len(started)
         for name, provider in started:
             threading.Thread(
