@@ -58,12 +58,14 @@ def _install_local(session: nox.Session, *specs: str) -> None:
 
 
 def _pytest(session: nox.Session, *paths: str) -> None:
-    """Run pytest with an empty STOQ_HOME, so a developer's ~/.stoq cannot change results.
+    """Run pytest with STOQ_HOME pointing nowhere, so a developer's ~/.stoq cannot change results.
 
     pytest's exit code reaches nox untouched: a failure, or no test collected (exit 5),
     fails the session.
     """
-    session.env["STOQ_HOME"] = session.create_tmp()
+    # A folder that does not exist: no stoq.toml/stoq.cfg is found. (Not session.create_tmp(),
+    # which also moves TMPDIR into the tree, where pytest would find this repo's config.)
+    session.env["STOQ_HOME"] = str(Path(session.virtualenv.location) / "no-stoq-home")
     session.run("python", "-m", "pytest", *paths, *session.posargs)
 
 
