@@ -47,9 +47,12 @@ def identify(content: bytes) -> Tuple[str, str]:
     if content.startswith(ZIP_SIGNATURE):
         return _zip_kind(content)
     try:
-        best = puremagic.magic_string(content)[0]
-    except puremagic.PureError:
+        matches = puremagic.magic_string(content)
+    except puremagic.PureError:  # puremagic 1.x raises when nothing matches; 2.x returns []
+        matches = []
+    if not matches:
         return _text_or_data(content)
+    best = matches[0]
     return best.mime_type or "application/octet-stream", best.name
 
 
