@@ -81,8 +81,8 @@ def _require_script(session: nox.Session, relative: str) -> Path:
 
 @nox.session(python=PYTHONS, tags=["tests", "full"])
 def core(session: nox.Session) -> None:
-    """Core tests (core/tests) with the core's test extra and the test-plugin distribution."""
-    _install_local(session, f"{CORE}[test]", TEST_PLUGINS)
+    """Core tests (core/tests) with the test and authoring extras and the test-plugin distribution."""
+    _install_local(session, f"{CORE}[test,authoring]", TEST_PLUGINS)
     _pytest(session, "core/tests")
 
 
