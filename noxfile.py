@@ -24,6 +24,10 @@ MAIN_PYTHON = "3.11"
 PLUGINS = sorted(p.parent.name for p in ROOT.glob("plugins-contrib/*/pyproject.toml"))
 CORE = "core"
 TEST_PLUGINS = "core/tests/test-plugins"
+# Checkers are pinned, so a new release cannot fail the build without a change here.
+RUFF = "ruff==0.17.6"
+MYPY = "mypy==2.4.1"
+DOCS_TOOLS = ("sphinx==9.0.4", "myst-parser==5.2.0", "furo==2025.12.19")
 IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -106,7 +110,7 @@ def cross(session: nox.Session) -> None:
 @nox.session(python=MAIN_PYTHON, tags=["checks"])
 def lint(session: nox.Session) -> None:
     """Ruff lint and format check over the whole tree (configuration: pyproject.toml)."""
-    session.install("ruff")
+    session.install(RUFF)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
@@ -114,7 +118,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=MAIN_PYTHON, tags=["checks"])
 def typing(session: nox.Session) -> None:
     """mypy --strict on the core package (configuration: pyproject.toml)."""
-    session.install("mypy", "tomli", "pytest")
+    session.install(MYPY, "tomli", "pytest")
     _install_local(session, CORE)
     session.run("mypy", *session.posargs)
 
@@ -138,7 +142,7 @@ def drift(session: nox.Session) -> None:
 @nox.session(python=MAIN_PYTHON, tags=["checks"])
 def docs(session: nox.Session) -> None:
     """Build the documentation site (docs/) with Sphinx; any warning is an error."""
-    session.install("sphinx", "myst-parser", "furo")
+    session.install(*DOCS_TOOLS)
     _install_local(session, f"{CORE}[test]")
     out = ROOT / "docs" / "_build" / "html"
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", str(out))
