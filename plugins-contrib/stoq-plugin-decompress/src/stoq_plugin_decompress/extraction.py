@@ -1,0 +1,216 @@
+"""One payload's extraction: the members found, their bytes, the limits hit, the errors.
+
+Format modules only walk their archive and hand each member's chunks to ``Extraction``;
+accounting, limits, duplicates and the shape of the results live here, once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any, Dict, Iterable, List, Optional
+
+from stoq.data_classes import ExtractedPayload, PayloadMeta
+
+from .limits import Limits, StopExtraction
+
+__all__ = ["Extraction", "MemberSink", "describe", "display_name"]
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def display_name(name: Any) -> Optional[str]:
+    """A member name as JSON-safe text: undecodable bytes escaped, never used as a path."""
+    if name is None:
+        return None
+    if isinstance(name, bytes):
+        return name.decode("utf-8", "backslashreplace")
+    return str(name).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: message`` on one line, for error fields."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _unsafe(name: str) -> bool:
+    """Whether a name would escape an extraction folder (absolute, drive, or ``..``)."""
+    parts = name.replace("\\", "/").split("/")
+    return name.startswith(("/", "\\")) or bool(_DRIVE.match(name)) or ".." in parts
+
+
+class MemberSink:
+    """Collects one member's bytes within the limits; ``write`` says whether to go on."""
+
+    def __init__(self, extraction: Extraction, name: Optional[str]) -> None:
+        self.extraction = extraction
+        self.name = name
+        self.buffer = bytearray()
+        self.oversize = False
+
+    def write(self, chunk: bytes) -> bool:
+        """Add a chunk; False once the member is too large (its bytes are dropped)."""
+        x = self.extraction
+        x.expanded += len(chunk)
+        if x.expanded > x.expansion_cap:
+            x.stop(
+                f"max_ratio {x.limits.max_ratio:g}: {x.expanded} bytes decompressed from"
+                f" {x.input_size} at member {self.name!r}; extraction stopped"
+            )
+        if self.oversize:
+            return False
+        size = len(self.buffer) + len(chunk)
+        if size > x.limits.max_member_size:
+            self.oversize = True
+            self.buffer = bytearray()
+            return False
+        if x.total_bytes + size > x.limits.max_total_bytes:
+            x.stop(
+                f"max_total_bytes {x.limits.max_total_bytes} reached at member {self.name!r};"
+                " extraction stopped"
+            )
+        self.buffer += chunk
+        return True
+
+
+class Extraction:
+    """Accumulates results for one payload; ``response_parts`` gives results and payloads."""
+
+    def __init__(
+        self, fmt: Optional[str], input_size: int, limits: Limits, passwords: List[str]
+    ) -> None:
+        self.format = fmt
+        self.input_size = input_size
+        self.limits = limits
+        self.passwords = passwords
+        self.expansion_cap = limits.expansion_cap(input_size)
+        self.expanded = 0
+        self.total_bytes = 0
+        self.members: List[Dict[str, Any]] = []
+        self.extracted: List[ExtractedPayload] = []
+        self.errors: List[str] = []
+        self.limits_hit: List[str] = []
+        self.error: Optional[str] = None
+        #: The library that read the archive, and the readers tried before it ("name: error").
+        self.reader: Optional[str] = None
+        self.fallback_from: List[str] = []
+        self.final = False
+        self._files_seen = 0
+        self._by_hash: Dict[str, str] = {}
+
+    # -- limits ------------------------------------------------------------------------
+
+    def stop(self, reason: str) -> None:
+        """Record a payload-wide limit and end the extraction."""
+        self.limits_hit.append(reason)
+        raise StopExtraction(reason)
+
+    def admit(self) -> None:
+        """Count one more file member; past ``max_members`` the extraction ends."""
+        if self._files_seen >= self.limits.max_members:
+            self.stop(f"max_members {self.limits.max_members} reached; later members not extracted")
+        self._files_seen += 1
+
+    def too_large(self, name: Any, declared: Optional[int], **info: Any) -> bool:
+        """Skip (and report) a member whose declared size is over ``max_member_size``."""
+        if declared is None or declared <= self.limits.max_member_size:
+            return False
+        self._oversize(display_name(name), declared, **info)
+        return True
+
+    def _oversize(self, name: Optional[str], size: Optional[int], **info: Any) -> None:
+        what = f"{size} bytes" if size is not None else "more bytes"
+        self.limits_hit.append(
+            f"max_member_size {self.limits.max_member_size}: member {name!r} has {what}; skipped"
+        )
+        self.members.append({"archive_path": name, **info, "skipped": "max_member_size"})
+
+    # -- members -----------------------------------------------------------------------
+
+    def sink(self, name: Any) -> MemberSink:
+        return MemberSink(self, display_name(name))
+
+    def take(self, name: Any, chunks: Iterable[bytes], **info: Any) -> bool:
+        """Read a member's chunks through a sink and keep it; False if it was too large."""
+        sink = self.sink(name)
+        for chunk in chunks:
+            if not sink.write(chunk):
+                break
+        return self.keep(sink, **info)
+
+    def keep(self, sink: MemberSink, **info: Any) -> bool:
+        """Turn a filled sink into a member (and a child payload unless a duplicate)."""
+        if sink.oversize:
+            self._oversize(sink.name, None, **info)
+            return False
+        content = bytes(sink.buffer)
+        sink.buffer = bytearray()
+        entry: Dict[str, Any] = {"archive_path": sink.name, **info, "size": len(content)}
+        if sink.name is not None and _unsafe(sink.name):
+            entry["unsafe_path"] = True
+        digest = hashlib.sha256(content).hexdigest()
+        first = self._by_hash.get(digest)
+        if first is not None:
+            entry["duplicate_of"] = first
+        else:
+            self._by_hash[digest] = sink.name or ""
+            self.total_bytes += len(content)
+            self.extracted.append(
+                ExtractedPayload(content, PayloadMeta(extra_data=self._meta(sink.name)))
+            )
+        self.members.append(entry)
+        return True
+
+    def _meta(self, name: Optional[str]) -> Dict[str, Any]:
+        filename = name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] if name else None
+        return {"filename": filename or None, "archive_path": name, "format": self.format}
+
+    def listed(self, name: Any, **info: Any) -> None:
+        """A member with no content to extract (directory, link, device), listed only."""
+        self.members.append({"archive_path": display_name(name), **info})
+
+    def member_error(self, name: Any, message: str, **info: Any) -> None:
+        """A member that could not be read: an error naming it, in results and errors."""
+        shown = display_name(name)
+        self.members.append({"archive_path": shown, **info, "error": message})
+        self.errors.append(f"{self.format} member {shown!r}: {message}")
+
+    def fail(self, message: str, final: bool = False) -> None:
+        """The archive as a whole could not be read (further).
+
+        ``final`` says another reader would fare no better (a wrong password, not a parser
+        limitation), so no fallback is tried.
+        """
+        self.error = message
+        self.final = final
+        self.errors.append(f"{self.format or 'decompress'}: {message}")
+
+    def restart(self) -> None:
+        """Forget the members of a failed attempt (another reader or password tries again).
+
+        Decompressed bytes stay counted: every attempt spends the same expansion budget.
+        """
+        self.members, self.extracted, self.errors, self.limits_hit = [], [], [], []
+        self.error = None
+        self.final = False
+        self.total_bytes = 0
+        self._files_seen = 0
+        self._by_hash = {}
+
+    # -- output ------------------------------------------------------------------------
+
+    def results(self) -> Dict[str, Any]:
+        results: Dict[str, Any] = {
+            "format": self.format,
+            "reader": self.reader,
+            "members": self.members,
+            "extracted": len(self.extracted),
+            "total_bytes": self.total_bytes,
+            "limits_hit": self.limits_hit,
+        }
+        if self.fallback_from:
+            results["fallback_from"] = self.fallback_from
+        if self.error is not None:
+            results["error"] = self.error
+        return results

@@ -1,0 +1,50 @@
+"""Single compressed streams: gzip, bzip2, xz and lzma hold one member each."""
+
+from __future__ import annotations
+
+import io
+from typing import Optional
+
+from ..detect import STREAM_OPENERS
+from ..extraction import Extraction, describe
+from ..limits import CHUNK_SIZE, StopExtraction
+
+__all__ = ["extract", "gzip_name"]
+
+_FEXTRA, _FNAME = 0x04, 0x08
+
+
+def gzip_name(data: bytes) -> Optional[str]:
+    """The original file name a gzip header may carry (FNAME, Latin-1 by RFC 1952)."""
+    if len(data) < 10 or not data[3] & _FNAME:
+        return None
+    start = 10
+    if data[3] & _FEXTRA:
+        start += 2 + int.from_bytes(data[10:12], "little")
+    end = data.find(b"\x00", start)
+    return data[start:end].decode("latin-1") if end != -1 else None
+
+
+def extract(data: bytes, x: Extraction) -> None:
+    """The decompressed stream as one member; a truncated stream keeps what was readable."""
+    name = gzip_name(data) if x.format == "gzip" else None
+    x.admit()
+    sink = x.sink(name)
+    problem = None
+    try:
+        with STREAM_OPENERS[x.format](io.BytesIO(data)) as stream:
+            chunk = stream.read(CHUNK_SIZE)
+            while chunk and sink.write(chunk):
+                chunk = stream.read(CHUNK_SIZE)
+    except StopExtraction:
+        raise
+    except Exception as exc:  # noqa: BLE001 - EOFError, OSError, zlib/lzma errors on truncated or bad data
+        problem = describe(exc)
+    if problem is None:
+        x.keep(sink)
+    elif sink.buffer:
+        size = len(sink.buffer)
+        x.keep(sink, truncated=True, error=problem)
+        x.errors.append(f"{x.format}: stream truncated or corrupt after {size} bytes: {problem}")
+    else:
+        x.fail(f"truncated or corrupt: {problem}")

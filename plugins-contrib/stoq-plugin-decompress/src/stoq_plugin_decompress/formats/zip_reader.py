@@ -1,0 +1,76 @@
+"""Zip members, stored, deflated, bzip2 or LZMA, plain or encrypted (ZipCrypto and AES)."""
+
+from __future__ import annotations
+
+import io
+from functools import partial
+from typing import Any, Optional
+
+import pyzipper
+
+from ..extraction import Extraction, describe
+from ..limits import CHUNK_SIZE, StopExtraction
+
+__all__ = ["extract"]
+
+ENCRYPTED_FLAG = 0x1
+NO_PASSWORD = (
+    "encrypted and no password was given (option 'passwords', or 'password'/'passwords'"
+    " in the payload's or the request's extra_data)"
+)
+
+
+def _read(archive: Any, info: Any, password: Optional[str], x: Extraction, **meta: Any) -> None:
+    pwd = password.encode("utf-8") if password is not None else None
+    with archive.open(info, pwd=pwd) as member:
+        x.take(info.filename, iter(partial(member.read, CHUNK_SIZE), b""), **meta)
+
+
+def _read_encrypted(archive: Any, info: Any, x: Extraction) -> None:
+    """Try each password; a wrong one fails the check byte, the AES verifier or the CRC."""
+    if not x.passwords:
+        x.member_error(info.filename, NO_PASSWORD, encrypted=True)
+        return
+    last: Optional[Exception] = None
+    for password in x.passwords:
+        try:
+            _read(archive, info, password, x, encrypted=True)
+            return
+        except StopExtraction:
+            raise
+        except Exception as exc:  # noqa: BLE001 - pyzipper/zlib raise several types for a wrong key
+            last = exc
+    tried = len(x.passwords)
+    x.member_error(
+        info.filename,
+        f"wrong password (tried {tried} password{'s' if tried > 1 else ''}): {describe(last)}",
+        encrypted=True,
+    )
+
+
+def extract(data: bytes, x: Extraction) -> None:
+    """Every member of a zip, in central-directory order; names are metadata only."""
+    try:
+        archive = pyzipper.AESZipFile(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 - zipfile raises BadZipFile, OSError, ValueError, EOFError...
+        x.fail(f"cannot be opened: {describe(exc)}")
+        return
+    with archive:
+        for info in archive.infolist():
+            if info.is_dir():
+                x.listed(info.filename, type="directory")
+                continue
+            x.admit()
+            encrypted = bool(info.flag_bits & ENCRYPTED_FLAG)
+            meta = {"encrypted": True} if encrypted else {}
+            if x.too_large(info.filename, info.file_size, **meta):
+                continue
+            if encrypted:
+                _read_encrypted(archive, info, x)
+                continue
+            try:
+                _read(archive, info, None, x)
+            except StopExtraction:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a corrupt member must not hide the others
+                x.member_error(info.filename, f"corrupt: {describe(exc)}")

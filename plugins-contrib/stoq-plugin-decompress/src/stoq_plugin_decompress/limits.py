@@ -1,0 +1,58 @@
+"""The per-payload limits and the bounded sink every member's bytes go through.
+
+Decompressed bytes are counted as they arrive, chunk by chunk, so an archive that lies about
+its sizes (a zip bomb) is stopped at the limit: memory never holds more than the limits allow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict
+
+__all__ = ["CHUNK_SIZE", "RATIO_FLOOR", "Limits", "StopExtraction"]
+
+MIB = 1024 * 1024
+#: Bytes asked of a decompressor at a time.
+CHUNK_SIZE = MIB
+#: The expansion ratio is enforced only past this many decompressed bytes, so small, highly
+#: compressible payloads (a 100-byte gzip of 30 KB of text) are not reported as bombs.
+RATIO_FLOOR = MIB
+
+
+class StopExtraction(Exception):
+    """A payload-wide limit was reached: extraction of this payload ends here."""
+
+
+def _positive(options: Dict[str, Any], name: str, kind: type) -> Any:
+    """Option ``name`` as a positive ``kind``; INI files give text, so convert and check."""
+    value = options[name]
+    try:
+        number = None if isinstance(value, bool) else kind(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number <= 0:
+        raise ValueError(f"decompress: option {name!r} must be a positive number, got {value!r}")
+    return number
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one payload's extraction may produce."""
+
+    max_members: int
+    max_member_size: int
+    max_total_bytes: int
+    max_ratio: float
+
+    @classmethod
+    def from_options(cls, options: Dict[str, Any]) -> Limits:
+        return cls(
+            max_members=_positive(options, "max_members", int),
+            max_member_size=_positive(options, "max_member_size", int),
+            max_total_bytes=_positive(options, "max_total_bytes", int),
+            max_ratio=_positive(options, "max_ratio", float),
+        )
+
+    def expansion_cap(self, input_size: int) -> int:
+        """Decompressed bytes allowed for an input of ``input_size`` bytes (ratio and floor)."""
+        return max(int(self.max_ratio * input_size), RATIO_FLOOR)
