@@ -1,0 +1,5 @@
+"""stoQ plugin ``results``: deep dispatch from worker results by rules in the options."""
+
+from .plugin import ResultsPlugin
+
+__all__ = ["ResultsPlugin"]

@@ -1,0 +1,106 @@
+"""Deep dispatch from worker results: rules in the options say which results call which workers."""
+
+from __future__ import annotations
+
+from configparser import ConfigParser
+from typing import Any, ClassVar, Dict, List, Optional
+
+from stoq.data_classes import DeepDispatcherResponse, Payload, RequestMeta
+from stoq.plugins import DeepDispatcherPlugin
+
+from .rules import Rule, parse_rules
+
+__all__ = ["DEFAULT_RULES", "ResultsPlugin"]
+
+#: MIME types (as libmagic and puremagic name them) of what the decompress worker opens.
+ARCHIVE_MIMETYPES = [
+    "application/zip",
+    "application/x-zip-compressed",
+    "application/java-archive",
+    "application/x-7z-compressed",
+    "application/gzip",
+    "application/x-gzip",
+    "application/x-bzip2",
+    "application/x-xz",
+    "application/x-lzma",
+    "application/x-tar",
+    "application/x-rar",
+    "application/x-rar-compressed",
+    "application/vnd.rar",
+    "application/vnd.ms-cab-compressed",
+    "application/x-iso9660-image",
+    "application/x-cpio",
+    "application/x-archive",
+]
+
+#: Applied before the ``rules`` option unless ``default_rules`` is false.
+DEFAULT_RULES: List[Dict[str, Any]] = [
+    {
+        "name": "archive-mimetype",
+        "worker": "mimetype",
+        "path": "mimetype",
+        "operator": "in",
+        "value": ARCHIVE_MIMETYPES,
+        "dispatch": ["decompress"],
+    }
+]
+
+
+def _flag(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1", "on"):
+        return True
+    if text in ("false", "no", "0", "off"):
+        return False
+    raise ValueError(f"results: option {name!r} must be true or false, got {value!r}")
+
+
+def _latest_results(payload: Payload, worker: str) -> Any:
+    """The worker's results from the latest round it ran in (None if it has not run)."""
+    for round_results in reversed(payload.worker_results):
+        if worker in round_results:
+            return round_results[worker]
+    return None
+
+
+class ResultsPlugin(DeepDispatcherPlugin):
+    """Evaluates every rule against the payload's worker results so far.
+
+    Each matching rule adds its workers (an ordered union) and an entry in the deep-dispatch
+    meta, keyed by the rule's name, saying which worker, path and value matched — so the
+    response explains why each worker ran. Rules are checked at load: an unknown operator, a
+    bad regex or a missing field stops the plugin from loading with an error naming the rule.
+    """
+
+    DEFAULT_OPTIONS: ClassVar[Dict[str, Any]] = {"rules": [], "default_rules": True}
+
+    def __init__(self, config: ConfigParser, plugin_opts: Optional[Dict[str, Any]] = None) -> None:
+        super().__init__(config, plugin_opts)
+        options = {**self.DEFAULT_OPTIONS, **self.plugin_opts}
+        user_rules = parse_rules(options["rules"])
+        builtin = (
+            parse_rules(DEFAULT_RULES) if _flag(options["default_rules"], "default_rules") else []
+        )
+        names = {rule.name for rule in user_rules}
+        # A rule of the user's with a default rule's name replaces it.
+        self.rules: List[Rule] = [r for r in builtin if r.name not in names] + user_rules
+
+    def get_deep_dispatches(
+        self, payload: Payload, request_meta: RequestMeta
+    ) -> Optional[DeepDispatcherResponse]:
+        workers: Dict[str, None] = {}
+        meta: Dict[str, Any] = {}
+        for rule in self.rules:
+            results = _latest_results(payload, rule.worker)
+            if results is None:
+                continue
+            match = rule.first_match(results)
+            if match is None:
+                continue
+            workers.update(dict.fromkeys(rule.dispatch))
+            meta[rule.name] = rule.describe(match[0])
+        if not meta:
+            return None
+        return DeepDispatcherResponse(list(workers), meta)
