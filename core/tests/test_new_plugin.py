@@ -185,3 +185,16 @@ def test_the_template_is_found_from_this_install() -> None:
     found = template_dir()
     assert (found / "cookiecutter.json").is_file()
     assert json.loads((found / "cookiecutter.json").read_text())["roles"] == "worker"
+
+
+def test_plain_cookiecutter_refuses_bad_answers_too(tmp_path: Path) -> None:
+    """The template's own pre-generation hook checks the name and roles, naming both."""
+    done = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", str(template_dir()),
+         "plugin_name=Bad-Name", "roles=worker,scanner", "-o", str(tmp_path / "out")],
+        capture_output=True, text=True, env={**os.environ, "HOME": str(tmp_path)},
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "plugin_name 'Bad-Name': use lower-case letters" in done.stderr
+    assert "roles 'worker,scanner': each must be one of provider, worker" in done.stderr
+    assert not (tmp_path / "out" / "stoq-plugin-Bad-Name").exists()
