@@ -34,7 +34,12 @@ def bare_loop(payloads: list) -> float:
                         "payload_id": str(uuid.uuid4()),
                         "size": len(content),
                         "sha256": hashlib.sha256(content).hexdigest(),
-                        "payload_meta": {"should_archive": True, "extra_data": {}, "dispatch_to": [], "should_scan": True},
+                        "payload_meta": {
+                            "should_archive": True,
+                            "extra_data": {},
+                            "dispatch_to": [],
+                            "should_scan": True,
+                        },
                         "extracted_from": None,
                         "extracted_by": None,
                         "workers": [{"hash": results}],
@@ -76,7 +81,12 @@ def main() -> None:
     framework = max(stoq_loop(payloads) for _ in range(args.repeat))
     report(
         "overhead",
-        {"payloads": args.n, "size": args.size, "bare_per_s": round(bare), "stoq_per_s": round(framework)},
+        {
+            "payloads": args.n,
+            "size": args.size,
+            "bare_per_s": round(bare),
+            "stoq_per_s": round(framework),
+        },
         ratio=framework / bare,
         target=">= 0.8",
         met=framework / bare >= 0.8,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 from configparser import ConfigParser
 from typing import Any, ClassVar, Dict, List, Optional
 
@@ -45,14 +46,22 @@ class HashPlugin(WorkerPlugin):
         super().__init__(config, plugin_opts)
         option = self.plugin_opts.get("algorithms", self.DEFAULT_OPTIONS["algorithms"])
         self.algorithms = parse_algorithms(option)
+        #: hashlib's named constructors (hashlib.md5, ...) skip hashlib.new's name lookup.
+        self._constructors = [
+            getattr(hashlib, name, None) or partial(hashlib.new, name) for name in self.algorithms
+        ]
 
     def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
-        hashes = [hashlib.new(name) for name in self.algorithms]
-        view = memoryview(payload.content)
-        for offset in range(0, len(view), CHUNK_SIZE):
-            chunk = view[offset : offset + CHUNK_SIZE]
-            for digest in hashes:
-                digest.update(chunk)
+        content = payload.content
+        if len(content) <= CHUNK_SIZE:  # one chunk: hash it directly, the common case
+            hashes = [new(content) for new in self._constructors]
+        else:
+            hashes = [new() for new in self._constructors]
+            view = memoryview(content)
+            for offset in range(0, len(view), CHUNK_SIZE):
+                chunk = view[offset : offset + CHUNK_SIZE]
+                for digest in hashes:
+                    digest.update(chunk)
         results = {}
         for name, digest in zip(self.algorithms, hashes):
             length = XOF_LENGTHS.get(name)
