@@ -258,7 +258,7 @@ class PluginManager:
             # fixed timestamps), while discovery read the live metadata: load what it found.
             try:
                 plugin_class = source.entry_point.load()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - reported as a load error with its cause
                 failures.append(exc)
         if failures or plugin_class is None:
             cause = failures[0] if failures else None
@@ -308,7 +308,11 @@ class PluginManager:
         origin: Any,
     ) -> BasePlugin:
         """Merge options, then build the instance (or its process-isolated proxy) and start it."""
-        options = {**defaults, **self._file_options.get(name, {}), **self._plugin_opts.get(name, {})}
+        options = {
+            **defaults,
+            **self._file_options.get(name, {}),
+            **self._plugin_opts.get(name, {}),
+        }
         config["options"] = {k: option_to_text(v) for k, v in options.items()}
         try:
             if options.get("isolation", "none") == "process":
@@ -317,7 +321,9 @@ class PluginManager:
                 timeout = float(options.get("timeout") or self._default_timeout)
                 instance = isolated(plugin_class, origin, config, options, timeout)
             elif options.get("isolation", "none") != "none":
-                raise ValueError(f"isolation = {options['isolation']!r}: expected 'none' or 'process'")
+                raise ValueError(
+                    f"isolation = {options['isolation']!r}: expected 'none' or 'process'"
+                )
             else:
                 instance = plugin_class(config, options)
             instance.start()

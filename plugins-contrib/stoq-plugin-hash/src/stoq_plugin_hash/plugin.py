@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from functools import partial
 from configparser import ConfigParser
+from functools import partial
 from typing import Any, ClassVar, Dict, List, Optional
 
 from stoq.config import split_list
