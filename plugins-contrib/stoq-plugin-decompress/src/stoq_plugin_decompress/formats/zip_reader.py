@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from functools import partial
 from typing import Any, Optional
 
@@ -51,7 +52,10 @@ def _read_encrypted(archive: Any, info: Any, x: Extraction) -> None:
 def extract(data: bytes, x: Extraction) -> None:
     """Every member of a zip, in central-directory order; names are metadata only."""
     try:
-        archive = pyzipper.AESZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        if any(info.flag_bits & ENCRYPTED_FLAG for info in archive.infolist()):
+            archive.close()  # the standard library reads no AES: pyzipper does, a little slower
+            archive = pyzipper.AESZipFile(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 - zipfile raises BadZipFile, OSError, ValueError, EOFError...
         x.fail(f"cannot be opened: {describe(exc)}")
         return
