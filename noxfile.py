@@ -1,8 +1,8 @@
 """Every check stoQ has, as nox sessions; `nox --list` describes each.
 
-`nox` alone runs the default set (the README's test command, and what `.ci/run` runs);
-`nox -t full` runs the whole test matrix; `nox -s "plugin-3.12(stoq-plugin-yara)"` runs one
-cell. Contrib plugins are found by globbing ``plugins-contrib/*/pyproject.toml``, so a new
+`nox` alone runs the default set (the README's test command, and what `.ci/run` runs): the
+whole test matrix and every check, everything but the benchmarks. `nox -t full` runs the test
+matrix only; `nox -s "plugin-3.12(stoq-plugin-yara)"` runs one cell. Contrib plugins are found by globbing ``plugins-contrib/*/pyproject.toml``, so a new
 plugin joins the matrix when its folder lands.
 
 Locally a Python that is not installed is skipped with a message; in CI (``CI`` set) every
