@@ -150,11 +150,16 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python=MAIN_PYTHON, default=False, tags=["bench"])
 def bench(session: nox.Session) -> None:
-    """Benchmarks (bench/*.py) with the core and every contrib plugin; not in the default set."""
-    scripts = sorted((ROOT / "bench").glob("*.py"))
+    """Benchmarks (bench/*.py; `-- NAME ...` picks some) with every contrib plugin; not default."""
+    scripts = [p for p in sorted((ROOT / "bench").glob("*.py")) if not p.name.startswith("_")]
+    if session.posargs:
+        unknown = set(session.posargs) - {p.stem for p in scripts}
+        if unknown:
+            session.error(f"no such benchmark: {', '.join(sorted(unknown))}")
+        scripts = [p for p in scripts if p.stem in session.posargs]
     if not scripts:
         session.skip("no benchmark scripts in bench/ yet")
     plugins = [f"plugins-contrib/{name}" for name in PLUGINS]
     _install_local(session, CORE, *plugins)
     for script in scripts:
-        session.run("python", str(script), *session.posargs)
+        session.run("python", str(script))
