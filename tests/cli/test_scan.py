@@ -231,3 +231,20 @@ def test_plugin_folder_flag_loads_v2_plugins(run_stoq, samples: Path):
         response["results"][0]["workers"][0]["folder_worker"]["greeting"]
         == "hello from the .stoq file"
     )
+
+
+def test_parallel_scan_survives_a_worker_process_that_dies(run_stoq, tmp_path: Path) -> None:
+    """-j 2: a file whose scan kills its process is reported; every other file is scanned."""
+    folder = tmp_path / "crashy"
+    folder.mkdir()
+    names = ["a.txt", "b.txt", "c.txt", "d.txt", "e.txt"]
+    for name in names:
+        (folder / name).write_text(f"ordinary {name}\n")
+    (folder / "c.txt").write_text("crash this process\n")
+    result = run_stoq("scan", *NO_PROFILE, "--jsonl", "-j", "2", "-a", "crash_worker", folder)
+    assert result.returncode == 1
+    scanned = [json.loads(line) for line in result.stdout.splitlines()]
+    filenames = [r["results"][0]["payload_meta"]["extra_data"]["filename"] for r in scanned]
+    assert [Path(f).name for f in filenames] == ["a.txt", "b.txt", "d.txt", "e.txt"]
+    assert all(r["errors"] == [] for r in scanned)
+    assert "c.txt" in result.stderr and "killed its process (exit code -9)" in result.stderr

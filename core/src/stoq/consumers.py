@@ -1,8 +1,9 @@
-"""Run mode on every core: a pool of consumer processes, each with its own plugin instances.
+"""A pool of consumer processes, each with its own ``Stoq`` and plugin instances.
 
-The parent owns the providers and hands one item at a time to an idle consumer over that
-consumer's own pipe, so it always knows what each consumer holds. A consumer that dies is
-replaced, and the item it held is reported to the connectors as an error, never lost silently.
+Run mode (``Stoq.run`` with ``consumers > 1``) and ``stoq scan -j N`` both use it. The parent
+hands one item at a time to an idle consumer over that consumer's own pipe, so it always knows
+what each consumer holds: a consumer that dies is replaced, and the item it held comes back as
+lost (with the exit code) instead of vanishing or hanging the pool.
 """
 
 from __future__ import annotations
@@ -13,99 +14,81 @@ import multiprocessing
 import signal
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
-
-from stoq.data_classes import Error, Payload, RequestMeta, StoqResponse
-from stoq.run import DONE, ItemSource, scan_item
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
 
     from stoq.core import Stoq
 
-__all__ = ["ConsumerPool"]
+__all__ = ["DONE", "ConsumerPool", "Handler"]
 
 log = logging.getLogger("stoq")
 
-#: Seconds a consumer gets to finish after being told to stop, before it is terminated.
+#: Returned by a feed when no item will ever come again.
+DONE = object()
+#: Seconds a consumer gets to finish its item after being told to stop, before it is killed.
 STOP_GRACE = 30.0
+
+#: ``handler(stoq, item, *handler_args)`` runs in the consumer; its (picklable) return value
+#: goes back to the parent. It must be a module-level function.
+Handler = Callable[..., Any]
+#: A function and its arguments, run first in each consumer (e.g. logging set-up).
+Setup = Tuple[Callable[..., None], Tuple[Any, ...]]
+#: ``(key, result, None)`` for an answered item, ``(key, None, exit_code)`` for a lost one.
+Event = Tuple[Any, Any, Optional[int]]
+#: What the parent's feed returns: ``(key, item)``, ``None`` (nothing yet) or ``DONE``.
+Feed = Callable[[float], Any]
 
 
 def _consumer_main(
     conn: Connection,
     init_kwargs: Dict[str, Any],
-    logging_setup: Optional[Tuple[Any, ...]],
-    request_meta: Optional[RequestMeta],
-    add_start_dispatch: Optional[List[str]],
-    add_start_deep_dispatch: Optional[List[str]],
+    setup: Optional[Setup],
+    handler: Handler,
+    handler_args: Tuple[Any, ...],
 ) -> None:
-    """A consumer: build a Stoq, scan each item received, report (had errors, connector failures)."""
+    """A consumer: build a Stoq, run ``handler`` on each item received, send back its result."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     from stoq.core import Stoq
-    from stoq.log import configure_logging
 
-    if logging_setup is not None:
-        configure_logging(*logging_setup)
+    if setup is not None:
+        setup[0](*setup[1])
     stoq = Stoq(**init_kwargs)
     try:
         while True:
             item = conn.recv()
             if item is None:
                 return
-            failures = stoq.connector_failures
-            response = scan_item(
-                stoq, item, request_meta, add_start_dispatch, add_start_deep_dispatch
-            )
-            conn.send((bool(response.errors), stoq.connector_failures - failures))
+            conn.send(handler(stoq, item, *handler_args))
     finally:
         stoq.close()
-
-
-def _describe(item: Any) -> Dict[str, Any]:
-    """What is kept of an item in flight, to report it if its consumer dies."""
-    if isinstance(item, Payload):
-        return {
-            "payload_id": item.payload_id,
-            "size": len(item.content),
-            "extra_data": item.payload_meta.extra_data,
-        }
-    return {"task": repr(item)[:200]}
 
 
 @dataclass
 class _Consumer:
     process: BaseProcess
     conn: Connection
-    holding: Optional[Dict[str, Any]] = None
+    key: Any = None
+    busy: bool = False
 
 
 class ConsumerPool:
-    """``consumers`` processes scanning the items an ItemSource yields."""
+    """``size`` consumer processes running ``handler`` on the items a feed yields."""
 
     def __init__(
         self,
-        stoq: Stoq,
-        request_meta: Optional[RequestMeta],
-        add_start_dispatch: Optional[List[str]],
-        add_start_deep_dispatch: Optional[List[str]],
+        size: int,
+        init_kwargs: Dict[str, Any],
+        handler: Handler,
+        handler_args: Tuple[Any, ...] = (),
+        setup: Optional[Setup] = None,
     ) -> None:
-        from stoq import log as stoq_log
-
-        self._stoq = stoq
-        self._request_meta = request_meta
-        self._context = multiprocessing.get_context("spawn")
-        logging_setup = (
-            (stoq_log.configured_level(), stoq.settings.log_dir)
-            if stoq_log.configured_level()
-            else None
-        )
-        self._args = (
-            stoq.init_kwargs,
-            logging_setup,
-            request_meta,
-            add_start_dispatch,
-            add_start_deep_dispatch,
-        )
+        self._size = size
+        self._args = (init_kwargs, setup, handler, handler_args)
+        self._context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
+        #: Consumers that died and were replaced.
+        self.deaths = 0
 
     def _start(self) -> _Consumer:
         parent_end, child_end = self._context.Pipe()
@@ -116,41 +99,49 @@ class ConsumerPool:
         child_end.close()
         return _Consumer(process, parent_end)
 
-    def run(self, source: ItemSource) -> None:
-        consumers = [self._start() for _ in range(self._stoq.settings.consumers)]
-        exhausted = False
-        while True:
-            stopping = self._stoq.stopping.is_set()
-            busy = [c for c in consumers if c.holding is not None]
-            if (stopping or exhausted) and not busy:
-                break
-            idle = [c for c in consumers if c.holding is None]
-            while idle and not (stopping or exhausted):
-                item = source.next_item(timeout=0 if busy else 0.1)
-                if item is DONE:
-                    exhausted = True
-                elif item is not None:
-                    consumer = idle.pop()
-                    consumer.holding = _describe(item)
-                    consumer.conn.send(item)
-                    busy.append(consumer)
-                    continue
-                break
-            wait([c.conn for c in busy] + [c.process.sentinel for c in consumers], timeout=0.1)
-            consumers = [self._collect(c) for c in consumers]
-        self._shutdown(consumers)
+    def process(self, feed: Feed, stopping: Callable[[], bool] = lambda: False) -> Iterator[Event]:
+        """Yield ``(key, result, None)`` per item, or ``(key, None, exit_code)`` if it was lost.
 
-    def _collect(self, consumer: _Consumer) -> _Consumer:
-        """Read a finished consumer's report, or replace a dead one; returns the live consumer."""
-        if consumer.holding is not None and consumer.conn.poll():
+        Ends when the feed returns ``DONE`` and every item is answered, or when ``stopping()``
+        turns true (items in flight are still answered). Consumers stop when it ends.
+        """
+        consumers = [self._start() for _ in range(self._size)]
+        exhausted = False
+        try:
+            while True:
+                halt = stopping() or exhausted
+                busy = [c for c in consumers if c.busy]
+                if halt and not busy:
+                    return
+                idle = [c for c in consumers if not c.busy]
+                while idle and not halt:
+                    entry = feed(0 if busy else 0.1)
+                    if entry is None:
+                        break
+                    if entry is DONE:
+                        exhausted = halt = True
+                        break
+                    consumer = idle.pop()
+                    consumer.key, consumer.busy = entry[0], True
+                    consumer.conn.send(entry[1])
+                    busy.append(consumer)
+                wait([c.conn for c in busy] + [c.process.sentinel for c in consumers], timeout=0.1)
+                events: List[Event] = []
+                consumers = [self._collect(c, events) for c in consumers]
+                yield from events
+        finally:
+            self._shutdown(consumers)
+
+    def _collect(self, consumer: _Consumer, events: List[Event]) -> _Consumer:
+        """Take a finished consumer's answer, or replace a dead one; returns the live consumer."""
+        if consumer.busy and consumer.conn.poll():
             try:
-                had_errors, connector_failures = consumer.conn.recv()
+                result = consumer.conn.recv()
             except (EOFError, OSError):
                 pass  # died while answering: handled below
             else:
-                self._stoq.responses_with_errors += int(had_errors)
-                self._stoq.connector_failures += connector_failures
-                consumer.holding = None
+                events.append((consumer.key, result, None))
+                consumer.busy = False
         if consumer.process.is_alive():
             return consumer
         consumer.process.join()
@@ -158,30 +149,38 @@ class ConsumerPool:
         log.error(
             "consumer process %s died (exit code %s); starting another", consumer.process.pid, code
         )
-        self._stoq.consumer_deaths += 1
-        if consumer.holding is not None:
-            self._report_lost(consumer, code)
+        self.deaths += 1
+        if consumer.busy:
+            events.append((consumer.key, None, code))
         consumer.conn.close()
         return self._start()
 
-    def _report_lost(self, consumer: _Consumer, code: Optional[int]) -> None:
-        held = consumer.holding or {}
-        error = Error(
-            f"consumer process {consumer.process.pid} died (exit code {code}) while scanning this"
-            f" item ({', '.join(f'{k}={v!r}' for k, v in held.items())})",
-            None,
-            held.get("payload_id"),
-            "scan",
-        )
-        self._stoq.report_unscanned(StoqResponse([], self._request_meta or RequestMeta(), [error]))
-
     def _shutdown(self, consumers: List[_Consumer]) -> None:
         for consumer in consumers:
-            with contextlib.suppress(OSError):  # includes BrokenPipeError: it already exited
+            with contextlib.suppress(OSError):  # a consumer that just died has no pipe
                 consumer.conn.send(None)
         for consumer in consumers:
             consumer.process.join(STOP_GRACE)
             if consumer.process.is_alive():
-                consumer.process.terminate()
+                consumer.process.kill()
                 consumer.process.join()
             consumer.conn.close()
+
+
+def logging_setup() -> Optional[Setup]:
+    """Repeat the parent's ``configure_logging`` in consumers (None if it was never called)."""
+    from stoq.log import configure_logging, configured
+
+    settings = configured()
+    return (configure_logging, settings) if settings is not None else None
+
+
+def stoq_for(stoq: Stoq) -> Dict[str, Any]:
+    """Arguments that rebuild ``stoq`` in another process: its resolved settings and options."""
+    kwargs: Dict[str, Any] = dict(stoq.settings.as_dict())
+    kwargs.update(
+        config_file=str(stoq.config.path) if stoq.config.path else None,
+        plugin_opts=stoq.plugin_opts,
+        profile=None,
+    )
+    return kwargs

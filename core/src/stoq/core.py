@@ -63,10 +63,6 @@ class Stoq:
         consumers: Optional[int] = None,
         profile: Optional[str] = None,
     ) -> None:
-        #: The arguments this instance was built with; consumer processes rebuild it from them.
-        self.init_kwargs: Dict[str, Any] = {
-            k: v for k, v in locals().items() if k != "self" and v is not None
-        }
         explicit = {k: v for k, v in locals().items() if k in _EXPLICIT_KEYS}
         if provider_consumers is not None and consumers is None:
             explicit["consumers"] = provider_consumers
@@ -75,6 +71,10 @@ class Stoq:
                 if os.path.isfile(os.path.join(base_dir, name)):
                     config_file = os.path.join(base_dir, name)
                     break
+        #: Per-plugin options given as the argument (they beat the configuration file).
+        self.plugin_opts: Dict[str, Dict[str, Any]] = {
+            k: dict(v) for k, v in (plugin_opts or {}).items()
+        }
         self.config = read_config_file(find_config_file(config_file))
         profile_file = load_profile(profile) if profile else None
         self.settings: CoreSettings = resolve_settings(
@@ -83,7 +83,7 @@ class Stoq:
         self.plugins = PluginManager(
             self.settings.plugin_dir_list,
             self.config.plugins,
-            plugin_opts or {},
+            self.plugin_opts,
             self.settings.plugin_timeout,
         )
         self._drop_missing_profile_plugins()

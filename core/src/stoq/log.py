@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
-from typing import Optional
+from typing import Optional, Tuple
 
-__all__ = ["configure_logging", "configured_level"]
+__all__ = ["configure_logging", "configured"]
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-_configured: Optional[str] = None
+_configured: Optional[Tuple[str, Optional[str]]] = None
 
 
 def configure_logging(level: str = "INFO", log_dir: Optional[str] = None) -> None:
@@ -24,7 +24,7 @@ def configure_logging(level: str = "INFO", log_dir: Optional[str] = None) -> Non
         )
     logger.setLevel(numeric)
     if _configured:
-        _configured = level
+        _configured = (level, _configured[1])
         return
     handler: logging.Handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter(_FORMAT))
@@ -36,9 +36,9 @@ def configure_logging(level: str = "INFO", log_dir: Optional[str] = None) -> Non
         )
         file_handler.setFormatter(logging.Formatter(_FORMAT))
         logger.addHandler(file_handler)
-    _configured = level
+    _configured = (level, log_dir)
 
 
-def configured_level() -> Optional[str]:
-    """The level set by ``configure_logging`` (None if the application never called it)."""
+def configured() -> Optional[Tuple[str, Optional[str]]]:
+    """``(level, log_dir)`` as set by ``configure_logging``; None if it was never called."""
     return _configured

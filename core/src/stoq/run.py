@@ -6,11 +6,13 @@ processes (``stoq.consumers``) scans them, each with its own plugin instances.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
+from stoq.consumers import DONE, ConsumerPool, logging_setup, stoq_for
 from stoq.data_classes import Error, Payload, RequestMeta, StoqResponse
 from stoq.invoke import invoke
 from stoq.plugins import ArchiverPlugin, ProviderPlugin
@@ -18,12 +20,12 @@ from stoq.plugins import ArchiverPlugin, ProviderPlugin
 if TYPE_CHECKING:
     from stoq.core import Stoq
 
-__all__ = ["DONE", "ItemSource", "run_providers", "scan_item"]
+__all__ = ["ItemSource", "run_providers", "scan_item"]
 
 log = logging.getLogger("stoq")
 
 #: Put on the queue by each provider thread when its ``ingest`` returns or fails.
-DONE = object()
+_PROVIDER_DONE = object()
 
 
 def _to_payload(stoq: Stoq, item: Any, errors: List[Error]) -> Optional[Payload]:
@@ -97,11 +99,7 @@ class ItemSource:
             self._stoq.provider_failures += 1
             log.exception("provider %r failed; its remaining work is lost", name)
         finally:
-            self._queue.put(DONE)
-
-    @property
-    def exhausted(self) -> bool:
-        return self._remaining == 0
+            self._queue.put(_PROVIDER_DONE)
 
     def next_item(self, timeout: float) -> Any:
         """The next item, ``None`` if none arrived within ``timeout``, ``DONE`` when all are done."""
@@ -110,10 +108,76 @@ class ItemSource:
                 item = self._queue.get(timeout=timeout)
             except queue.Empty:
                 return None
-            if item is not DONE:
+            if item is not _PROVIDER_DONE:
                 return item
             self._remaining -= 1
         return DONE
+
+
+def _scan_for_pool(
+    stoq: Stoq,
+    item: Any,
+    request_meta: Optional[RequestMeta],
+    add_start_dispatch: Optional[List[str]],
+    add_start_deep_dispatch: Optional[List[str]],
+) -> Tuple[bool, int]:
+    """In a consumer: scan one item; tell the parent (had errors, connector failures)."""
+    failures = stoq.connector_failures
+    response = scan_item(stoq, item, request_meta, add_start_dispatch, add_start_deep_dispatch)
+    return bool(response.errors), stoq.connector_failures - failures
+
+
+def _describe(item: Any) -> str:
+    """What is kept of an item in flight, to report it if its consumer dies."""
+    if isinstance(item, Payload):
+        fields = {
+            "payload_id": item.payload_id,
+            "size": len(item.content),
+            **item.payload_meta.extra_data,
+        }
+        return ", ".join(f"{k}={v!r}" for k, v in fields.items())
+    return f"task={item!r}"[:300]
+
+
+def _run_on_pool(
+    stoq: Stoq,
+    source: ItemSource,
+    request_meta: Optional[RequestMeta],
+    add_start_dispatch: Optional[List[str]],
+    add_start_deep_dispatch: Optional[List[str]],
+) -> None:
+    held: Dict[int, Tuple[Optional[str], str]] = {}
+    keys = itertools.count()
+
+    def feed(timeout: float) -> Any:
+        item = source.next_item(timeout)
+        if item is None or item is DONE:
+            return item
+        key = next(keys)
+        held[key] = (item.payload_id if isinstance(item, Payload) else None, _describe(item))
+        return key, item
+
+    pool = ConsumerPool(
+        stoq.settings.consumers,
+        stoq_for(stoq),
+        _scan_for_pool,
+        (request_meta, add_start_dispatch, add_start_deep_dispatch),
+        logging_setup(),
+    )
+    for key, result, exit_code in pool.process(feed, stoq.stopping.is_set):
+        payload_id, description = held.pop(key)
+        if exit_code is None:
+            stoq.responses_with_errors += int(result[0])
+            stoq.connector_failures += result[1]
+            continue
+        error = Error(
+            f"consumer process died (exit code {exit_code}) while scanning this item ({description})",
+            None,
+            payload_id,
+            "scan",
+        )
+        stoq.report_unscanned(StoqResponse([], request_meta or RequestMeta(), [error]))
+    stoq.consumer_deaths += pool.deaths
 
 
 def run_providers(
@@ -125,9 +189,7 @@ def run_providers(
     """Scan until every provider has finished and the queue is drained, or ``stoq.stop()``."""
     source = ItemSource(stoq)
     if stoq.settings.consumers > 1:
-        from stoq.consumers import ConsumerPool
-
-        ConsumerPool(stoq, request_meta, add_start_dispatch, add_start_deep_dispatch).run(source)
+        _run_on_pool(stoq, source, request_meta, add_start_dispatch, add_start_deep_dispatch)
         return
     while not stoq.stopping.is_set():
         item = source.next_item(timeout=0.2)

@@ -7,9 +7,6 @@ instances are its own) and returns the serialised response; results come back in
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import signal
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union
@@ -67,38 +64,9 @@ def scan_one(stoq: Stoq, item: Item, options: ScanOptions) -> Outcome:
     return Outcome(dumps(response, indent=options.indent), failed)
 
 
-_worker: Dict[str, Any] = {}
-
-
-def _start_worker(
-    kwargs: Dict[str, Any], options: ScanOptions, log_level: str, log_dir: Optional[str]
-) -> None:
-    """Pool initializer: logging, and this process's own Stoq (closed when the process exits)."""
-    from multiprocessing import util
-
-    from stoq.cli.common import setup_logging
-    from stoq.core import Stoq
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
-    setup_logging(log_level, log_dir)
-    stoq = Stoq(**kwargs)
-    util.Finalize(stoq, stoq.close, exitpriority=10)
-    _worker.update(stoq=stoq, options=options)
-
-
-def _scan_in_worker(item: Item) -> Outcome:
-    return scan_one(_worker["stoq"], item, _worker["options"])
-
-
-def worker_kwargs(stoq: Stoq, plugin_opts: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
-    """Arguments that rebuild ``stoq`` in another process: its resolved settings, no profile."""
-    kwargs = stoq.settings.as_dict()
-    kwargs.update(
-        config_file=str(stoq.config.path) if stoq.config.path else None,
-        plugin_opts=plugin_opts,
-        profile=None,
-    )
-    return kwargs
+def _scan_in_consumer(stoq: Stoq, item: Item, options: ScanOptions) -> Outcome:
+    """Runs in a consumer process (module level, so it can be pickled by reference)."""
+    return scan_one(stoq, item, options)
 
 
 def scan_items(
@@ -106,22 +74,32 @@ def scan_items(
     items: List[Item],
     options: ScanOptions,
     jobs: int,
-    plugin_opts: Dict[str, Dict[str, Any]],
 ) -> Iterator[Outcome]:
-    """Outcomes in the order of ``items``; with ``jobs`` > 1 scanned by that many processes."""
+    """Outcomes in the order of ``items``; with ``jobs`` > 1 scanned by a consumer pool.
+
+    A consumer process that dies (a plugin crashing in native code) is replaced; the file it
+    held gets an Outcome saying so, and the other files are still scanned.
+    """
     jobs = min(jobs, len(items))
     if jobs <= 1:
         for item in items:
             yield scan_one(stoq, item, options)
         return
-    settings = stoq.settings
-    pool = ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=multiprocessing.get_context("spawn"),  # no fork of a threaded parent
-        initializer=_start_worker,
-        initargs=(worker_kwargs(stoq, plugin_opts), options, settings.log_level, settings.log_dir),
-    )
-    try:
-        yield from pool.map(_scan_in_worker, items)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    from stoq.cli.common import setup_logging
+    from stoq.consumers import DONE, ConsumerPool, stoq_for
+
+    feed_order = iter(enumerate(items))
+    setup = (setup_logging, (stoq.settings.log_level, stoq.settings.log_dir))
+    pool = ConsumerPool(jobs, stoq_for(stoq), _scan_in_consumer, (options,), setup)
+    done: Dict[int, Outcome] = {}
+    next_index = 0
+    for index, outcome, exit_code in pool.process(lambda _timeout: next(feed_order, DONE)):
+        if exit_code is not None:
+            name = "standard input" if isinstance(items[index], bytes) else repr(items[index])
+            outcome = Outcome(
+                None, True, f"scanning {name} killed its process (exit code {exit_code})"
+            )
+        done[index] = outcome
+        while next_index in done:
+            yield done.pop(next_index)
+            next_index += 1

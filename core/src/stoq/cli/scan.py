@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, List, Optional
 
-from stoq.cli.common import EXIT_FAILED, EXIT_OK, CliError, build_stoq, plugin_opts, start_logging
+from stoq.cli.common import EXIT_FAILED, EXIT_OK, CliError, build_stoq, start_logging
 from stoq.cli.flags import add_output_flags, add_stoq_flags, output_indent, whole_number
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ def handle(args: argparse.Namespace) -> int:
     shared_screen = bar is not None and sys.stdout.isatty()
     failed = False
     try:
-        for outcome in scan_items(stoq, items, options, args.jobs, plugin_opts(args)):
+        for outcome in scan_items(stoq, items, options, args.jobs):
             redraw = bar is not None and (shared_screen or outcome.problem is not None)
             if redraw:
                 bar.clear()  # type: ignore[union-attr]
