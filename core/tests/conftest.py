@@ -11,7 +11,9 @@ from stoq import Stoq
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """No user configuration leaks into a test."""
     home = tmp_path_factory.mktemp("stoq-home")
     monkeypatch.setenv("STOQ_HOME", str(home))

@@ -28,9 +28,20 @@ def test_all_is_sorted_and_complete() -> None:
     for name in stoq.__all__:
         assert hasattr(stoq, name), name
     expected = {
-        "Stoq", "Payload", "PayloadMeta", "PayloadResults", "RequestMeta", "StoqResponse",
-        "ExtractedPayload", "WorkerResponse", "DispatcherResponse", "DeepDispatcherResponse",
-        "ArchiverResponse", "DecoratorResponse", "Error", "__version__",
+        "Stoq",
+        "Payload",
+        "PayloadMeta",
+        "PayloadResults",
+        "RequestMeta",
+        "StoqResponse",
+        "ExtractedPayload",
+        "WorkerResponse",
+        "DispatcherResponse",
+        "DeepDispatcherResponse",
+        "ArchiverResponse",
+        "DecoratorResponse",
+        "Error",
+        "__version__",
     }
     assert expected <= set(stoq.__all__)
 
@@ -48,7 +59,12 @@ def test_v2_import_paths() -> None:
 def test_v2_constructor_defaults() -> None:
     """Constructors and defaults follow stoQ v2."""
     meta = PayloadMeta()
-    assert (meta.should_archive, meta.extra_data, meta.dispatch_to, meta.should_scan) == (True, {}, [], True)
+    assert (meta.should_archive, meta.extra_data, meta.dispatch_to, meta.should_scan) == (
+        True,
+        {},
+        [],
+        True,
+    )
     payload = Payload("text")
     assert payload.content == b"text"
     assert payload.worker_results == [{}]
@@ -64,7 +80,12 @@ def test_v2_constructor_defaults() -> None:
     assert ArchiverResponse().errors == [] and DecoratorResponse().results is None
     assert ExtractedPayload(b"x").payload_meta.should_scan is True
     error = Error("boom", plugin_name="p", payload_id="id", stage="scan")
-    assert json.loads(str(error)) == {"plugin_name": "p", "payload_id": "id", "stage": "scan", "error": "boom"}
+    assert json.loads(str(error)) == {
+        "plugin_name": "p",
+        "payload_id": "id",
+        "stage": "scan",
+        "error": "boom",
+    }
 
 
 def test_defaults_are_not_shared_between_instances() -> None:
@@ -78,9 +99,17 @@ def test_defaults_are_not_shared_between_instances() -> None:
 def test_every_class_prints_as_json() -> None:
     """str() of every data class is JSON, as in v2."""
     objects = [
-        PayloadMeta(), RequestMeta(), Payload(b"a"), ExtractedPayload(b"a"), WorkerResponse({"a": 1}),
-        DispatcherResponse(["w"]), DeepDispatcherResponse(["w"]), ArchiverResponse({"a": 1}),
-        DecoratorResponse({"a": 1}), Error("e"), StoqResponse([], RequestMeta(), []),
+        PayloadMeta(),
+        RequestMeta(),
+        Payload(b"a"),
+        ExtractedPayload(b"a"),
+        WorkerResponse({"a": 1}),
+        DispatcherResponse(["w"]),
+        DeepDispatcherResponse(["w"]),
+        ArchiverResponse({"a": 1}),
+        DecoratorResponse({"a": 1}),
+        Error("e"),
+        StoqResponse([], RequestMeta(), []),
     ]
     for obj in objects:
         assert isinstance(json.loads(str(obj)), dict), type(obj).__name__
@@ -114,7 +143,9 @@ def test_ids_are_random_version_4_uuids() -> None:
     """payload_id and scan_id are RFC 4122 version 4 UUIDs, unique per object."""
     import uuid
 
-    ids = [Payload(b"x").payload_id for _ in range(1000)] + [StoqResponse([], RequestMeta(), []).scan_id]
+    ids = [Payload(b"x").payload_id for _ in range(1000)] + [
+        StoqResponse([], RequestMeta(), []).scan_id
+    ]
     assert len(set(ids)) == len(ids)
     for text in ids[:50] + ids[-1:]:
         parsed = uuid.UUID(text)

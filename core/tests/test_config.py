@@ -14,7 +14,9 @@ from stoq.config import find_config_file
 def test_toml_core_keys_are_typed_and_sourced(tmp_path: Path) -> None:
     """A stoq.toml's [core] values apply, and settings say where each came from."""
     path = tmp_path / "stoq.toml"
-    path.write_text('[core]\nalways_dispatch = ["simple_worker"]\nmax_recursion = 4\nplugin_timeout = 2.5\n')
+    path.write_text(
+        '[core]\nalways_dispatch = ["simple_worker"]\nmax_recursion = 4\nplugin_timeout = 2.5\n'
+    )
     stoq = Stoq(config_file=path)
     assert stoq.settings.always_dispatch == ["simple_worker"]
     assert stoq.settings.max_recursion == 4 and stoq.settings.plugin_timeout == 2.5
@@ -25,7 +27,9 @@ def test_toml_core_keys_are_typed_and_sourced(tmp_path: Path) -> None:
 def test_ini_core_keys_use_comma_lists(tmp_path: Path) -> None:
     """A v2 stoq.cfg gives comma-separated lists and numbers as text, converted."""
     path = tmp_path / "stoq.cfg"
-    path.write_text("[core]\nalways_dispatch = simple_worker, second_worker\nmax_dispatch_passes = 3\n")
+    path.write_text(
+        "[core]\nalways_dispatch = simple_worker, second_worker\nmax_dispatch_passes = 3\n"
+    )
     stoq = Stoq(config_file=path)
     assert stoq.settings.always_dispatch == ["simple_worker", "second_worker"]
     assert stoq.settings.max_dispatch_passes == 3
@@ -41,7 +45,9 @@ def test_explicit_argument_beats_file_beats_default(tmp_path: Path) -> None:
     assert stoq.settings.max_total_bytes == 1024**3
 
 
-def test_lookup_order_explicit_then_home_toml_then_home_cfg(isolated_home: Path, tmp_path: Path) -> None:
+def test_lookup_order_explicit_then_home_toml_then_home_cfg(
+    isolated_home: Path, tmp_path: Path
+) -> None:
     """Explicit file, else $STOQ_HOME/stoq.toml, then $STOQ_HOME/stoq.cfg, else none."""
     assert find_config_file() is None
     (isolated_home / "stoq.cfg").write_text("[core]\n")
@@ -61,15 +67,21 @@ def test_missing_stoq_home_is_not_an_error(monkeypatch: pytest.MonkeyPatch, tmp_
 
 def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
     """An explicit config file that does not exist is named in the error."""
-    with pytest.raises(StoqConfigError, match="nope.toml: configuration file not found"):
+    with pytest.raises(StoqConfigError, match=r"nope\.toml: configuration file not found"):
         Stoq(config_file=tmp_path / "nope.toml")
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[core]\nmax_recursion = 'deep'\n", "[core] max_recursion = 'deep': expected a whole number"),
-        ("[core]\nalways_dispatch = 3\n", "[core] always_dispatch = 3: expected a list of plugin names"),
+        (
+            "[core]\nmax_recursion = 'deep'\n",
+            "[core] max_recursion = 'deep': expected a whole number",
+        ),
+        (
+            "[core]\nalways_dispatch = 3\n",
+            "[core] always_dispatch = 3: expected a list of plugin names",
+        ),
         ("[core]\nplugin_timeout = -1\n", "[core] plugin_timeout = -1: expected a positive number"),
         ("[core\n", "not valid TOML"),
         ("[plugins]\nhash = 1\n", "[plugins.hash] must be a table of options"),
@@ -97,21 +109,34 @@ def test_plugin_option_precedence_and_types(tmp_path: Path) -> None:
     """plugin_opts argument → file → DEFAULT_OPTIONS; typed in plugin_opts, text in config."""
     path = tmp_path / "stoq.toml"
     path.write_text('[plugins.options_worker]\nlevel = 5\npattern = "50%"\nflags = ["a", "b"]\n')
-    stoq = Stoq(config_file=path, always_dispatch=["options_worker"],
-                plugin_opts={"options_worker": {"level": 9, "strict": True}})
+    stoq = Stoq(
+        config_file=path,
+        always_dispatch=["options_worker"],
+        plugin_opts={"options_worker": {"level": 9, "strict": True}},
+    )
     result = stoq.scan(b"x").results[0].workers[0]["options_worker"]
     assert result["plugin_opts"] == {
-        "colour": "blue", "level": 9, "pattern": "50%", "flags": ["a", "b"], "strict": True,
+        "colour": "blue",
+        "level": 9,
+        "pattern": "50%",
+        "flags": ["a", "b"],
+        "strict": True,
     }
     assert result["config"] == {
-        "colour": "blue", "level": "9", "pattern": "50%", "flags": "a,b", "strict": "True",
+        "colour": "blue",
+        "level": "9",
+        "pattern": "50%",
+        "flags": "a,b",
+        "strict": "True",
     }
 
 
 def test_ini_plugin_section_and_percent_signs(tmp_path: Path) -> None:
     """[<name>] sections in stoq.cfg are plugin options; '%' is literal (no interpolation)."""
     path = tmp_path / "stoq.cfg"
-    path.write_text("[core]\nalways_dispatch = options_worker\n\n[options_worker]\npattern = 100%% or 100%\n")
+    path.write_text(
+        "[core]\nalways_dispatch = options_worker\n\n[options_worker]\npattern = 100%% or 100%\n"
+    )
     result = Stoq(config_file=path).scan(b"x").results[0].workers[0]["options_worker"]
     assert result["plugin_opts"]["pattern"] == "100%% or 100%"
 
@@ -129,7 +154,9 @@ def test_stoq_config_parser_getters() -> None:
         parser.getjson("o", "bad")
 
 
-def test_profile_sits_below_the_file_and_skips_missing_plugins(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_profile_sits_below_the_file_and_skips_missing_plugins(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """The default profile fills keys the file leaves unset; absent plugins are skipped with a notice."""
     path = tmp_path / "stoq.toml"
     path.write_text('[core]\ndispatchers = ["simple_dispatcher"]\n')

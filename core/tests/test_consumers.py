@@ -16,8 +16,11 @@ def test_consumer_processes_scan_every_item(build, tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     items = [f"item {i}" for i in range(40)]
     stoq = build(
-        providers=["multi_role"], connectors=["file_connector"], always_dispatch=["crash_worker"],
-        consumers=2, plugin_opts={"multi_role": {"items": items}, "file_connector": {"path": str(out)}},
+        providers=["multi_role"],
+        connectors=["file_connector"],
+        always_dispatch=["crash_worker"],
+        consumers=2,
+        plugin_opts={"multi_role": {"items": items}, "file_connector": {"path": str(out)}},
     )
     stoq.run()
     saved = _saved(out)
@@ -33,8 +36,11 @@ def test_killed_consumer_is_replaced_and_its_request_reported(build, tmp_path: P
     out = tmp_path / "out.jsonl"
     items = ["before 1", "before 2", "crash now", "after 1", "after 2", "after 3"]
     stoq = build(
-        providers=["multi_role"], connectors=["file_connector"], always_dispatch=["crash_worker"],
-        consumers=2, plugin_opts={"multi_role": {"items": items}, "file_connector": {"path": str(out)}},
+        providers=["multi_role"],
+        connectors=["file_connector"],
+        always_dispatch=["crash_worker"],
+        consumers=2,
+        plugin_opts={"multi_role": {"items": items}, "file_connector": {"path": str(out)}},
     )
     stoq.run()
     saved = _saved(out)

@@ -14,7 +14,9 @@ def _errors(response):
     return [(e.plugin_name, e.stage) for e in response.errors]
 
 
-def test_worker_that_raises_is_one_error_and_the_rest_runs(build, caplog: pytest.LogCaptureFixture) -> None:
+def test_worker_that_raises_is_one_error_and_the_rest_runs(
+    build, caplog: pytest.LogCaptureFixture
+) -> None:
     """An exception becomes a one-line Error; the traceback goes to the log."""
     stoq = build(always_dispatch=["raise_worker", "simple_worker"])
     with caplog.at_level(logging.ERROR, logger="stoq"):
@@ -55,7 +57,10 @@ def test_per_plugin_timeout_option_overrides_plugin_timeout(build) -> None:
 
 def test_a_call_within_its_deadline_is_untouched(build) -> None:
     """A short call under a deadline returns its result normally."""
-    stoq = build(always_dispatch=["sleep_worker"], plugin_opts={"sleep_worker": {"seconds": 0.05, "timeout": 5}})
+    stoq = build(
+        always_dispatch=["sleep_worker"],
+        plugin_opts={"sleep_worker": {"seconds": 0.05, "timeout": 5}},
+    )
     response = stoq.scan(b"abc")
     assert response.errors == []
     assert response.results[0].workers[0] == {"sleep_worker": {"slept": True}}
@@ -63,7 +68,10 @@ def test_a_call_within_its_deadline_is_untouched(build) -> None:
 
 def test_a_timeout_does_not_leak_into_later_calls(build) -> None:
     """After a timed-out call, many following calls run cleanly."""
-    stoq = build(always_dispatch=["sleep_worker"], plugin_opts={"sleep_worker": {"timeout": 0.1, "seconds": 1}})
+    stoq = build(
+        always_dispatch=["sleep_worker"],
+        plugin_opts={"sleep_worker": {"timeout": 0.1, "seconds": 1}},
+    )
     stoq.scan(b"first")
     clean = build(always_dispatch=["simple_worker"])
     for i in range(200):
@@ -129,7 +137,9 @@ def test_strings_in_response_errors_become_error_records(build) -> None:
     ]
 
 
-def test_failing_connector_is_counted_and_others_still_save(build, caplog: pytest.LogCaptureFixture) -> None:
+def test_failing_connector_is_counted_and_others_still_save(
+    build, caplog: pytest.LogCaptureFixture
+) -> None:
     """A connector failure is logged with the scan id and counted; later connectors still run."""
     stoq = build(connectors=["failing_connector", "multi_role"])
     with caplog.at_level(logging.ERROR, logger="stoq"):

@@ -49,7 +49,10 @@ def test_isolated_worker_results_and_exceptions_cross_the_process_boundary(build
     stoq = build(
         always_dispatch=["simple_worker", "raise_worker", "folder_worker"],
         plugin_dir_list=[str(V2_PLUGIN_DIR)],
-        plugin_opts={name: {"isolation": "process"} for name in ("simple_worker", "raise_worker", "folder_worker")},
+        plugin_opts={
+            name: {"isolation": "process"}
+            for name in ("simple_worker", "raise_worker", "folder_worker")
+        },
     )
     response = stoq.scan(b"abcd")
     assert response.results[0].workers[0] == {
@@ -63,7 +66,9 @@ def test_isolated_worker_results_and_exceptions_cross_the_process_boundary(build
 
 def test_isolated_process_that_dies_is_reported_and_replaced(build) -> None:
     """A child killed mid-call is an Error; the next call gets a new child."""
-    stoq = build(always_dispatch=["crash_worker"], plugin_opts={"crash_worker": {"isolation": "process"}})
+    stoq = build(
+        always_dispatch=["crash_worker"], plugin_opts={"crash_worker": {"isolation": "process"}}
+    )
     [error] = stoq.scan(b"crash please").errors
     assert "isolated process died (exit code -9)" in error.error
     assert stoq.scan(b"fine").errors == []
@@ -71,12 +76,16 @@ def test_isolated_process_that_dies_is_reported_and_replaced(build) -> None:
 
 def test_unknown_isolation_value_is_a_load_error(build) -> None:
     """A typo in isolation is refused with the accepted values."""
-    stoq = build(always_dispatch=["simple_worker"], plugin_opts={"simple_worker": {"isolation": "proces"}})
+    stoq = build(
+        always_dispatch=["simple_worker"], plugin_opts={"simple_worker": {"isolation": "proces"}}
+    )
     [error] = stoq.scan(b"x").errors
     assert error.stage == "load" and "expected 'none' or 'process'" in error.error
 
 
-@pytest.mark.parametrize(("text", "size"), [(1024, 1024), ("512M", 512 * 1024**2), ("2GiB", 2 * 1024**3), ("", None)])
+@pytest.mark.parametrize(
+    ("text", "size"), [(1024, 1024), ("512M", 512 * 1024**2), ("2GiB", 2 * 1024**3), ("", None)]
+)
 def test_parse_size(text, size) -> None:
     """memory_limit accepts bytes or K/M/G suffixes."""
     assert parse_size(text) == size

@@ -11,8 +11,11 @@ def _limit_errors(response):
 
 def test_max_recursion_reports_what_was_not_scanned(build) -> None:
     """Children below max_recursion are reported, not dropped silently (a v2 defect)."""
-    stoq = build(always_dispatch=["extract_worker"], max_recursion=1,
-                 plugin_opts={"extract_worker": {"count": 2}})
+    stoq = build(
+        always_dispatch=["extract_worker"],
+        max_recursion=1,
+        plugin_opts={"extract_worker": {"count": 2}},
+    )
     response = stoq.scan(b"root")
     assert len(response.results) == 3  # root + 2 children at level 1
     errors = _limit_errors(response)
@@ -24,8 +27,11 @@ def test_max_recursion_reports_what_was_not_scanned(build) -> None:
 
 def test_ten_times_max_payloads_finishes_quickly_with_limit_errors(build) -> None:
     """A payload extracting 10× max_payloads children stops at the budget and says so."""
-    stoq = build(always_dispatch=["extract_worker"], max_payloads=50,
-                 plugin_opts={"extract_worker": {"count": 500}})
+    stoq = build(
+        always_dispatch=["extract_worker"],
+        max_payloads=50,
+        plugin_opts={"extract_worker": {"count": 500}},
+    )
     started = time.monotonic()
     response = stoq.scan(b"root")
     assert time.monotonic() - started < 10

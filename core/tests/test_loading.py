@@ -69,11 +69,15 @@ def test_entry_point_plugin_gets_its_distribution_metadata(build) -> None:
     assert plugin.log.name == "stoq.simple_worker"
 
 
-def test_a_name_in_a_folder_and_an_entry_point_is_an_error_naming_both(build, tmp_path: Path) -> None:
+def test_a_name_in_a_folder_and_an_entry_point_is_an_error_naming_both(
+    build, tmp_path: Path
+) -> None:
     """The same name from two sources is refused, naming both places."""
     folder = tmp_path / "dup"
     folder.mkdir()
-    (folder / "simple_worker.stoq").write_text("[Core]\nName = simple_worker\nModule = simple_worker\n")
+    (folder / "simple_worker.stoq").write_text(
+        "[Core]\nName = simple_worker\nModule = simple_worker\n"
+    )
     stoq = build(plugin_dir_list=[str(tmp_path)])
     with pytest.raises(StoqDuplicatePlugin) as info:
         stoq.load_plugin("simple_worker")
@@ -82,16 +86,22 @@ def test_a_name_in_a_folder_and_an_entry_point_is_an_error_naming_both(build, tm
     assert str(folder / "simple_worker.stoq") in message
 
 
-def test_a_name_in_two_distributions_is_an_error(build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_name_in_two_distributions_is_an_error(
+    build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Two installed distributions registering one name are both named."""
-    _fake_distribution(tmp_path, "other-dist", "[stoq.plugins]\nsimple_worker = other_module:Other\n")
+    _fake_distribution(
+        tmp_path, "other-dist", "[stoq.plugins]\nsimple_worker = other_module:Other\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(StoqDuplicatePlugin, match="other-dist.*|.*other-dist") as info:
+    with pytest.raises(StoqDuplicatePlugin, match="other-dist") as info:
         build().load_plugin("simple_worker")
     assert "stoq-test-plugins" in str(info.value) and "other_module:Other" in str(info.value)
 
 
-def test_plugin_requiring_a_newer_core_fails_clearly(build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plugin_requiring_a_newer_core_fails_clearly(
+    build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A plugin whose distribution needs a newer stoq-framework is refused before import."""
     _fake_distribution(
         tmp_path,

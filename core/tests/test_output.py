@@ -45,7 +45,10 @@ def test_bytes_are_escaped_text_and_sets_are_sorted(build) -> None:
     stoq = build(always_dispatch=["bytes_worker"])
     stoq.plugins.build("bytes_worker", _BytesWorker)
     data = json.loads(str(stoq.scan(b"x")))
-    assert data["results"][0]["workers"][0]["bytes_worker"] == {"raw": "ok\\xff\x00", "tags": ["a", "b"]}
+    assert data["results"][0]["workers"][0]["bytes_worker"] == {
+        "raw": "ok\\xff\x00",
+        "tags": ["a", "b"],
+    }
 
 
 def test_split_gives_one_response_per_payload(build) -> None:
@@ -53,14 +56,20 @@ def test_split_gives_one_response_per_payload(build) -> None:
     response = build(always_dispatch=["extract_worker"]).scan(b"root\na\nb")
     parts = response.split()
     assert len(parts) == 3
-    assert [p["results"][0]["payload_id"] for p in parts] == [r.payload_id for r in response.results]
+    assert [p["results"][0]["payload_id"] for p in parts] == [
+        r.payload_id for r in response.results
+    ]
     assert {p["scan_id"] for p in parts} == {response.scan_id}
 
 
 def test_reconstruct_all_subresponses_gives_each_subtree(build) -> None:
     """Each payload becomes the root of a response holding its descendants, re-decorated."""
-    stoq = build(always_dispatch=["extract_worker"], decorators=["multi_role"],
-                 plugin_opts={"extract_worker": {"count": 2}}, max_recursion=2)
+    stoq = build(
+        always_dispatch=["extract_worker"],
+        decorators=["multi_role"],
+        plugin_opts={"extract_worker": {"count": 2}},
+        max_recursion=2,
+    )
     response = stoq.scan(b"root")
     subs = list(stoq.reconstruct_all_subresponses(response))
     assert len(subs) == len(response.results) == 7

@@ -16,7 +16,10 @@ from stoq.plugins import ProviderPlugin
 def test_payloads_and_archiver_tasks_are_scanned_then_run_returns(build) -> None:
     """Payload items and {archiver: task} items each become one request; run() returns."""
     stoq = build(
-        consumers=1, providers=["multi_role"], source_archivers=["multi_role"], connectors=["multi_role"],
+        consumers=1,
+        providers=["multi_role"],
+        source_archivers=["multi_role"],
+        connectors=["multi_role"],
         always_dispatch=["simple_worker"],
         plugin_opts={"multi_role": {"items": ["one", "task:abc", "three"]}},
     )
@@ -44,9 +47,15 @@ def _with(stoq: Stoq, name: str, cls: Any) -> Stoq:
     return stoq
 
 
-def test_provider_exception_is_reported_and_does_not_hang(build, caplog: pytest.LogCaptureFixture) -> None:
+def test_provider_exception_is_reported_and_does_not_hang(
+    build, caplog: pytest.LogCaptureFixture
+) -> None:
     """A provider that raises is counted and logged; what it queued is still scanned."""
-    stoq = _with(build(consumers=1, providers=["exploding"], connectors=["multi_role"]), "exploding", _ExplodingProvider)
+    stoq = _with(
+        build(consumers=1, providers=["exploding"], connectors=["multi_role"]),
+        "exploding",
+        _ExplodingProvider,
+    )
     done = threading.Thread(target=stoq.run)
     done.start()
     done.join(10)
@@ -58,9 +67,18 @@ def test_provider_exception_is_reported_and_does_not_hang(build, caplog: pytest.
 
 def test_stop_finishes_the_request_in_flight_and_returns(build) -> None:
     """stop() ends run mode promptly even while providers still have work."""
-    stoq = _with(build(consumers=1, providers=["many"], max_queue=5, connectors=["multi_role"],
-                       always_dispatch=["sleep_worker"],
-                       plugin_opts={"sleep_worker": {"seconds": 0.02}}), "many", _ManyProvider)
+    stoq = _with(
+        build(
+            consumers=1,
+            providers=["many"],
+            max_queue=5,
+            connectors=["multi_role"],
+            always_dispatch=["sleep_worker"],
+            plugin_opts={"sleep_worker": {"seconds": 0.02}},
+        ),
+        "many",
+        _ManyProvider,
+    )
     runner = threading.Thread(target=stoq.run)
     runner.start()
     time.sleep(0.3)
@@ -74,11 +92,14 @@ def test_stop_finishes_the_request_in_flight_and_returns(build) -> None:
 
 def test_unknown_archiver_task_is_reported_to_connectors(build) -> None:
     """A task for an archiver that does not exist yields a response with the error."""
+
     class _BadTask(ProviderPlugin):
         def ingest(self, queue: Queue) -> None:
             queue.put({"no_such_archiver": "t"})
 
-    stoq = _with(build(consumers=1, providers=["bad_task"], connectors=["multi_role"]), "bad_task", _BadTask)
+    stoq = _with(
+        build(consumers=1, providers=["bad_task"], connectors=["multi_role"]), "bad_task", _BadTask
+    )
     stoq.run()
     [response] = stoq.load_plugin("multi_role").saved
     assert response.results == []

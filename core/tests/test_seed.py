@@ -15,7 +15,10 @@ def _check(stoq: Stoq) -> None:
     response = stoq.scan(b"some payload")
     [result] = response.results
     assert result.deep_dispatch_meta == {
-        "test_deep_dispatcher": {"deep_key": "Useful deep metadata info", "msg": "Useful content here"}
+        "test_deep_dispatcher": {
+            "deep_key": "Useful deep metadata info",
+            "msg": "Useful content here",
+        }
     }
     assert [(e.plugin_name, e.stage, e.error) for e in response.errors] == [
         ("test_deep_dispatcher", "deep_dispatch", SEED_ERROR)
@@ -32,7 +35,10 @@ def test_seed_from_the_constructor() -> None:
     ("name", "text"),
     [
         ("stoq.cfg", "[core]\ndeep_dispatchers = test_deep_dispatcher\nmax_dispatch_passes = 3\n"),
-        ("stoq.toml", '[core]\ndeep_dispatchers = ["test_deep_dispatcher"]\nmax_dispatch_passes = 3\n'),
+        (
+            "stoq.toml",
+            '[core]\ndeep_dispatchers = ["test_deep_dispatcher"]\nmax_dispatch_passes = 3\n',
+        ),
     ],
 )
 def test_seed_from_a_config_file(isolated_home: Path, name: str, text: str) -> None:

@@ -25,7 +25,11 @@ def test_rule2_dispatch_is_an_ordered_union_without_duplicates(build) -> None:
     payload = Payload(b"abc", PayloadMeta(dispatch_to=["multi_role"]))
     response = stoq.scan_payload(payload, add_start_dispatch=["second_worker", "extract_worker"])
     assert response.results[0].plugins_run["workers"][0] == [
-        "multi_role", "second_worker", "extract_worker", "simple_worker", "options_worker",
+        "multi_role",
+        "second_worker",
+        "extract_worker",
+        "simple_worker",
+        "options_worker",
     ]
     assert response.results[0].dispatch_meta == {"simple_dispatcher": {"why": "configured"}}
     assert response.errors == []
@@ -65,7 +69,9 @@ def test_rule4_deep_dispatch_runs_new_workers_in_a_new_round(build) -> None:
 def test_rule4_same_worker_asked_every_pass_runs_exactly_once_more(build) -> None:
     """Rule 4: a worker already run on the payload is not run again, whatever the passes."""
     stoq = build(
-        always_dispatch=["simple_worker"], deep_dispatchers=["same_deep_dispatcher"], max_dispatch_passes=5
+        always_dispatch=["simple_worker"],
+        deep_dispatchers=["same_deep_dispatcher"],
+        max_dispatch_passes=5,
     )
     [result] = stoq.scan(b"abc").results
     assert result.plugins_run["workers"] == [["simple_worker"], ["second_worker"]]
@@ -93,7 +99,10 @@ def test_rule5_archiving_per_payload_and_its_switches(build) -> None:
     """Rule 5: destination archivers run per payload unless the request or payload says no."""
     stoq = build(always_dispatch=["extract_worker"], dest_archivers=["multi_role"])
     response = stoq.scan(b"root\nchild")
-    assert [r.plugins_run["archivers"] for r in response.results] == [["multi_role"], ["multi_role"]]
+    assert [r.plugins_run["archivers"] for r in response.results] == [
+        ["multi_role"],
+        ["multi_role"],
+    ]
     assert response.results[1].archivers == {"multi_role": {"key": response.results[1].sha256}}
     assert stoq.load_plugin("multi_role").archived[response.results[0].sha256] == b"root\nchild"
 
@@ -144,7 +153,9 @@ def test_levels_are_breadth_first(build) -> None:
 
 def test_decorators_see_the_response_and_connectors_get_it(build) -> None:
     """After the last level: decorators in order, then connectors with the decorated response."""
-    stoq = build(always_dispatch=["extract_worker"], decorators=["multi_role"], connectors=["multi_role"])
+    stoq = build(
+        always_dispatch=["extract_worker"], decorators=["multi_role"], connectors=["multi_role"]
+    )
     response = stoq.scan(b"root\nchild")
     plugin = stoq.load_plugin("multi_role")
     assert response.decorators["multi_role"]["payloads"] == 2
@@ -153,7 +164,9 @@ def test_decorators_see_the_response_and_connectors_get_it(build) -> None:
 
 def test_one_instance_serves_every_role_of_a_plugin(build) -> None:
     """A multi-role plugin is loaded once per Stoq and that instance serves all its roles."""
-    stoq = build(always_dispatch=["multi_role"], decorators=["multi_role"], dest_archivers=["multi_role"])
+    stoq = build(
+        always_dispatch=["multi_role"], decorators=["multi_role"], dest_archivers=["multi_role"]
+    )
     response = stoq.scan(b"abc")
     instance = stoq.load_plugin("multi_role")
     assert response.results[0].workers[0]["multi_role"]["instance"] == id(instance)
@@ -164,6 +177,7 @@ def test_one_instance_serves_every_role_of_a_plugin(build) -> None:
 
 def test_same_input_same_response_apart_from_ids_and_times(build) -> None:
     """SPEC §5.4: order is deterministic."""
+
     def shape(response):
         data = response.to_dict()
         id_map = {r["payload_id"]: i for i, r in enumerate(data["results"])}
@@ -175,8 +189,10 @@ def test_same_input_same_response_apart_from_ids_and_times(build) -> None:
         del data["scan_id"], data["time"]
         return data
 
-    kwargs = dict(always_dispatch=["extract_worker", "simple_worker", "raise_worker"],
-                  deep_dispatchers=["same_deep_dispatcher"])
+    kwargs = {
+        "always_dispatch": ["extract_worker", "simple_worker", "raise_worker"],
+        "deep_dispatchers": ["same_deep_dispatcher"],
+    }
     first = shape(build(**kwargs).scan(b"a\nb\nc\nd"))
     second = shape(build(**kwargs).scan(b"a\nb\nc\nd"))
     assert first == second

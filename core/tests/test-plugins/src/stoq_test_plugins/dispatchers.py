@@ -9,7 +9,9 @@ from stoq.plugins import DeepDispatcherPlugin, DispatcherPlugin
 class SimpleDispatcher(DispatcherPlugin):
     """Dispatches to the workers in its ``workers`` option (default simple_worker)."""
 
-    def get_dispatches(self, payload: Payload, request_meta: RequestMeta) -> Optional[DispatcherResponse]:
+    def get_dispatches(
+        self, payload: Payload, request_meta: RequestMeta
+    ) -> Optional[DispatcherResponse]:
         workers = self.plugin_opts.get("workers", ["simple_worker"])
         return DispatcherResponse(list(workers), meta={"why": "configured"})
 
@@ -17,7 +19,9 @@ class SimpleDispatcher(DispatcherPlugin):
 class NoneDispatcher(DispatcherPlugin):
     """Has nothing to add."""
 
-    def get_dispatches(self, payload: Payload, request_meta: RequestMeta) -> Optional[DispatcherResponse]:
+    def get_dispatches(
+        self, payload: Payload, request_meta: RequestMeta
+    ) -> Optional[DispatcherResponse]:
         return None
 
 
@@ -28,7 +32,9 @@ class RotatingDeepDispatcher(DeepDispatcherPlugin):
         super().__init__(config, plugin_opts)
         self.calls = 0
 
-    def get_deep_dispatches(self, payload: Payload, request_meta: RequestMeta) -> Optional[DeepDispatcherResponse]:
+    def get_deep_dispatches(
+        self, payload: Payload, request_meta: RequestMeta
+    ) -> Optional[DeepDispatcherResponse]:
         name = f"rotating_{self.calls}"
         self.calls += 1
         return DeepDispatcherResponse([name], meta={"pass": self.calls})
@@ -37,7 +43,9 @@ class RotatingDeepDispatcher(DeepDispatcherPlugin):
 class SameDeepDispatcher(DeepDispatcherPlugin):
     """Asks for the same worker (``worker`` option, default second_worker) every time."""
 
-    def get_deep_dispatches(self, payload: Payload, request_meta: RequestMeta) -> Optional[DeepDispatcherResponse]:
+    def get_deep_dispatches(
+        self, payload: Payload, request_meta: RequestMeta
+    ) -> Optional[DeepDispatcherResponse]:
         seen = sorted(k for round_ in payload.worker_results for k in round_)
         return DeepDispatcherResponse(
             [self.plugin_opts.get("worker", "second_worker")], meta={"saw": seen}
