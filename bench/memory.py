@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -21,7 +21,7 @@ def main() -> None:
     parser.add_argument("--size-mib", type=int, default=1024)
     args = parser.parse_args()
     size = args.size_mib * 1024 * 1024
-    stoq = shutil.which("stoq") or "stoq"
+    stoq = [sys.executable, "-m", "stoq"]  # the interpreter running the benchmark
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "big.bin"
         with path.open("wb") as handle:
@@ -30,7 +30,7 @@ def main() -> None:
                 handle.write(block)
         env = dict(os.environ, STOQ_HOME=str(Path(tmp) / "home"))
         completed = subprocess.run(
-            [stoq, "scan", "--jsonl", str(path)], env=env, stdout=subprocess.PIPE, check=False
+            [*stoq, "scan", "--jsonl", str(path)], env=env, stdout=subprocess.PIPE, check=False
         )
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # KiB on Linux
     ratio = peak / size

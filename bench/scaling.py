@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,13 +36,13 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--size", type=int, default=64 * 1024, help="bytes per file")
     args = parser.parse_args()
-    stoq = shutil.which("stoq") or "stoq"
+    stoq = [sys.executable, "-m", "stoq"]  # the interpreter running the benchmark
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         folder = make_folder(root, args.files, args.size)
         env = dict(os.environ, STOQ_HOME=str(root / "home"))
         scan = {
-            jobs: timed([stoq, "scan", "--jsonl", "-j", str(jobs), str(folder)], env)
+            jobs: timed([*stoq, "scan", "--jsonl", "-j", str(jobs), str(folder)], env)
             for jobs in (1, 2)
         }
         run = {}
@@ -51,7 +51,7 @@ def main() -> None:
             config.write_text(f"[core]\nconsumers = {consumers}\n")
             run[consumers] = timed(
                 [
-                    stoq,
+                    *stoq,
                     "run",
                     "--config",
                     str(config),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,13 +47,13 @@ def import_seconds(args: list, env: dict) -> float:
 
 
 def main() -> None:
-    stoq = shutil.which("stoq") or "stoq"
+    stoq = [sys.executable, "-m", "stoq"]  # the interpreter running the benchmark
     with tempfile.TemporaryDirectory() as tmp:
         sample = Path(tmp) / "sample.txt"
         sample.write_text("hello stoq\n")
         env = dict(os.environ, STOQ_HOME=str(Path(tmp) / "home"))
-        scan = wall([stoq, "scan", "--jsonl", str(sample)], env)
-        listing = wall([stoq, "list"], env)
+        scan = wall([*stoq, "scan", "--jsonl", str(sample)], env)
+        listing = wall([*stoq, "list"], env)
         scan_imports = import_seconds(["scan", "--jsonl", str(sample)], env)
         list_imports = import_seconds(["list"], env)
     numbers = {

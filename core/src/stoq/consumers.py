@@ -12,9 +12,10 @@ import contextlib
 import logging
 import multiprocessing
 import signal
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
@@ -27,6 +28,8 @@ log = logging.getLogger("stoq")
 
 #: Returned by a feed when no item will ever come again.
 DONE = object()
+#: Items sent to each consumer ahead of its answers, so it never waits on the parent.
+PREFETCH = 2
 #: Seconds a consumer gets to finish its item after being told to stop, before it is killed.
 STOP_GRACE = 30.0
 
@@ -69,8 +72,8 @@ def _consumer_main(
 class _Consumer:
     process: BaseProcess
     conn: Connection
-    key: Any = None
-    busy: bool = False
+    #: ``(key, item)`` sent and not yet answered, oldest (the one being scanned) first.
+    inflight: Deque[Tuple[Any, Any]] = field(default_factory=deque)
 
 
 class ConsumerPool:
@@ -87,6 +90,8 @@ class ConsumerPool:
         self._size = size
         self._args = (init_kwargs, setup, handler, handler_args)
         self._context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
+        #: Items sent to a consumer that died before starting them: they go out again first.
+        self._retry: Deque[Tuple[Any, Any]] = deque()
         #: Consumers that died and were replaced.
         self.deaths = 0
 
@@ -103,29 +108,27 @@ class ConsumerPool:
         """Yield ``(key, result, None)`` per item, or ``(key, None, exit_code)`` if it was lost.
 
         Ends when the feed returns ``DONE`` and every item is answered, or when ``stopping()``
-        turns true (items in flight are still answered). Consumers stop when it ends.
+        turns true (items already sent are still answered). Consumers stop when it ends.
         """
         consumers = [self._start() for _ in range(self._size)]
         exhausted = False
         try:
             while True:
                 halt = stopping() or exhausted
-                busy = [c for c in consumers if c.busy]
-                if halt and not busy:
+                busy = any(c.inflight for c in consumers)
+                if halt and not busy and not self._retry:
                     return
-                idle = [c for c in consumers if not c.busy]
-                while idle and not halt:
-                    entry = feed(0 if busy else 0.1)
-                    if entry is None:
-                        break
-                    if entry is DONE:
-                        exhausted = halt = True
-                        break
-                    consumer = idle.pop()
-                    consumer.key, consumer.busy = entry[0], True
-                    consumer.conn.send(entry[1])
-                    busy.append(consumer)
-                wait([c.conn for c in busy] + [c.process.sentinel for c in consumers], timeout=0.1)
+                for consumer in consumers:
+                    while len(consumer.inflight) < PREFETCH and (self._retry or not halt):
+                        entry = self._retry.popleft() if self._retry else feed(0 if busy else 0.1)
+                        if entry is None or entry is DONE:
+                            exhausted = halt = exhausted or entry is DONE
+                            break
+                        consumer.inflight.append(entry)
+                        consumer.conn.send(entry[1])
+                        busy = True
+                waiting = [c.conn for c in consumers if c.inflight]
+                wait(waiting + [c.process.sentinel for c in consumers], timeout=0.1)
                 events: List[Event] = []
                 consumers = [self._collect(c, events) for c in consumers]
                 yield from events
@@ -133,15 +136,13 @@ class ConsumerPool:
             self._shutdown(consumers)
 
     def _collect(self, consumer: _Consumer, events: List[Event]) -> _Consumer:
-        """Take a finished consumer's answer, or replace a dead one; returns the live consumer."""
-        if consumer.busy and consumer.conn.poll():
-            try:
+        """Take a consumer's answers, or replace it if it died; returns the live consumer."""
+        try:
+            while consumer.inflight and consumer.conn.poll():
                 result = consumer.conn.recv()
-            except (EOFError, OSError):
-                pass  # died while answering: handled below
-            else:
-                events.append((consumer.key, result, None))
-                consumer.busy = False
+                events.append((consumer.inflight.popleft()[0], result, None))
+        except (EOFError, OSError):
+            pass  # died while answering: handled below
         if consumer.process.is_alive():
             return consumer
         consumer.process.join()
@@ -150,8 +151,9 @@ class ConsumerPool:
             "consumer process %s died (exit code %s); starting another", consumer.process.pid, code
         )
         self.deaths += 1
-        if consumer.busy:
-            events.append((consumer.key, None, code))
+        if consumer.inflight:
+            events.append((consumer.inflight.popleft()[0], None, code))
+            self._retry.extendleft(reversed(consumer.inflight))  # sent, never started
         consumer.conn.close()
         return self._start()
 
