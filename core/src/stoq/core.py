@@ -21,7 +21,13 @@ from stoq.invoke import PluginCall, invoke, normalise_errors
 from stoq.loader import PluginManager
 from stoq.plugins import BasePlugin, ConnectorPlugin, DecoratorPlugin
 from stoq.request import ScanRequest
-from stoq.settings import PLUGIN_LIST_KEYS, CoreSettings, load_profile, resolve_settings
+from stoq.settings import (
+    PLUGIN_LIST_KEYS,
+    SETTING_KEYS,
+    CoreSettings,
+    load_profile,
+    resolve_settings,
+)
 
 __all__ = ["Stoq"]
 
@@ -63,7 +69,7 @@ class Stoq:
         consumers: Optional[int] = None,
         profile: Optional[str] = None,
     ) -> None:
-        explicit = {k: v for k, v in locals().items() if k in _EXPLICIT_KEYS}
+        explicit = {k: v for k, v in locals().items() if k in SETTING_KEYS}
         if provider_consumers is not None and consumers is None:
             explicit["consumers"] = provider_consumers
         if config_file is None and base_dir is not None:
@@ -274,26 +280,3 @@ class Stoq:
             for error in failed:
                 self.connector_failures += 1
                 log.error("scan %s: connector %r failed: %s", response.scan_id, name, error.error)
-
-
-_EXPLICIT_KEYS = {
-    "log_dir",
-    "log_level",
-    "plugin_dir_list",
-    "providers",
-    "source_archivers",
-    "dest_archivers",
-    "connectors",
-    "dispatchers",
-    "deep_dispatchers",
-    "decorators",
-    "always_dispatch",
-    "max_queue",
-    "max_recursion",
-    "max_dispatch_passes",
-    "max_payloads",
-    "max_total_bytes",
-    "max_payload_size",
-    "plugin_timeout",
-    "consumers",
-}

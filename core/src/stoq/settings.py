@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from stoq.config import ConfigFile, read_config_file, split_list
 from stoq.exceptions import StoqConfigError
 
-__all__ = ["CoreSettings", "load_profile", "resolve_settings"]
+__all__ = ["PLUGIN_LIST_KEYS", "SETTING_KEYS", "CoreSettings", "load_profile", "resolve_settings"]
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,8 @@ class CoreSettings:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "sources"}
 
 
-_KEYS = [f.name for f in fields(CoreSettings) if f.name != "sources"]
+#: Every [core] key, in declaration order.
+SETTING_KEYS = [f.name for f in fields(CoreSettings) if f.name != "sources"]
 _ALIASES = {"provider_consumers": "consumers"}
 _DEFAULTS = CoreSettings()
 
@@ -109,7 +110,7 @@ def _normalise(values: Mapping[str, Any], where: str) -> Dict[str, Any]:
     out: Dict[str, Any] = {}
     for raw_key, value in values.items():
         key = _ALIASES.get(raw_key, raw_key)
-        if key not in _KEYS:
+        if key not in SETTING_KEYS:
             log.warning("%s: unknown [core] key %r ignored", where, raw_key)
             continue
         out[key] = _coerce(key, value, where)
@@ -142,7 +143,7 @@ def resolve_settings(
     given = {k: v for k, v in explicit.items() if v is not None}
     layers.append(("argument", _normalise(given, "argument")))
     settings = CoreSettings()
-    for key in _KEYS:
+    for key in SETTING_KEYS:
         settings.sources[key] = "default"
         for source, values in layers:
             if key in values:

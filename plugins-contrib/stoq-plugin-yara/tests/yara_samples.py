@@ -3,65 +3,22 @@
 from __future__ import annotations
 
 import bz2
-import glob
 import gzip
 import io
 import lzma
-import os
-import site
-import sys
-import sysconfig
 import tarfile
 import zipfile
 from email.message import EmailMessage
 from functools import cache
-from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict
 
 import libarchive
 import py7zr
 
-#: Windows launcher executables that pip and setuptools ship (real, harmless PE files).
-LAUNCHER_PATTERNS = ("pip/_vendor/distlib/*.exe", "setuptools/*.exe")
+import stoq.testing
 
-
-def _site_dirs() -> List[str]:
-    dirs = [
-        *site.getsitepackages(),
-        sysconfig.get_paths()["purelib"],
-        sysconfig.get_paths(vars={"base": sys.base_prefix})["purelib"],
-    ]
-    return [d for d in dict.fromkeys(dirs) if os.path.isdir(d)]
-
-
-def find_windows_pe() -> Optional[bytes]:
-    """A PE launcher from an installed pip/setuptools, or from the pip wheel ensurepip bundles."""
-    for directory in _site_dirs():
-        for pattern in LAUNCHER_PATTERNS:
-            found = sorted(glob.glob(os.path.join(directory, pattern)))
-            if found:
-                return Path(found[0]).read_bytes()
-    bundled = Path(sysconfig.get_paths()["stdlib"], "ensurepip", "_bundled")
-    for wheel in sorted(bundled.glob("pip-*.whl")):
-        with zipfile.ZipFile(wheel) as archive:
-            members = sorted(n for n in archive.namelist() if n.endswith(".exe"))
-            if members:
-                return archive.read(members[0])
-    return None
-
-
-@cache
-def windows_pe() -> bytes:
-    """A real Windows PE file that every Python installation carries somewhere."""
-    content = find_windows_pe()
-    if content is None:  # pragma: no cover - every CPython install ships one
-        raise LookupError("no pip/setuptools Windows launcher found on this machine")
-    return content
-
-
-def elf_binary() -> bytes:
-    """A real ELF executable from the system."""
-    return Path("/bin/ls").resolve().read_bytes()
+windows_pe = stoq.testing.windows_pe
+elf_binary = stoq.testing.elf_binary
 
 
 def _tar(compression: str = "") -> bytes:

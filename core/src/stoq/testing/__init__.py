@@ -2,7 +2,8 @@
 
 Plugin test modules import from here; the fixtures ``stoq_factory`` (``make_stoq`` with cleanup)
 and ``data_dir`` (the test module's ``data/`` folder) come from the pytest plugin this package
-registers under ``pytest11``. Requires pytest.
+registers under ``pytest11``. ``windows_pe()`` and ``elf_binary()`` give real binaries the
+machine already has, so plugin tests need no committed samples. Requires pytest.
 """
 
 from stoq.testing._build import make_stoq
@@ -17,6 +18,7 @@ from stoq.testing._roles import (
     WorkerConformance,
 )
 from stoq.testing._run import read_input, run_plugin, walk
+from stoq.testing._system_files import elf_binary, windows_pe
 
 __all__ = [
     "ArchiverConformance",
@@ -27,8 +29,10 @@ __all__ = [
     "PluginConformance",
     "ProviderConformance",
     "WorkerConformance",
+    "elf_binary",
     "make_stoq",
     "read_input",
     "run_plugin",
     "walk",
+    "windows_pe",
 ]
