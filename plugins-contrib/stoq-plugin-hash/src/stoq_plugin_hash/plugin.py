@@ -46,9 +46,11 @@ class HashPlugin(WorkerPlugin):
         super().__init__(config, plugin_opts)
         option = self.plugin_opts.get("algorithms", self.DEFAULT_OPTIONS["algorithms"])
         self.algorithms = parse_algorithms(option)
+        #: SHA-256 comes from ``payload.sha256``: the engine has computed it already.
+        self._computed = [name for name in self.algorithms if name != "sha256"]
         #: hashlib's named constructors (hashlib.md5, ...) skip hashlib.new's name lookup.
         self._constructors = [
-            getattr(hashlib, name, None) or partial(hashlib.new, name) for name in self.algorithms
+            getattr(hashlib, name, None) or partial(hashlib.new, name) for name in self._computed
         ]
 
     def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
@@ -62,12 +64,12 @@ class HashPlugin(WorkerPlugin):
                 chunk = view[offset : offset + CHUNK_SIZE]
                 for digest in hashes:
                     digest.update(chunk)
-        results = {}
-        for name, digest in zip(self.algorithms, hashes):
+        digests = {"sha256": payload.sha256}
+        for name, digest in zip(self._computed, hashes):
             length = XOF_LENGTHS.get(name)
             if length is None:
-                results[name] = digest.hexdigest()
+                digests[name] = digest.hexdigest()
             else:
                 xof: Any = digest  # hashlib.new() is typed as fixed-length; shake_* take a length
-                results[name] = xof.hexdigest(length)
-        return WorkerResponse(results)
+                digests[name] = xof.hexdigest(length)
+        return WorkerResponse({name: digests[name] for name in self.algorithms})
