@@ -103,6 +103,8 @@ def plugin(session: nox.Session, package: str) -> None:
 def cross(session: nox.Session) -> None:
     """Cross-package tests (tests/): the core, every contrib plugin and the test plugins together."""
     plugins = [f"plugins-contrib/{name}" for name in PLUGINS]
+    # pip too: `stoq install` installs with it (uv-made environments have none).
+    session.install("pip")
     _install_local(session, f"{CORE}[test,authoring]", TEST_PLUGINS, *plugins)
     _pytest(session, "tests")
 
@@ -125,10 +127,11 @@ def typing(session: nox.Session) -> None:
 
 @nox.session(python=MAIN_PYTHON, tags=["checks"])
 def template(session: nox.Session) -> None:
-    """Template round trip: render templates/stoq-plugin and run the result's tests."""
+    """Template round trip: render templates/stoq-plugin, run the result's tests; drift tool tests."""
     script = _require_script(session, "templates/tools/roundtrip.py")
     _install_local(session, f"{CORE}[test,authoring]")
     session.run("python", str(script), *session.posargs)
+    session.run("python", "-m", "pytest", "templates/tests")
 
 
 @nox.session(python=MAIN_PYTHON, tags=["checks"])
