@@ -205,10 +205,10 @@ def _folder_module_file(source: PluginSource) -> Tuple[Optional[Path], Optional[
 
 def _import_class(source: PluginSource) -> type:
     """Import the plugin's class exactly as the loader would (raises on failure)."""
-    from stoq.loader import _check_core_requirement, _import_folder_module, _plugin_class_in
+    from stoq.loader import check_core_requirement, import_folder_module, plugin_class_in
 
     if source.kind == "entry point":
-        _check_core_requirement(source)
+        check_core_requirement(source)
         assert source.entry_point is not None
         loaded = source.entry_point.load()
         if not (isinstance(loaded, type) and issubclass(loaded, BasePlugin)):
@@ -217,10 +217,10 @@ def _import_class(source: PluginSource) -> type:
     stoq_file = Path(source.location)
     parser = StoqConfigParser()
     parser.read(stoq_file, encoding="utf-8")
-    module = _import_folder_module(
+    module = import_folder_module(
         source.name, stoq_file, parser.get("Core", "Module", fallback=source.name)
     )
-    return _plugin_class_in(module, source.name)
+    return plugin_class_in(module, source.name)
 
 
 def _describe(

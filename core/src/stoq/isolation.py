@@ -102,10 +102,10 @@ def _resolve(origin: Any) -> Type[BasePlugin]:
     if isinstance(origin, tuple):
         from pathlib import Path
 
-        from stoq.loader import _import_folder_module, _plugin_class_in
+        from stoq.loader import import_folder_module, plugin_class_in
 
         name, stoq_file, module = origin
-        return _plugin_class_in(_import_folder_module(name, Path(stoq_file), module), name)
+        return plugin_class_in(import_folder_module(name, Path(stoq_file), module), name)
     plugin_class: Type[BasePlugin] = origin
     return plugin_class
 

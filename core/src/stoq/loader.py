@@ -31,7 +31,15 @@ if sys.version_info >= (3, 10):
 else:  # pragma: no cover - exercised on 3.9 only
     from importlib_metadata import EntryPoint, entry_points
 
-__all__ = ["ENTRY_POINT_GROUP", "PluginManager", "PluginSource", "discover"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "PluginManager",
+    "PluginSource",
+    "check_core_requirement",
+    "discover",
+    "import_folder_module",
+    "plugin_class_in",
+]
 
 ENTRY_POINT_GROUP = "stoq.plugins"
 CORE_DISTRIBUTION = "stoq-framework"
@@ -119,7 +127,7 @@ def discover(plugin_dirs: Iterable[str] = ()) -> Dict[str, List[PluginSource]]:
     return found
 
 
-def _check_core_requirement(source: PluginSource) -> None:
+def check_core_requirement(source: PluginSource) -> None:
     """Refuse a plugin whose distribution needs a newer core than this one."""
     from packaging.requirements import InvalidRequirement, Requirement
 
@@ -142,7 +150,8 @@ def _check_core_requirement(source: PluginSource) -> None:
             )
 
 
-def _import_folder_module(name: str, stoq_file: Path, module: str) -> Any:
+def import_folder_module(name: str, stoq_file: Path, module: str) -> Any:
+    """Import a v2 folder plugin's module (``Module`` of its .stoq file) from beside that file."""
     base = stoq_file.parent.joinpath(*module.split("."))
     package_init = base / "__init__.py"
     if package_init.is_file():
@@ -161,7 +170,8 @@ def _import_folder_module(name: str, stoq_file: Path, module: str) -> Any:
     return mod
 
 
-def _plugin_class_in(module: Any, name: str) -> Type[BasePlugin]:
+def plugin_class_in(module: Any, name: str) -> Type[BasePlugin]:
+    """The plugin class a v2 folder module defines (the first BasePlugin subclass in it)."""
     for _, obj in inspect.getmembers(module, inspect.isclass):
         if issubclass(obj, BasePlugin) and obj.__module__ == module.__name__:
             return obj
@@ -242,7 +252,7 @@ class PluginManager:
     def _load_entry_point(self, source: PluginSource) -> BasePlugin:
         from stevedore import NamedExtensionManager
 
-        _check_core_requirement(source)
+        check_core_requirement(source)
         failures: List[BaseException] = []
         plugin_class: Optional[Type[BasePlugin]] = None
         manager: NamedExtensionManager[Any] = NamedExtensionManager(
@@ -283,7 +293,7 @@ class PluginManager:
         config = _read_stoq_file(stoq_file)
         module_name = config.get("Core", "Module", fallback=source.name)
         try:
-            module = _import_folder_module(source.name, stoq_file, module_name)
+            module = import_folder_module(source.name, stoq_file, module_name)
         except StoqPluginException:
             raise
         except Exception as exc:
@@ -292,7 +302,7 @@ class PluginManager:
                 f" {type(exc).__name__}: {exc}",
                 source.name,
             ) from exc
-        plugin_class = _plugin_class_in(module, source.name)
+        plugin_class = plugin_class_in(module, source.name)
         defaults = dict(getattr(plugin_class, "DEFAULT_OPTIONS", {}) or {})
         if config.has_section("options"):
             defaults.update(config.items("options"))
