@@ -11,7 +11,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import queue
 import signal
+import sys
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -58,14 +61,38 @@ def _consumer_main(
     if setup is not None:
         setup[0](*setup[1])
     stoq = Stoq(**init_kwargs)
+    inbox: queue.Queue[Any] = queue.Queue()
+    threading.Thread(target=_receive, args=(conn, inbox), name="stoq-inbox", daemon=True).start()
     try:
         while True:
-            item = conn.recv()
+            item = inbox.get()
             if item is None:
                 return
             conn.send(handler(stoq, item, *handler_args))
     finally:
         stoq.close()
+
+
+def _receive(conn: Connection, inbox: queue.Queue[Any]) -> None:
+    """Drain the pipe as items arrive, so the parent never blocks sending a large one."""
+    try:
+        while True:
+            item = conn.recv()
+            inbox.put(item)
+            if item is None:
+                return
+    except (EOFError, OSError):  # the parent is gone: stop after the item in hand
+        inbox.put(None)
+
+
+def _start_method() -> Any:
+    """Fork while this process has a single thread: the consumer inherits every module already
+    imported (plugins included) and starts in milliseconds. With other threads running (run
+    mode's providers), forking could copy a lock in a held state, so spawn a fresh interpreter.
+    """
+    if threading.active_count() == 1 and sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 @dataclass
@@ -89,15 +116,15 @@ class ConsumerPool:
     ) -> None:
         self._size = size
         self._args = (init_kwargs, setup, handler, handler_args)
-        self._context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
         #: Items sent to a consumer that died before starting them: they go out again first.
         self._retry: Deque[Tuple[Any, Any]] = deque()
         #: Consumers that died and were replaced.
         self.deaths = 0
 
     def _start(self) -> _Consumer:
-        parent_end, child_end = self._context.Pipe()
-        process = self._context.Process(
+        context = _start_method()
+        parent_end, child_end = context.Pipe()
+        process = context.Process(
             target=_consumer_main, args=(child_end, *self._args), name="stoq-consumer", daemon=True
         )
         process.start()

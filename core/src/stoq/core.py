@@ -166,6 +166,15 @@ class Stoq:
             )
         return call
 
+    def preload_plugins(self) -> None:
+        """Import (not start) every configured plugin's code, so forked consumers inherit it.
+
+        Failures are ignored here: the request that uses the plugin reports them.
+        """
+        for key in PLUGIN_LIST_KEYS:
+            for name in getattr(self.settings, key):
+                self.plugins.preload(name)
+
     def timeout_for(self, plugin_name: str) -> float:
         """The deadline for one call of the plugin: its ``timeout`` option or plugin_timeout."""
         timeout = self._timeouts.get(plugin_name)

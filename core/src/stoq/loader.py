@@ -6,6 +6,7 @@ so a broken or heavy plugin that is not used costs nothing.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib.util
 import inspect
@@ -223,6 +224,13 @@ class PluginManager:
             raise
         self._instances[name] = instance
         return instance
+
+    def preload(self, name: str) -> None:
+        """Import an entry-point plugin's class without building it; errors are left for load()."""
+        sources = self.sources.get(name, [])
+        if len(sources) == 1 and sources[0].entry_point is not None and name not in self._instances:
+            with contextlib.suppress(Exception):
+                sources[0].entry_point.load()
 
     def add_instance(self, name: str, instance: BasePlugin) -> None:
         """Use an already built plugin under ``name`` (tests, embedding)."""

@@ -141,7 +141,6 @@ def _describe(item: Any) -> str:
 
 def _run_on_pool(
     stoq: Stoq,
-    source: ItemSource,
     request_meta: Optional[RequestMeta],
     add_start_dispatch: Optional[List[str]],
     add_start_deep_dispatch: Optional[List[str]],
@@ -149,7 +148,12 @@ def _run_on_pool(
     held: Dict[int, Tuple[Optional[str], str]] = {}
     keys = itertools.count()
 
+    source: Optional[ItemSource] = None
+
     def feed(timeout: float) -> Any:
+        nonlocal source
+        if source is None:  # only once the consumers exist: they fork before any provider runs
+            source = ItemSource(stoq)
         item = source.next_item(timeout)
         if item is None or item is DONE:
             return item
@@ -157,6 +161,7 @@ def _run_on_pool(
         held[key] = (item.payload_id if isinstance(item, Payload) else None, _describe(item))
         return key, item
 
+    stoq.preload_plugins()
     pool = ConsumerPool(
         stoq.settings.consumers,
         stoq_for(stoq),
@@ -187,10 +192,12 @@ def run_providers(
     add_start_deep_dispatch: Optional[List[str]],
 ) -> None:
     """Scan until every provider has finished and the queue is drained, or ``stoq.stop()``."""
-    source = ItemSource(stoq)
+    if not stoq.settings.providers:
+        raise ValueError("run mode needs at least one provider (providers = [...])")
     if stoq.settings.consumers > 1:
-        _run_on_pool(stoq, source, request_meta, add_start_dispatch, add_start_deep_dispatch)
+        _run_on_pool(stoq, request_meta, add_start_dispatch, add_start_deep_dispatch)
         return
+    source = ItemSource(stoq)
     while not stoq.stopping.is_set():
         item = source.next_item(timeout=0.2)
         if item is DONE:

@@ -88,6 +88,7 @@ def scan_items(
     from stoq.cli.common import setup_logging
     from stoq.consumers import DONE, ConsumerPool, stoq_for
 
+    stoq.preload_plugins()  # forked consumers inherit the imported plugin code
     feed_order = iter(enumerate(items))
     setup = (setup_logging, (stoq.settings.log_level, stoq.settings.log_dir))
     pool = ConsumerPool(jobs, stoq_for(stoq), _scan_in_consumer, (options,), setup)
