@@ -11,9 +11,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
 import queue
 import signal
-import sys
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -88,11 +88,14 @@ def _receive(conn: Connection, inbox: queue.Queue[Any]) -> None:
 def _start_method() -> Any:
     """Fork while this process has a single thread: the consumer inherits every module already
     imported (plugins included) and starts in milliseconds. With other threads running (run
-    mode's providers), forking could copy a lock in a held state, so spawn a fresh interpreter.
+    mode's providers, a library's native threads), forking could copy a lock in a held state,
+    so spawn a fresh interpreter instead.
     """
-    if threading.active_count() == 1 and sys.platform.startswith("linux"):
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
+    try:
+        single = len(os.listdir("/proc/self/task")) == 1  # counts native threads too
+    except OSError:  # not Linux
+        single = False
+    return multiprocessing.get_context("fork" if single else "spawn")
 
 
 @dataclass
