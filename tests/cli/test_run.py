@@ -26,7 +26,23 @@ def test_run_scans_every_provided_item_and_prints_responses(run_stoq, tmp_path: 
     result = run_stoq("run", "--profile", "none", "--config", config, "-a", "simple_worker")
     assert result.returncode == 0, result.stderr
     responses = json_lines(result.stdout)
-    assert [r["results"][0]["workers"][0]["simple_worker"]["size"] for r in responses] == [3, 3, 6]
+    sizes = sorted(r["results"][0]["workers"][0]["simple_worker"]["size"] for r in responses)
+    assert sizes == [3, 3, 6]
+
+
+def test_run_without_a_connector_prints_whole_responses_from_every_consumer(
+    run_stoq, tmp_path: Path
+):
+    """With no -C, consumers send responses back and this process prints each as one line."""
+    config = _config(tmp_path, [f"item {i:02d}" + "x" * 5000 for i in range(30)])
+    result = run_stoq(
+        "run", "--profile", "none", "--config", config, "--consumers", "2", "-a", "crash_worker"
+    )
+    assert result.returncode == 0, result.stderr
+    responses = json_lines(result.stdout)
+    assert len(responses) == 30
+    pids = {r["results"][0]["workers"][0]["crash_worker"]["pid"] for r in responses}
+    assert len(pids) == 2
 
 
 def test_run_with_providers_given_by_flag(run_stoq, tmp_path: Path):
@@ -49,10 +65,8 @@ def test_run_with_providers_given_by_flag(run_stoq, tmp_path: Path):
     )
     assert result.returncode == 0, result.stderr
     responses = json_lines(result.stdout)
-    assert len(responses) == 2
-    assert responses[1]["results"][0]["workers"][0]["simple_worker"]["size"] == len(
-        b"from archive: abc"
-    )
+    sizes = sorted(r["results"][0]["workers"][0]["simple_worker"]["size"] for r in responses)
+    assert sizes == [1, len(b"from archive: abc")]  # consumers answer in any order
     assert {r["request_meta"]["source"] for r in responses} == {"queue"}
 
 
@@ -108,6 +122,8 @@ def test_signal_finishes_the_request_in_flight_then_exits_cleanly(tmp_path: Path
             "run",
             "--profile",
             "none",
+            "--consumers",
+            "1",
             "--config",
             str(config),
             "-a",
@@ -135,3 +151,30 @@ def test_signal_finishes_the_request_in_flight_then_exits_cleanly(tmp_path: Path
         assert response["results"][0]["workers"][0]["simple_worker"]["size"] == len("item 0")
     assert f"{signal.Signals(signum).name}: finishing the request in flight" in stderr.decode()
     assert "Traceback" not in stderr.decode()
+
+
+def test_signal_with_two_consumers_finishes_their_requests_and_starts_no_more(
+    tmp_path: Path, stoq_env
+):
+    """Each consumer finishes the item it holds; the queued ones are not started."""
+    config = _config(tmp_path, [f"item {i}" for i in range(8)])
+    command = ["run", "--profile", "none", "--consumers", "2", "--config", str(config)]
+    command += ["-a", "sleep_worker", "--plugin-opts", "sleep_worker:seconds=1"]
+    proc = subprocess.Popen(
+        STOQ + command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=stoq_env,
+    )
+    try:
+        first = proc.stdout.readline()
+        time.sleep(0.4)
+        proc.send_signal(signal.SIGINT)
+        rest, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, stderr.decode()
+    responses = json_lines((first + rest).decode())
+    assert 2 <= len(responses) < 8
+    assert all(r["results"][0]["workers"][0]["sleep_worker"] == {"slept": True} for r in responses)

@@ -226,7 +226,7 @@ class Stoq:
         self._decorate(response)
         if response.errors:
             self.responses_with_errors += 1
-        self._save(response)
+        self.save(response)
         return response
 
     def run(
@@ -247,7 +247,7 @@ class Stoq:
     def report_unscanned(self, response: StoqResponse) -> None:
         """Send a response that has errors but no payload (e.g. a failed archiver ``get``)."""
         self.responses_with_errors += 1
-        self._save(response)
+        self.save(response)
 
     def reconstruct_all_subresponses(self, stoq_response: StoqResponse) -> Iterator[StoqResponse]:
         """One response per payload, holding it and its descendants, re-decorated (v2 API)."""
@@ -280,8 +280,13 @@ class Stoq:
                 response.decorators[name] = result.results
             response.errors.extend(normalise_errors(result.errors, name, None, "decorate"))
 
-    def _save(self, response: StoqResponse) -> None:
-        for name in self.connectors:
+    def save(self, response: StoqResponse, connectors: Optional[List[str]] = None) -> None:
+        """Send a finished response to the connectors (all configured ones by default).
+
+        A failure is logged with the scan id and counted in ``connector_failures``; it never
+        keeps the response from the other connectors.
+        """
+        for name in self.connectors if connectors is None else connectors:
             failed: List[Error] = []
             call = self.call_for(failed, name, ConnectorPlugin, "save", "save", None)
             if call is not None:

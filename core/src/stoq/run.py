@@ -120,11 +120,17 @@ def _scan_for_pool(
     request_meta: Optional[RequestMeta],
     add_start_dispatch: Optional[List[str]],
     add_start_deep_dispatch: Optional[List[str]],
-) -> Tuple[bool, int]:
-    """In a consumer: scan one item; tell the parent (had errors, connector failures)."""
+    send_back: bool,
+) -> Tuple[bool, int, Optional[StoqResponse]]:
+    """In a consumer: scan one item; tell the parent (had errors, connector failures, and the
+    response itself when the parent has connectors of its own to run)."""
     failures = stoq.connector_failures
     response = scan_item(stoq, item, request_meta, add_start_dispatch, add_start_deep_dispatch)
-    return bool(response.errors), stoq.connector_failures - failures
+    return (
+        bool(response.errors),
+        stoq.connector_failures - failures,
+        response if send_back else None,
+    )
 
 
 def _describe(item: Any) -> str:
@@ -161,19 +167,28 @@ def _run_on_pool(
         held[key] = (item.payload_id if isinstance(item, Payload) else None, _describe(item))
         return key, item
 
+    # A connector built in this process (not an installed plugin, e.g. the CLI's printer)
+    # cannot load in a consumer: consumers send their responses back for it to run here.
+    installed = stoq.plugins.sources
+    in_parent = [name for name in stoq.connectors if name not in installed]
+    kwargs = stoq_for(stoq)
+    kwargs["connectors"] = [name for name in stoq.connectors if name in installed]
     stoq.preload_plugins()
     pool = ConsumerPool(
         stoq.settings.consumers,
-        stoq_for(stoq),
+        kwargs,
         _scan_for_pool,
-        (request_meta, add_start_dispatch, add_start_deep_dispatch),
+        (request_meta, add_start_dispatch, add_start_deep_dispatch, bool(in_parent)),
         logging_setup(),
     )
     for key, result, exit_code in pool.process(feed, stoq.stopping.is_set):
         payload_id, description = held.pop(key)
         if exit_code is None:
-            stoq.responses_with_errors += int(result[0])
-            stoq.connector_failures += result[1]
+            had_errors, connector_failures, response = result
+            stoq.responses_with_errors += int(had_errors)
+            stoq.connector_failures += connector_failures
+            if response is not None:
+                stoq.save(response, in_parent)
             continue
         error = Error(
             f"consumer process died (exit code {exit_code}) while scanning this item ({description})",

@@ -34,8 +34,8 @@ Run mode: start the providers (-P or [core] providers), scan every payload they 
 queue as its own request, and stop when every provider has finished and the queue is empty.
 
 Items are scanned by --consumers processes, each with its own plugin instances. Responses go
-to the configured connectors (-C); with no connector they are printed to stdout by this
-process (one consumer): indented on a terminal, one JSON line per request otherwise.
+to the configured connectors (-C); with no connector the consumers send them back and this
+process prints each whole: indented on a terminal, one JSON line per request otherwise.
 Ctrl-C or SIGTERM finishes the request in flight and exits; a second one aborts at once.
 
 Exit status: 0 finished or stopped cleanly with no errors; 1 some response had errors, or a
@@ -111,14 +111,8 @@ def handle(args: argparse.Namespace) -> int:
             "run mode needs a provider: give -P NAME, or set providers in [core] of the config file"
         )
     if not stoq.connectors:
-        # Printing from one process keeps every response whole on stdout.
-        if stoq.settings.consumers > 1:
-            log.info(
-                "no connector configured: responses are printed by this process (1 consumer);"
-                " configure one (-C) to scan with %d consumer processes",
-                stoq.settings.consumers,
-            )
-        stoq.settings.consumers = 1
+        # Printed by this process (consumers send their responses back), so every response
+        # reaches stdout whole, whatever the number of consumers.
         indent = output_indent(args, sys.stdout.isatty())
         stoq.plugins.build(STDOUT_CONNECTOR, _stdout_connector(indent))
         stoq.connectors = [STDOUT_CONNECTOR]
