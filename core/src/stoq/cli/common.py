@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
@@ -69,31 +68,11 @@ def load_settings(
     return resolve_settings(given, config, layer, profile or "")
 
 
-class _NoTraceback(logging.Formatter):
-    """Terminal log lines without tracebacks (they still reach a log_dir file)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        saved = record.exc_info, record.exc_text, record.stack_info
-        record.exc_info, record.exc_text, record.stack_info = None, None, None
-        try:
-            return super().format(record)
-        finally:
-            record.exc_info, record.exc_text, record.stack_info = saved
-
-
 def setup_logging(level: str, log_dir: Optional[str]) -> None:
-    """``stoq.configure_logging``, keeping tracebacks off the terminal below debug level.
-
-    A plugin's failure is already summarised in the response; its full traceback still goes
-    to ``log_dir/stoq.log`` when a log folder is set, and to the terminal with debug.
-    """
+    """``stoq.configure_logging``: tracebacks stay off the terminal below debug level."""
     from stoq.log import configure_logging
 
     configure_logging(level, log_dir)
-    if level.upper() != "DEBUG":
-        for handler in logging.getLogger("stoq").handlers:
-            if type(handler) is logging.StreamHandler and handler.formatter is not None:
-                handler.setFormatter(_NoTraceback(handler.formatter._fmt))
 
 
 def start_logging(args: argparse.Namespace) -> CoreSettings:
