@@ -156,7 +156,7 @@ def test_signal_finishes_the_request_in_flight_then_exits_cleanly(tmp_path: Path
 def test_signal_with_two_consumers_finishes_their_requests_and_starts_no_more(
     tmp_path: Path, stoq_env
 ):
-    """Each consumer finishes the item it holds; the queued ones are not started."""
+    """Each consumer finishes what it was sent (two items at most); the rest is not started."""
     config = _config(tmp_path, [f"item {i}" for i in range(8)])
     command = ["run", "--profile", "none", "--consumers", "2", "--config", str(config)]
     command += ["-a", "sleep_worker", "--plugin-opts", "sleep_worker:seconds=1"]

@@ -31,6 +31,9 @@ log = logging.getLogger("stoq")
 
 #: Returned by a feed when no item will ever come again.
 DONE = object()
+#: Items sent to each consumer ahead of its answers, so it never waits on the parent. A stop
+#: finishes what was sent: the item being scanned and the one queued behind it.
+PREFETCH = 2
 #: Seconds a consumer gets to finish its item after being told to stop, before it is killed.
 STOP_GRACE = 30.0
 
@@ -114,12 +117,8 @@ class ConsumerPool:
         handler: Handler,
         handler_args: Tuple[Any, ...] = (),
         setup: Optional[Setup] = None,
-        prefetch: int = 1,
     ) -> None:
-        """``prefetch`` items are sent to each consumer ahead of its answers: 2 means it never
-        waits on the parent, but a stop then also finishes one item not yet started."""
         self._size = size
-        self._prefetch = prefetch
         self._args = (init_kwargs, setup, handler, handler_args)
         #: Items sent to a consumer that died before starting them: they go out again first.
         self._retry: Deque[Tuple[Any, Any]] = deque()
@@ -151,7 +150,7 @@ class ConsumerPool:
                 if halt and not busy and not self._retry:
                     return
                 for consumer in consumers:
-                    while len(consumer.inflight) < self._prefetch and (self._retry or not halt):
+                    while len(consumer.inflight) < PREFETCH and (self._retry or not halt):
                         entry = self._retry.popleft() if self._retry else feed(0 if busy else 0.1)
                         if entry is None or entry is DONE:
                             exhausted = halt = exhausted or entry is DONE

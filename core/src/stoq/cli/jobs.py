@@ -91,7 +91,7 @@ def scan_items(
     stoq.preload_plugins()  # forked consumers inherit the imported plugin code
     feed_order = iter(enumerate(items))
     setup = (setup_logging, (stoq.settings.log_level, stoq.settings.log_dir))
-    pool = ConsumerPool(jobs, stoq_for(stoq), _scan_in_consumer, (options,), setup, prefetch=2)
+    pool = ConsumerPool(jobs, stoq_for(stoq), _scan_in_consumer, (options,), setup)
     done: Dict[int, Outcome] = {}
     next_index = 0
     for index, outcome, exit_code in pool.process(lambda _timeout: next(feed_order, DONE)):
