@@ -29,12 +29,12 @@ def test_a_member_of_a_pinned_sdist_is_downloaded_checked_and_cached(cache: Path
 
 
 def test_a_wrong_pin_fails_loudly_naming_the_file(cache: Path) -> None:
-    with pytest.raises(SampleError, match="test-ole-file.doc has SHA-256 a9645cd2.*pinned 0000"):
+    with pytest.raises(SampleError, match=r"test-ole-file\.doc has SHA-256 a9645cd2.*pinned 0000"):
         pinned_sample(OLEFILE_SDIST, OLE_DOC, "0" * 64)
 
 
 def test_a_missing_member_or_distribution_fails_loudly(cache: Path) -> None:
-    with pytest.raises(SampleError, match="has no member 'olefile-0.47/nope'"):
+    with pytest.raises(SampleError, match=r"has no member 'olefile-0\.47/nope'"):
         pinned_sample(OLEFILE_SDIST, "olefile-0.47/nope", "1" * 64)
-    with pytest.raises(SampleError, match="olefile-9.99.zip is not listed"):
+    with pytest.raises(SampleError, match=r"olefile-9\.99\.zip is not listed"):
         pinned_sample("olefile-9.99.zip", OLE_DOC, OLE_DOC_SHA256)
