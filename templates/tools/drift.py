@@ -3,7 +3,7 @@
 Every package under plugins-contrib/ must record its template answers in .cookiecutter.json.
 The template is rendered again from those answers and the boilerplate compared: pyproject
 (tables, keys, build system, metadata, entry point, wheel target), the package __init__,
-the test scaffolding (a conformance suite per role, tests/data), and that the plugin class
+the test scaffolding (a conformance suite per role, tests/data), the LICENSE text, and that the plugin class
 serves the recorded roles. Extra dependencies, the version, the plugin's own code and extra
 test files are intended differences and are not reported. Exit status 1 when anything drifted.
 
@@ -52,6 +52,11 @@ def check_package(project: Path, scratch: Path) -> List[str]:
     diffs += compare_tests(project, name, canonical)
     if not (project / "README.md").is_file():
         diffs.append("README.md is missing")
+    licence = project / "LICENSE"
+    if not licence.is_file():
+        diffs.append("LICENSE is missing (the template renders it from the recorded licence)")
+    elif licence.read_bytes() != (rendered / "LICENSE").read_bytes():
+        diffs.append(f"LICENSE differs from the {answers['license']} text the template renders")
     meta = load_toml(project / "pyproject.toml")
     entry = meta.get("project", {}).get("entry-points", {}).get("stoq.plugins", {}).get(name)
     if isinstance(entry, str):
