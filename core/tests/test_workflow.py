@@ -35,6 +35,46 @@ def test_rule2_dispatch_is_an_ordered_union_without_duplicates(build) -> None:
     assert response.errors == []
 
 
+def test_rule2_default_routing_skips_a_worker_not_installed_with_a_notice(build, caplog) -> None:
+    """if_installed names run when installed; a missing one is noted in the meta, logged once."""
+    stoq = build(
+        dispatchers=["simple_dispatcher"],
+        plugin_opts={
+            "simple_dispatcher": {
+                "workers": [],
+                "if_installed": ["no_such_worker", "simple_worker"],
+            }
+        },
+    )
+    with caplog.at_level("INFO", logger="stoq"):
+        first = stoq.scan(b"abc")
+        second = stoq.scan(b"def")
+    for response in (first, second):
+        [result] = response.results
+        assert response.errors == []
+        assert result.plugins_run["workers"][0] == ["simple_worker"]
+        assert result.dispatch_meta == {
+            "simple_dispatcher": {"why": "configured", "not_installed": ["no_such_worker"]}
+        }
+    notices = [r.getMessage() for r in caplog.records if "no_such_worker" in r.getMessage()]
+    notice = "routes some payloads to plugin 'no_such_worker', which is not installed; skipped"
+    assert notices == [f"simple_dispatcher: {notice}"]
+
+
+def test_rule2_a_required_worker_not_installed_stays_a_load_error(build) -> None:
+    """plugin_names (and every name the user gives) must be installed: missing is an Error."""
+    stoq = build(
+        dispatchers=["simple_dispatcher"],
+        plugin_opts={"simple_dispatcher": {"workers": ["no_such_worker"]}},
+    )
+    response = stoq.scan(b"abc", add_start_dispatch=["also_missing"])
+    assert [(e.plugin_name, e.stage) for e in response.errors] == [
+        ("also_missing", "load"),
+        ("no_such_worker", "load"),
+    ]
+    assert "not_installed" not in response.results[0].dispatch_meta["simple_dispatcher"]
+
+
 def test_rule2_extracted_payload_dispatch_to_is_its_start_dispatch(build) -> None:
     """Rule 2: an extracted payload's dispatch_to works like the root's start dispatch."""
     stoq = build(plugin_opts={"extract_worker": {"dispatch_to": ["second_worker"]}})

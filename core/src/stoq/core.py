@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple, Union
 
 from stoq.config import find_config_file, read_config_file
 from stoq.data_classes import (
@@ -112,6 +112,7 @@ class Stoq:
         self.consumer_deaths = 0
         #: Set by ``stop()``: run mode finishes the request in flight and returns.
         self.stopping = threading.Event()
+        self._noticed: Set[Tuple[str, str]] = set()
 
     def _drop_missing_profile_plugins(self) -> None:
         """A profile names plugins that may not be installed: skip those with a notice."""
@@ -123,6 +124,17 @@ class Stoq:
             for missing in sorted(set(names) - set(present)):
                 log.info("%s: plugin %r from the profile is not installed; skipped", key, missing)
             setattr(self.settings, key, present)
+
+    def notice_not_installed(self, dispatcher: str, names: List[str]) -> None:
+        """Log, once per ``Stoq``, that default routing named a plugin that is not installed."""
+        for name in names:
+            if (dispatcher, name) not in self._noticed:
+                self._noticed.add((dispatcher, name))
+                log.info(
+                    "%s: routes some payloads to plugin %r, which is not installed; skipped",
+                    dispatcher,
+                    name,
+                )
 
     # -- plugins ---------------------------------------------------------------------------
 

@@ -284,17 +284,25 @@ class WorkerResponse(_Printable):
 
 
 class DispatcherResponse(_Printable):
-    """What a dispatcher returns: the workers to run, why (meta), and errors."""
+    """What a dispatcher returns: the workers to run, why (meta), and errors.
+
+    ``plugin_names`` must be installed: a missing one is a load error, as for a name the user
+    gave. ``if_installed`` is for default routing (rules shipped with a plugin): the engine
+    runs the installed ones and skips the others with a notice, recorded as
+    ``meta["not_installed"]`` and logged once per ``Stoq``.
+    """
 
     def __init__(
         self,
         plugin_names: Optional[List[str]] = None,
         meta: Optional[Dict[str, Any]] = None,
         errors: Optional[List[ErrorLike]] = None,
+        if_installed: Optional[List[str]] = None,
     ) -> None:
         self.plugin_names = [] if plugin_names is None else plugin_names
         self.meta = {} if meta is None else meta
         self.errors = [] if errors is None else errors
+        self.if_installed = [] if if_installed is None else if_installed
 
 
 class DeepDispatcherResponse(DispatcherResponse):

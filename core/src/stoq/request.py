@@ -132,7 +132,22 @@ class ScanRequest:
                     normalise_errors(response.errors, name, payload.payload_id, stage)
                 )
             wanted.extend(response.plugin_names)
+            optional = getattr(response, "if_installed", None)
+            if optional:
+                wanted.extend(self._installed(name, optional, meta_store))
         return wanted
+
+    def _installed(
+        self, dispatcher: str, names: List[str], meta_store: Dict[str, Dict[str, Any]]
+    ) -> List[str]:
+        """The names that are installed; the others are noted in the dispatcher's meta."""
+        present = [n for n in names if self.stoq.plugins.is_available(n)]
+        missing = [n for n in names if n not in present]
+        if missing:
+            noted = meta_store.setdefault(dispatcher, {}).setdefault("not_installed", [])
+            noted.extend(n for n in missing if n not in noted)
+            self.stoq.notice_not_installed(dispatcher, missing)
+        return present
 
     def _dispatch(self, payload: Payload, is_root: bool) -> List[str]:
         stoq = self.stoq

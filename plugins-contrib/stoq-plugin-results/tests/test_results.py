@@ -134,6 +134,32 @@ def test_default_rule_sends_archives_to_decompress(make: Any) -> None:
     assert meta["dispatch"] == ["decompress"]
 
 
+def test_default_rules_skip_a_worker_that_is_not_installed_with_a_notice() -> None:
+    """Shipped rules are default routing: without decompress there is a note, not an Error."""
+    stand_ins = {k: v for k, v in STAND_INS.items() if k != "decompress"}
+    with make_stoq(
+        plugins=stand_ins, always_dispatch=["mimetype"], deep_dispatchers=["results"]
+    ) as stoq:
+        response = stoq.scan(zip_bytes())
+    assert response.errors == []
+    assert dispatched(response) == []
+    meta = response.results[0].deep_dispatch_meta["results"]
+    assert meta["not_installed"] == ["decompress"]
+    assert meta["archive-mimetype"]["matched"] == "application/zip"
+
+
+def test_a_users_rule_naming_a_worker_not_installed_is_a_load_error() -> None:
+    """A rule the user wrote names workers explicitly; if_installed = true relaxes it."""
+    strict = rule("exists", "size", dispatch=["absent"])
+    response = scan(b"text\n", [strict])
+    assert [(e.plugin_name, e.stage) for e in response.errors] == [("absent", "load")]
+    lenient = rule("exists", "size", dispatch=["absent", "target"], if_installed=True)
+    response = scan(b"text\n", [lenient])
+    assert response.errors == []
+    assert dispatched(response) == ["target"]
+    assert response.results[0].deep_dispatch_meta["results"]["not_installed"] == ["absent"]
+
+
 def test_default_rule_leaves_text_alone() -> None:
     """Plain text matches no rule: no deep dispatch, no meta."""
     response = scan(b"just words\n")
@@ -343,6 +369,10 @@ def load_error(rules: Any, **options: Any) -> str:
         (
             [rule("exists", "size", name="twice"), rule("exists", "size", name="twice")],
             "rule 'twice' (#2) has the same name as rule #1",
+        ),
+        (
+            [rule("exists", "size", name="flag", if_installed="yes")],
+            "rule 'flag' (#1): 'if_installed' must be true or false",
         ),
         ("[{not json", "option 'rules' is not valid JSON"),
         (42, "option 'rules' must be a list of tables"),

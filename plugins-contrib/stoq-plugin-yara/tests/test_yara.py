@@ -22,7 +22,7 @@ from stoq.plugins import ArchiverPlugin
 from stoq.testing import DispatcherConformance, WorkerConformance, make_stoq
 from stoq_plugin_yara.compiler import load_rules
 from stoq_plugin_yara.matches import escape_bytes
-from stoq_plugin_yara.plugin import RULES_DIR, YaraPlugin
+from stoq_plugin_yara.plugin import YaraPlugin
 
 MAGIC_RULE = """
 rule elf_magic : binary linux
@@ -168,17 +168,42 @@ def test_default_dispatch_rules_recognise_each_format(
     """Each real sample is identified (type in the meta) and archives go to decompress."""
     response = dispatch(format_samples[kind])
     assert response.meta[rule]["type"] == kind
-    assert response.plugin_names == workers
+    assert response.if_installed == workers
+    assert response.plugin_names == []
     assert response.errors == []
 
 
-def test_dispatch_rules_never_name_plugins_outside_this_repository() -> None:
-    """The shipped dispatch rules only dispatch to decompress; other plugins are comments."""
-    rules = load_rules(str(RULES_DIR / "dispatch.yar"))
-    named = set()
-    for rule in rules:
-        named.update(n.strip() for n in str(rule.meta.get("plugin", "")).split(",") if n.strip())
-    assert named == {"decompress"}
+def test_shipped_dispatch_rules_route_only_if_installed(format_samples: Dict[str, bytes]) -> None:
+    """The shipped rules are default routing: every worker they name is if_installed."""
+    response = dispatch(format_samples["zip"])
+    assert response.plugin_names == []
+    assert response.if_installed == ["decompress"]
+
+
+def test_shipped_routing_to_a_worker_not_installed_is_a_notice_not_an_error(
+    format_samples: Dict[str, bytes],
+) -> None:
+    """Through the engine: an absent worker of the shipped rules is noted in the meta, no Error."""
+    with make_stoq(dispatchers=["yara"], plugins={"yara": YaraPlugin}) as stoq:
+        response = stoq.scan(format_samples["zip"])
+    [result] = response.results
+    assert response.errors == []
+    assert result.plugins_run["workers"][0] == []
+    assert result.dispatch_meta["yara"]["not_installed"] == ["decompress"]
+    assert result.dispatch_meta["yara"]["zip_archive"]["type"] == "zip"
+
+
+def test_user_rules_route_strictly_unless_the_rule_says_if_installed(tmp_path: Path) -> None:
+    """Rules of the user's own name required workers; ``if_installed = true`` relaxes one rule."""
+    rules = write_rules(
+        tmp_path,
+        "route.yar",
+        'rule strict { meta: plugin = "hash, entropy" condition: true }\n'
+        'rule lenient { meta: plugin = "entropy, olevba" if_installed = true condition: true }\n',
+    )
+    response = dispatch(b"x", dispatch_rules=str(rules))
+    assert response.plugin_names == ["hash", "entropy"]
+    assert response.if_installed == ["olevba"]
 
 
 def test_plugin_meta_names_workers_in_order_without_duplicates(tmp_path: Path) -> None:
@@ -192,6 +217,7 @@ def test_plugin_meta_names_workers_in_order_without_duplicates(tmp_path: Path) -
     )
     response = dispatch(b"x", dispatch_rules=str(rules))
     assert response.plugin_names == ["hash", "entropy", "mimetype"]
+    assert response.if_installed == []
     assert response.meta == {
         "first": {"plugin": "hash, entropy"},
         "second": {"plugin": "entropy,mimetype"},

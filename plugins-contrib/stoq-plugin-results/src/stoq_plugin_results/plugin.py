@@ -42,7 +42,8 @@ DEFAULT_RULES: List[Dict[str, Any]] = [
         "operator": "in",
         "value": ARCHIVE_MIMETYPES,
         "dispatch": ["decompress"],
-    }
+        "if_installed": True,
+    },
 ]
 
 
@@ -91,6 +92,7 @@ class ResultsPlugin(DeepDispatcherPlugin):
         self, payload: Payload, request_meta: RequestMeta
     ) -> Optional[DeepDispatcherResponse]:
         workers: Dict[str, None] = {}
+        optional: Dict[str, None] = {}
         meta: Dict[str, Any] = {}
         for rule in self.rules:
             results = _latest_results(payload, rule.worker)
@@ -99,8 +101,9 @@ class ResultsPlugin(DeepDispatcherPlugin):
             match = rule.first_match(results)
             if match is None:
                 continue
-            workers.update(dict.fromkeys(rule.dispatch))
+            (optional if rule.if_installed else workers).update(dict.fromkeys(rule.dispatch))
             meta[rule.name] = rule.describe(match[0])
         if not meta:
             return None
-        return DeepDispatcherResponse(list(workers), meta)
+        lenient = [name for name in optional if name not in workers]
+        return DeepDispatcherResponse(list(workers), meta, if_installed=lenient)

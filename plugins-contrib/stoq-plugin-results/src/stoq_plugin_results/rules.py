@@ -49,7 +49,7 @@ OPERATORS: Dict[str, Check] = {
     "greater_than": lambda found, value, _: _number(found) and found > value,
     "less_than": lambda found, value, _: _number(found) and found < value,
 }
-_KEYS = {"name", "worker", "path", "operator", "value", "dispatch"}
+_KEYS = {"name", "worker", "path", "operator", "value", "dispatch", "if_installed"}
 _REQUIRED = ("name", "worker", "path", "operator", "dispatch")
 _INDEX = re.compile(r"\[(\d+|\*)\]")
 _MISSING = object()
@@ -103,6 +103,8 @@ class Rule:
     dispatch: Tuple[str, ...]
     tokens: Tuple[str, ...]
     pattern: Optional[Pattern[str]] = None
+    #: Default routing: workers not installed are skipped with a notice, not a load error.
+    if_installed: bool = False
 
     def first_match(self, results: Any) -> Optional[Tuple[Any]]:
         """``(value,)`` for the first reached value that satisfies the rule, else None."""
@@ -184,6 +186,8 @@ def _rule(index: int, raw: Any) -> Rule:
     names = [n.strip() for n in names if n.strip()]
     if not names:
         raise ValueError(f"{where}: 'dispatch' names no worker")
+    if not isinstance(raw.get("if_installed", False), bool):
+        raise ValueError(f"{where}: 'if_installed' must be true or false")
     value = raw.get("value", _MISSING)
     pattern = _check_value(operator, value, where)
     try:
@@ -199,6 +203,7 @@ def _rule(index: int, raw: Any) -> Rule:
         dispatch=tuple(dict.fromkeys(names)),
         tokens=tokens,
         pattern=pattern,
+        if_installed=raw.get("if_installed", False),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List
+from typing import Any, Dict, Iterable, List, Tuple
 
 __all__ = ["dispatch_names", "escape_bytes", "is_false", "match_to_dict"]
 
@@ -62,11 +62,22 @@ def is_false(value: Any) -> bool:
     return str(value).strip().lower() in ("false", "no", "0", "off")
 
 
-def dispatch_names(matches: Iterable[Any], key: str = "plugin") -> List[str]:
-    """Workers named by the matches' ``plugin = "a,b"`` meta, in match order, once each."""
-    names: Dict[str, None] = {}
+def dispatch_names(
+    matches: Iterable[Any], key: str = "plugin", all_optional: bool = False
+) -> Tuple[List[str], List[str]]:
+    """Workers named by the matches' ``plugin = "a,b"`` meta: ``(required, if_installed)``.
+
+    Each list is in match order, each name once. A name is optional (run if installed,
+    otherwise skipped with a notice) when every rule naming it says ``if_installed = true``,
+    or when ``all_optional`` (the shipped rules, which are default routing).
+    """
+    required: Dict[str, None] = {}
+    optional: Dict[str, None] = {}
     for match in matches:
         value = match.meta.get(key)
-        if isinstance(value, str):
-            names.update(dict.fromkeys(n.strip() for n in value.split(",") if n.strip()))
-    return list(names)
+        if not isinstance(value, str):
+            continue
+        names = dict.fromkeys(n.strip() for n in value.split(",") if n.strip())
+        lenient = all_optional or not is_false(match.meta.get("if_installed", False))
+        (optional if lenient else required).update(names)
+    return list(required), [n for n in optional if n not in required]

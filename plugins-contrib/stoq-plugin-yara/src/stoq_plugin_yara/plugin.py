@@ -19,6 +19,7 @@ __all__ = ["RULES_DIR", "YaraPlugin"]
 
 #: The rule sets shipped with the plugin: ``dispatch.yar`` (formats) and ``worker.yar``.
 RULES_DIR = Path(__file__).resolve().parent / "rules"
+SHIPPED_DISPATCH = RULES_DIR / "dispatch.yar"
 
 
 def _positive(options: Dict[str, Any], name: str, kind: type) -> Any:
@@ -46,7 +47,7 @@ class YaraPlugin(WorkerPlugin, DispatcherPlugin):
 
     DEFAULT_OPTIONS: ClassVar[Dict[str, Any]] = {
         "worker_rules": str(RULES_DIR),
-        "dispatch_rules": str(RULES_DIR / "dispatch.yar"),
+        "dispatch_rules": str(SHIPPED_DISPATCH),
         "match_timeout": 30,
         "max_strings": 50,
         "max_string_bytes": 64,
@@ -57,6 +58,8 @@ class YaraPlugin(WorkerPlugin, DispatcherPlugin):
         options = {**self.DEFAULT_OPTIONS, **self.plugin_opts}
         self.worker_rules = str(options["worker_rules"])
         self.dispatch_rules = str(options["dispatch_rules"])
+        #: The shipped rules are default routing: workers they name run only if installed.
+        self.shipped_dispatch_rules = Path(self.dispatch_rules).resolve() == SHIPPED_DISPATCH
         # yara takes whole seconds; round up so a fractional setting never becomes 0 (none).
         self.match_timeout = math.ceil(_positive(options, "match_timeout", float))
         self.max_strings = _positive(options, "max_strings", int)
@@ -95,4 +98,5 @@ class YaraPlugin(WorkerPlugin, DispatcherPlugin):
             meta[key] = dict(match.meta)
             if "save" in match.meta and is_false(match.meta["save"]):
                 payload.payload_meta.should_archive = False
-        return DispatcherResponse(dispatch_names(matches), meta, errors)
+        required, optional = dispatch_names(matches, all_optional=self.shipped_dispatch_rules)
+        return DispatcherResponse(required, meta, errors, if_installed=optional)

@@ -7,13 +7,14 @@ from stoq.plugins import DeepDispatcherPlugin, DispatcherPlugin
 
 
 class SimpleDispatcher(DispatcherPlugin):
-    """Dispatches to the workers in its ``workers`` option (default simple_worker)."""
+    """Dispatches to its ``workers`` option (default simple_worker) and ``if_installed``."""
 
     def get_dispatches(
         self, payload: Payload, request_meta: RequestMeta
     ) -> Optional[DispatcherResponse]:
         workers = self.plugin_opts.get("workers", ["simple_worker"])
-        return DispatcherResponse(list(workers), meta={"why": "configured"})
+        optional = self.plugin_opts.get("if_installed", [])
+        return DispatcherResponse(list(workers), {"why": "configured"}, if_installed=list(optional))
 
 
 class NoneDispatcher(DispatcherPlugin):

@@ -5,11 +5,10 @@
       type   = the format recognised; it appears in dispatch_meta["yara"][<rule>]
       plugin = the workers to run on the payload, comma separated
 
-    Only workers that ship in this repository are dispatched to: "decompress" for archives.
-    A dispatch to a worker that is not installed becomes a load error in the response, so the
-    formats other catalogue plugins handle carry a commented-out line instead. Install the
-    plugin, then copy this file, uncomment the line and point the yara option
-    `dispatch_rules` at your copy.
+    These rules are default routing: a worker they name that is not installed is skipped,
+    noted in dispatch_meta["yara"]["not_installed"] and logged once, never an error. So every
+    format names the plugin that handles it, installed or not. (Rules in a file of your own
+    name required workers; give a rule `if_installed = true` to make its workers optional.)
 */
 
 rule zip_archive
