@@ -49,8 +49,8 @@ def test_intended_differences_are_not_reported(package: Path, tmp_path: Path) ->
     pyproject = package / "pyproject.toml"
     edit(
         pyproject,
-        'dependencies = ["stoq-framework>=0.1.0"]',
-        'dependencies = ["stoq-framework >= 0.1.0", "yara-python>=4"]',
+        'dependencies = ["stoq-framework>=4.0.0"]',
+        'dependencies = ["stoq-framework >= 4.0.0", "yara-python>=4"]',
     )
     edit(pyproject, 'test = ["pytest>=7"]', 'test = ["pytest>=7", "hypothesis"]\nfast = ["orjson"]')
     edit(pyproject, 'version = "0.1.0"', 'version = "1.4.2"')
@@ -81,7 +81,7 @@ def test_pyproject_changes_are_reported_by_table_and_key(package: Path, tmp_path
     pyproject.write_text(pyproject.read_text() + '\n[tool.pytest.ini_options]\naddopts = "-q"\n')
     edit(
         pyproject,
-        'dependencies = ["stoq-framework>=0.1.0"]',
+        'dependencies = ["stoq-framework>=4.0.0"]',
         'dependencies = ["stoq-framework>=0.0.1"]',
     )
     found = "\n".join(drift(package, tmp_path))
@@ -93,7 +93,7 @@ def test_pyproject_changes_are_reported_by_table_and_key(package: Path, tmp_path
     )
     assert "[tool] pytest.ini_options.addopts = '-q', template renders None" in found
     assert (
-        "[project] dependencies lacks the template's 'stoq-framework>=0.1.0' (has 'stoq-framework>=0.0.1')"
+        "[project] dependencies lacks the template's 'stoq-framework>=4.0.0' (has 'stoq-framework>=0.0.1')"
         in found
     )
 

@@ -149,9 +149,10 @@ def check_wheel(wheel: Path, project: Path, name: str) -> None:
         raise RoundTripError(
             f"{wheel.name}: METADATA Name/Requires-Python differ from pyproject.toml"
         )
-    requires = metadata.get_all("Requires-Dist") or []
-    if "stoq-framework>=0.1.0" not in [r.replace(" ", "") for r in requires]:
-        raise RoundTripError(f"{wheel.name}: Requires-Dist {requires} lacks stoq-framework>=0.1.0")
+    requires = [r.replace(" ", "") for r in metadata.get_all("Requires-Dist") or []]
+    for wanted in expected["dependencies"]:
+        if wanted.replace(" ", "") not in requires:
+            raise RoundTripError(f"{wheel.name}: Requires-Dist {requires} lacks {wanted}")
     for module in ("__init__.py", "plugin.py"):
         if f"stoq_plugin_{name}/{module}" not in names:
             raise RoundTripError(f"{wheel.name}: stoq_plugin_{name}/{module} is not packaged")

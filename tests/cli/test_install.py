@@ -45,7 +45,7 @@ def build_wheel(folder: Path, dist: str, entry_point: str = "") -> Path:
         f"{info}/METADATA": (
             f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.3.0\n"
             "Summary: Counts lines (a throwaway plugin built by the CLI tests)\n"
-            "Requires-Dist: stoq-framework>=0.1.0\n"
+            "Requires-Dist: stoq-framework>=4.0.0\n"
         ).encode(),
         f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: stoq-cli-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }

@@ -1,3 +1,3 @@
 """The core's version, read by the build backend and by ``stoq.__version__``."""
 
-__version__ = "0.1.0"
+__version__ = "4.0.0"
