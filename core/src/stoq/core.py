@@ -229,12 +229,15 @@ class Stoq:
         request_meta: Optional[RequestMeta] = None,
         add_start_dispatch: Optional[List[str]] = None,
         add_start_deep_dispatch: Optional[List[str]] = None,
+        *,
+        scan_id: Optional[str] = None,
     ) -> StoqResponse:
-        """Scan a prepared Payload as one request."""
+        """Scan a prepared Payload as one request; ``scan_id`` fixes the response's id (a
+        provider's redelivered message keeps its id, so connectors can write idempotently)."""
         request_meta = RequestMeta() if request_meta is None else request_meta
         request = ScanRequest(self, request_meta, add_start_dispatch, add_start_deep_dispatch)
         request.run(payload)
-        response = StoqResponse(request.results, request_meta, request.errors)
+        response = StoqResponse(request.results, request_meta, request.errors, scan_id=scan_id)
         self._decorate(response)
         if response.errors:
             self.responses_with_errors += 1
@@ -256,10 +259,11 @@ class Stoq:
         """Ask run mode to stop after the request in flight (safe from a signal handler)."""
         self.stopping.set()
 
-    def report_unscanned(self, response: StoqResponse) -> None:
-        """Send a response that has errors but no payload (e.g. a failed archiver ``get``)."""
+    def report_unscanned(self, response: StoqResponse) -> int:
+        """Send a response that has errors but no payload (e.g. a failed archiver ``get``);
+        returns the connectors' failures, as ``save``."""
         self.responses_with_errors += 1
-        self.save(response)
+        return self.save(response)
 
     def reconstruct_all_subresponses(self, stoq_response: StoqResponse) -> Iterator[StoqResponse]:
         """One response per payload, holding it and its descendants, re-decorated (v2 API)."""
@@ -292,17 +296,21 @@ class Stoq:
                 response.decorators[name] = result.results
             response.errors.extend(normalise_errors(result.errors, name, None, "decorate"))
 
-    def save(self, response: StoqResponse, connectors: Optional[List[str]] = None) -> None:
+    def save(self, response: StoqResponse, connectors: Optional[List[str]] = None) -> int:
         """Send a finished response to the connectors (all configured ones by default).
 
         A failure is logged with the scan id and counted in ``connector_failures``; it never
-        keeps the response from the other connectors.
+        keeps the response from the other connectors. Returns this call's failures, so run
+        mode acknowledges only what every connector saved.
         """
+        failures = 0
         for name in self.connectors if connectors is None else connectors:
             failed: List[Error] = []
             call = self.call_for(failed, name, ConnectorPlugin, "save", "save", None)
             if call is not None:
                 invoke(failed, "save", None, call, None, response)
             for error in failed:
-                self.connector_failures += 1
+                failures += 1
                 log.error("scan %s: connector %r failed: %s", response.scan_id, name, error.error)
+        self.connector_failures += failures
+        return failures

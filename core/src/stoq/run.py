@@ -1,7 +1,10 @@
 """Run mode: providers in threads feed a bounded queue; each item is scanned as a request.
 
 With ``consumers == 1`` items are scanned in this process; with more, a pool of consumer
-processes (``stoq.consumers``) scans them, each with its own plugin instances.
+processes (``stoq.consumers``) scans them, each with its own plugin instances. An item a
+provider wrapped in a ``Delivery`` is settled here, in the parent, once its fate is known:
+``ack`` after every connector saved its response, ``nack`` with the reason otherwise (SPEC
+§5.5, at-least-once). Consumers only ever see the item and its scan id.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 from stoq.consumers import DONE, ConsumerPool, logging_setup, stoq_for
 from stoq.data_classes import Error, Payload, RequestMeta, StoqResponse
 from stoq.invoke import invoke
-from stoq.plugins import ArchiverPlugin, ProviderPlugin
+from stoq.plugins import ArchiverPlugin, Delivery, ProviderPlugin
 
 if TYPE_CHECKING:
     from stoq.core import Stoq
@@ -26,6 +29,20 @@ log = logging.getLogger("stoq")
 
 #: Put on the queue by each provider thread when its ``ingest`` returns or fails.
 _PROVIDER_DONE = object()
+#: What a consumer is sent: a provider's item (unwrapped from its Delivery) and its scan id.
+Work = Tuple[Any, Optional[str]]
+#: A consumer's answer: (had errors, connector failures, the response when sent back, and why
+#: the item must not be acknowledged, or None).
+Outcome = Tuple[bool, int, Optional[StoqResponse], Optional[str]]
+#: Reason given to ``nack`` for items still queued when run mode stops.
+STOPPED = "run mode stopped before this item was scanned"
+
+
+def _unwrap(item: Any) -> Tuple[Work, Optional[Delivery]]:
+    """The work to send to a consumer, and the Delivery to settle (None for a bare item)."""
+    if isinstance(item, Delivery):
+        return (item.item, item.scan_id), item
+    return (item, None), None
 
 
 def _to_payload(stoq: Stoq, item: Any, errors: List[Error]) -> Optional[Payload]:
@@ -56,15 +73,29 @@ def scan_item(
     request_meta: Optional[RequestMeta],
     add_start_dispatch: Optional[List[str]],
     add_start_deep_dispatch: Optional[List[str]],
-) -> StoqResponse:
-    """Scan one provider item; an item that yields no payload still reaches the connectors."""
+    scan_id: Optional[str] = None,
+) -> Tuple[StoqResponse, Optional[str]]:
+    """Scan one provider item; an item that yields no payload still reaches the connectors.
+
+    Returns the response and, when the item did not become a payload, why (the provider is
+    then not told ``ack``). An ``Error`` item is a provider giving up on a message: its
+    response holds just that error.
+    """
+    meta = request_meta or RequestMeta()
+    if isinstance(item, Error):
+        response = StoqResponse([], meta, [item], scan_id=scan_id)
+        stoq.report_unscanned(response)
+        return response, None
     errors: List[Error] = []
     payload = _to_payload(stoq, item, errors)
     if payload is None:
-        response = StoqResponse([], request_meta or RequestMeta(), errors)
+        response = StoqResponse([], meta, errors, scan_id=scan_id)
         stoq.report_unscanned(response)
-        return response
-    return stoq.scan_payload(payload, request_meta, add_start_dispatch, add_start_deep_dispatch)
+        return response, "no payload: " + "; ".join(e.error for e in errors)
+    response = stoq.scan_payload(
+        payload, request_meta, add_start_dispatch, add_start_deep_dispatch, scan_id=scan_id
+    )
+    return response, None
 
 
 class ItemSource:
@@ -113,24 +144,73 @@ class ItemSource:
             self._remaining -= 1
         return DONE
 
+    def drain(self) -> List[Any]:
+        """Take every item still queued (at stop: they were never sent to a consumer)."""
+        items: List[Any] = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return items
+            if item is not _PROVIDER_DONE:
+                items.append(item)
+
 
 def _scan_for_pool(
     stoq: Stoq,
-    item: Any,
+    work: Work,
     request_meta: Optional[RequestMeta],
     add_start_dispatch: Optional[List[str]],
     add_start_deep_dispatch: Optional[List[str]],
     send_back: bool,
-) -> Tuple[bool, int, Optional[StoqResponse]]:
-    """In a consumer: scan one item; tell the parent (had errors, connector failures, and the
-    response itself when the parent has connectors of its own to run)."""
+) -> Outcome:
+    """In a consumer: scan one item; tell the parent what it needs to count and settle it
+    (and the response itself when the parent has connectors of its own to run)."""
+    item, scan_id = work
     failures = stoq.connector_failures
-    response = scan_item(stoq, item, request_meta, add_start_dispatch, add_start_deep_dispatch)
+    response, unscanned = scan_item(
+        stoq, item, request_meta, add_start_dispatch, add_start_deep_dispatch, scan_id
+    )
     return (
         bool(response.errors),
         stoq.connector_failures - failures,
         response if send_back else None,
+        unscanned,
     )
+
+
+def _settle(stoq: Stoq, delivery: Optional[Delivery], reason: Optional[str]) -> None:
+    """Tell a Delivery's provider ``ack`` (reason None) or ``nack``; a bare item needs nothing.
+
+    A provider that fails to hear it is counted as a provider failure: the queue redelivers
+    the message, so the worst outcome is a second scan under the same scan id.
+    """
+    if delivery is None:
+        return
+    try:
+        if reason is None:
+            delivery.acknowledger.ack(delivery.tag)
+        else:
+            delivery.acknowledger.nack(delivery.tag, reason)
+    except Exception:
+        stoq.provider_failures += 1
+        verb = "ack" if reason is None else "nack"
+        log.exception("provider failed to %s %r (scan %s)", verb, delivery.tag, delivery.scan_id)
+
+
+def _verdict(unscanned: Optional[str], connector_failures: int) -> Optional[str]:
+    """Why an item must not be acknowledged, or None when every connector saved it."""
+    if unscanned is not None:
+        return unscanned
+    if connector_failures:
+        return f"{connector_failures} connector save(s) failed"
+    return None
+
+
+def _nack_unstarted(stoq: Stoq, source: Optional[ItemSource]) -> None:
+    """At stop, items still queued are nacked, never acknowledged."""
+    for item in source.drain() if source is not None else []:
+        _settle(stoq, _unwrap(item)[1], STOPPED)
 
 
 def _describe(item: Any) -> str:
@@ -145,13 +225,17 @@ def _describe(item: Any) -> str:
     return f"task={item!r}"[:300]
 
 
+#: What the parent keeps per item in flight: payload id, description, scan id, Delivery.
+_Held = Tuple[Optional[str], str, Optional[str], Optional[Delivery]]
+
+
 def _run_on_pool(
     stoq: Stoq,
     request_meta: Optional[RequestMeta],
     add_start_dispatch: Optional[List[str]],
     add_start_deep_dispatch: Optional[List[str]],
 ) -> None:
-    held: Dict[int, Tuple[Optional[str], str]] = {}
+    held: Dict[int, _Held] = {}
     keys = itertools.count()
 
     source: Optional[ItemSource] = None
@@ -160,12 +244,14 @@ def _run_on_pool(
         nonlocal source
         if source is None:  # only once the consumers exist: they fork before any provider runs
             source = ItemSource(stoq)
-        item = source.next_item(timeout)
-        if item is None or item is DONE:
-            return item
+        entry = source.next_item(timeout)
+        if entry is None or entry is DONE:
+            return entry
+        (item, scan_id), delivery = _unwrap(entry)
         key = next(keys)
-        held[key] = (item.payload_id if isinstance(item, Payload) else None, _describe(item))
-        return key, item
+        payload_id = item.payload_id if isinstance(item, Payload) else None
+        held[key] = (payload_id, _describe(item), scan_id, delivery)
+        return key, (item, scan_id)
 
     # A connector built in this process (not an installed plugin, e.g. the CLI's printer)
     # cannot load in a consumer: consumers send their responses back for it to run here.
@@ -182,13 +268,14 @@ def _run_on_pool(
         logging_setup(),
     )
     for key, result, exit_code in pool.process(feed, stoq.stopping.is_set):
-        payload_id, description = held.pop(key)
+        payload_id, description, scan_id, delivery = held.pop(key)
         if exit_code is None:
-            had_errors, connector_failures, response = result
+            had_errors, connector_failures, response, unscanned = result
             stoq.responses_with_errors += int(had_errors)
             stoq.connector_failures += connector_failures
             if response is not None:
-                stoq.save(response, in_parent)
+                connector_failures += stoq.save(response, in_parent)
+            _settle(stoq, delivery, _verdict(unscanned, connector_failures))
             continue
         error = Error(
             f"consumer process died (exit code {exit_code}) while scanning this item ({description})",
@@ -196,8 +283,11 @@ def _run_on_pool(
             payload_id,
             "scan",
         )
-        stoq.report_unscanned(StoqResponse([], request_meta or RequestMeta(), [error]))
+        meta = request_meta or RequestMeta()
+        stoq.report_unscanned(StoqResponse([], meta, [error], scan_id=scan_id))
+        _settle(stoq, delivery, f"consumer process died (exit code {exit_code})")
     stoq.consumer_deaths += pool.deaths
+    _nack_unstarted(stoq, source)
 
 
 def run_providers(
@@ -214,8 +304,13 @@ def run_providers(
         return
     source = ItemSource(stoq)
     while not stoq.stopping.is_set():
-        item = source.next_item(timeout=0.2)
-        if item is DONE:
+        entry = source.next_item(timeout=0.2)
+        if entry is DONE:
             return
-        if item is not None:
-            scan_item(stoq, item, request_meta, add_start_dispatch, add_start_deep_dispatch)
+        if entry is not None:
+            work, delivery = _unwrap(entry)
+            _, failures, _, unscanned = _scan_for_pool(
+                stoq, work, request_meta, add_start_dispatch, add_start_deep_dispatch, False
+            )
+            _settle(stoq, delivery, _verdict(unscanned, failures))
+    _nack_unstarted(stoq, source)

@@ -8,15 +8,17 @@ from stoq.plugins.connector import ConnectorPlugin
 from stoq.plugins.decorator import DecoratorPlugin
 from stoq.plugins.deep_dispatcher import DeepDispatcherPlugin
 from stoq.plugins.dispatcher import DispatcherPlugin
-from stoq.plugins.provider import ProviderPlugin
+from stoq.plugins.provider import Acknowledger, Delivery, ProviderPlugin
 from stoq.plugins.worker import WorkerPlugin
 
 __all__ = [
+    "Acknowledger",
     "ArchiverPlugin",
     "BasePlugin",
     "ConnectorPlugin",
     "DecoratorPlugin",
     "DeepDispatcherPlugin",
+    "Delivery",
     "DispatcherPlugin",
     "ProviderPlugin",
     "WorkerPlugin",

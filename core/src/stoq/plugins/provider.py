@@ -1,17 +1,59 @@
-"""Providers feed run mode: they put payloads, or archiver tasks, on a queue."""
+"""Providers feed run mode: they put payloads, or archiver tasks, on a queue.
+
+A provider backed by a queue that redelivers (Redis Streams, RabbitMQ, NATS JetStream) wraps
+each message in a ``Delivery`` and is told its fate: ``ack`` once the response was saved by
+every connector, ``nack`` with the reason otherwise (SPEC §5.5, at-least-once). A provider
+that puts bare items (every v2 provider) is never called back.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from queue import Queue
-from typing import Any
+from typing import Any, Optional, Protocol, runtime_checkable
 
 from stoq.plugins.base import BasePlugin
 
-__all__ = ["ProviderPlugin"]
+__all__ = ["Acknowledger", "Delivery", "ProviderPlugin"]
+
+
+@runtime_checkable
+class Acknowledger(Protocol):
+    """Told what became of each ``Delivery`` it issued; called from run mode's main thread.
+
+    Each delivery gets exactly one call, unless the process dies first (then none: the
+    queue's own redelivery takes over). A client that is not thread-safe hands the call to
+    its own thread.
+    """
+
+    def ack(self, tag: Any) -> None:
+        """The response for ``tag`` was saved by every connector: drop the message."""
+
+    def nack(self, tag: Any, reason: str) -> None:
+        """``tag`` was not saved (``reason`` says why): let the queue deliver it again."""
+
+
+@dataclass
+class Delivery:
+    """One message a provider wants to hear back about.
+
+    ``item`` is what a provider may queue (a ``Payload`` or ``{archiver_name: task}``), or an
+    ``Error`` when the provider gives up on the message (e.g. delivered too often): the core
+    then saves a response holding only that error, and acks it once saved. ``tag`` is the
+    provider's handle for the message (a stream entry id, a delivery tag). ``scan_id`` fixes
+    the response's id: derive it from the message, so a redelivery gives the same id and
+    connectors can write idempotently.
+    """
+
+    item: Any
+    tag: Any
+    acknowledger: Acknowledger
+    scan_id: Optional[str] = None
 
 
 class ProviderPlugin(BasePlugin):
-    """Implement ``ingest``; put ``Payload`` objects or ``{archiver_name: task}`` dicts."""
+    """Implement ``ingest``; put ``Payload`` objects or ``{archiver_name: task}`` dicts, or
+    ``Delivery`` objects to be told (``ack``/``nack``) when each was saved."""
 
     def ingest(self, queue: Queue[Any]) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement ingest()")
