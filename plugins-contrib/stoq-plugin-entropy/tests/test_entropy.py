@@ -6,12 +6,21 @@ import gzip
 import math
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from stoq.testing import WorkerConformance, make_stoq
-from stoq_plugin_entropy.plugin import EntropyPlugin, shannon_entropy
+from stoq_plugin_entropy.plugin import (
+    NUMPY_FROM,
+    PAIRS_FROM,
+    EntropyPlugin,
+    _counts_numpy,
+    _counts_python,
+    shannon_entropy,
+)
 
 SYSTEM_BINARY = Path(shutil.which("ls") or "/bin/ls").resolve()
 
@@ -61,6 +70,37 @@ def test_real_content_matches_the_textbook_formula(name: str) -> None:
         "random": os.urandom(1 << 20),
     }[name]
     assert entropy_of(content) == pytest.approx(reference_entropy(content), abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "name", ["one byte", "odd length binary", "gzip of it", "random, odd", "random, small", "text"]
+)
+def test_numpy_and_python_counts_agree_exactly(name: str) -> None:
+    """Both ways of counting give the same counts, so the entropy is the same float."""
+    binary = SYSTEM_BINARY.read_bytes()
+    content = {
+        "one byte": b"\xff",
+        "odd length binary": binary[: len(binary) // 2 * 2 - 1],
+        "gzip of it": gzip.compress(binary),
+        "random, odd": os.urandom(PAIRS_FROM + 3),
+        "random, small": os.urandom(1000),
+        "text": Path(__file__).read_bytes(),
+    }[name]
+    assert _counts_numpy(content) == _counts_python(content)
+    assert sum(count for _value, count in _counts_numpy(content)) == len(content)
+
+
+def test_small_payloads_do_not_import_numpy() -> None:
+    """Below NUMPY_FROM bytes, a fresh process scans without paying numpy's import."""
+    program = (
+        "import sys; from stoq_plugin_entropy.plugin import shannon_entropy as e;"
+        f"e(bytes(range(256)) * {NUMPY_FROM // 512}); print('numpy' in sys.modules);"
+        f"e(bytes({NUMPY_FROM})); print('numpy' in sys.modules)"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
+    assert completed.stdout.split() == ["False", "True"]
 
 
 def test_compressed_data_is_denser_than_the_executable() -> None:

@@ -339,6 +339,7 @@ def test_rules_compile_once_per_process_and_again_after_an_edit(tmp_path: Path) 
     """Two plugin instances share compiled rules; changing a file recompiles it."""
     rules = write_rules(tmp_path, "shared.yar", MAGIC_RULE)
     options = {"yara": {"worker_rules": str(rules), "dispatch_rules": str(rules)}}
+    options["yara"]["rules_check_interval"] = 0.2
     with make_stoq(plugin_opts=options) as one, make_stoq(plugin_opts=options) as two:
         one.load_plugin("yara")
         two.load_plugin("yara")
@@ -347,9 +348,41 @@ def test_rules_compile_once_per_process_and_again_after_an_edit(tmp_path: Path) 
         write_rules(tmp_path, "shared.yar", "rule changed { condition: true }")
         later = time.time() + 5
         os.utime(rules, (later, later))
+        time.sleep(0.3)
         results = two.scan(b"abc", add_start_dispatch=["yara"]).results[0].workers[0]["yara"]
     assert load_rules(str(rules)) is not first
     assert [m["rule"] for m in results["matches"]] == ["changed"]
+
+
+def test_rule_files_are_looked_at_again_only_after_the_check_interval(tmp_path: Path) -> None:
+    """Between checks the compiled rules are used without touching the files at all."""
+    rules = write_rules(tmp_path, "edited.yar", "rule before { condition: true }")
+    options = {"worker_rules": str(rules), "dispatch_rules": str(rules)}
+    with make_stoq(plugin_opts={"yara": {**options, "rules_check_interval": 3600}}) as stoq:
+        plugin = stoq.load_plugin("yara")
+        write_rules(tmp_path, "edited.yar", "rule after { condition: true }")
+        later = time.time() + 5
+        os.utime(rules, (later, later))
+        response = stoq.scan(b"abc", add_start_dispatch=["yara"])
+        plugin._rules.clear()  # as if the interval had passed
+        again = stoq.scan(b"abc", add_start_dispatch=["yara"])
+    assert [m["rule"] for m in response.results[0].workers[0]["yara"]["matches"]] == ["before"]
+    assert [m["rule"] for m in again.results[0].workers[0]["yara"]["matches"]] == ["after"]
+
+
+def test_rules_edited_into_an_error_give_an_error_per_scan(tmp_path: Path) -> None:
+    """An edit that breaks the rules is reported in each response until it is fixed."""
+    rules = write_rules(tmp_path, "broken.yar", "rule fine { condition: true }")
+    options = {"worker_rules": str(rules), "dispatch_rules": str(rules)}
+    with make_stoq(plugin_opts={"yara": {**options, "rules_check_interval": 0.1}}) as stoq:
+        stoq.load_plugin("yara")
+        write_rules(tmp_path, "broken.yar", "rule broken { condition: nope }")
+        later = time.time() + 5
+        os.utime(rules, (later, later))
+        time.sleep(0.2)
+        response = stoq.scan(b"abc", add_start_dispatch=["yara"])
+    assert len(response.errors) == 1
+    assert "broken.yar(1)" in response.errors[0].error
 
 
 def test_slow_rules_time_out_as_an_error_not_an_exception(tmp_path: Path) -> None:

@@ -3,29 +3,73 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections import Counter
-from typing import Optional
+from typing import Iterable, List, Optional, Tuple
 
 from stoq.data_classes import Payload, RequestMeta, WorkerResponse
 from stoq.plugins import WorkerPlugin
 
-__all__ = ["EntropyPlugin", "shannon_entropy"]
+__all__ = ["NUMPY_FROM", "EntropyPlugin", "byte_counts", "shannon_entropy"]
+
+#: Payloads from this size on are counted with numpy. Smaller ones use ``Counter`` unless
+#: numpy is already imported, so a scan of small files never pays numpy's import (~60 ms).
+NUMPY_FROM = 64 * 1024
+#: From this size on, numpy counts 16-bit pairs (half the elements to bin, a 64 Ki table);
+#: below it one ``bincount`` over the bytes (256 bins) is cheaper.
+PAIRS_FROM = 1024 * 1024
+#: Byte pairs counted per ``bincount`` call: bounds the temporary index array to 2 MiB.
+_CHUNK = 256 * 1024
+
+
+def _counts_python(content: bytes) -> List[Tuple[int, int]]:
+    return sorted(Counter(content).items())
+
+
+def _counts_numpy(content: bytes) -> List[Tuple[int, int]]:
+    """Counts of each byte value, from counts of 16-bit pairs (half the elements to bin).
+
+    Each pair adds one to its low byte's and its high byte's count, whatever the byte order.
+    """
+    import numpy
+
+    if len(content) < PAIRS_FROM:
+        counts = numpy.bincount(numpy.frombuffer(content, dtype=numpy.uint8), minlength=256)
+        return [(value, count) for value, count in enumerate(counts.tolist()) if count]
+    pairs = numpy.frombuffer(content, dtype=numpy.uint16, count=len(content) // 2)
+    table = numpy.zeros(65536, dtype=numpy.int64)
+    for start in range(0, len(pairs), _CHUNK):
+        table += numpy.bincount(pairs[start : start + _CHUNK], minlength=65536)
+    square = table.reshape(256, 256)
+    counts = square.sum(axis=0) + square.sum(axis=1)
+    if len(content) % 2:
+        counts[content[-1]] += 1
+    return [(value, count) for value, count in enumerate(counts.tolist()) if count]
+
+
+def byte_counts(content: bytes) -> List[Tuple[int, int]]:
+    """``(byte value, occurrences)`` for each value present, in value order."""
+    if len(content) >= NUMPY_FROM or "numpy" in sys.modules:
+        return _counts_numpy(content)
+    return _counts_python(content)
+
+
+def _entropy(size: int, counts: Iterable[Tuple[int, int]]) -> float:
+    total = 0.0
+    for _value, count in counts:
+        share = count / size
+        total -= share * math.log2(share)
+    return total
 
 
 def shannon_entropy(content: bytes) -> float:
     """Bits of information per byte; 0.0 for empty or single-valued content.
 
-    ``Counter`` over the bytes was measured about three times faster than 256 calls of
-    ``bytes.count`` at every size from 256 bytes to 16 MiB (see the README).
+    Both ways of counting give the counts in value order, so the result is the same float.
     """
-    size = len(content)
-    if size == 0:
+    if not content:
         return 0.0
-    total = 0.0
-    for count in Counter(content).values():
-        share = count / size
-        total -= share * math.log2(share)
-    return total
+    return _entropy(len(content), byte_counts(content))
 
 
 class EntropyPlugin(WorkerPlugin):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from configparser import ConfigParser
 from pathlib import Path
 from typing import Any, ClassVar, Dict, List, Optional, Tuple
@@ -12,7 +13,7 @@ import yara
 from stoq.data_classes import DispatcherResponse, Payload, RequestMeta, WorkerResponse
 from stoq.plugins import DispatcherPlugin, WorkerPlugin
 
-from .compiler import load_rules
+from .compiler import RuleLoadError, load_rules
 from .matches import dispatch_names, is_false, match_to_dict
 
 __all__ = ["RULES_DIR", "YaraPlugin"]
@@ -51,6 +52,7 @@ class YaraPlugin(WorkerPlugin, DispatcherPlugin):
         "match_timeout": 30,
         "max_strings": 50,
         "max_string_bytes": 64,
+        "rules_check_interval": 5,
     }
 
     def __init__(self, config: ConfigParser, plugin_opts: Optional[Dict[str, Any]] = None) -> None:
@@ -64,15 +66,35 @@ class YaraPlugin(WorkerPlugin, DispatcherPlugin):
         self.match_timeout = math.ceil(_positive(options, "match_timeout", float))
         self.max_strings = _positive(options, "max_strings", int)
         self.max_string_bytes = _positive(options, "max_string_bytes", int)
+        self.rules_check_interval = _positive(options, "rules_check_interval", float)
+        #: location → (monotonic time the files were last looked at, compiled rules)
+        self._rules: Dict[str, Tuple[float, Any]] = {}
 
     def start(self) -> None:
         """Compile both rule sets now, so a bad rule fails the load naming its file and line."""
-        load_rules(self.worker_rules)
-        load_rules(self.dispatch_rules)
+        now = time.monotonic()
+        for location in (self.worker_rules, self.dispatch_rules):
+            self._rules[location] = (now, load_rules(location))
+
+    def _current_rules(self, location: str) -> Any:
+        """The compiled rules, looking for edited rule files at most every few seconds.
+
+        Finding and ``stat``-ing the files costs several times a small payload's match, so
+        between checks the rules compiled last are used as they are.
+        """
+        now = time.monotonic()
+        checked, rules = self._rules.get(location, (-math.inf, None))
+        if rules is None or now - checked >= self.rules_check_interval:
+            rules = load_rules(location)
+            self._rules[location] = (now, rules)
+        return rules
 
     def _match(self, location: str, content: bytes, fast: bool) -> Tuple[List[Any], List[str]]:
         """Matches of the rules at ``location``, or an error text for a timeout or failure."""
-        rules = load_rules(location)
+        try:
+            rules = self._current_rules(location)
+        except RuleLoadError as exc:  # the files changed into rules that do not compile
+            return [], [f"yara: {exc}"]
         try:
             return rules.match(data=content, timeout=self.match_timeout, fast=fast), []
         except yara.TimeoutError:
