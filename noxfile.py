@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from pathlib import Path
 
 import nox
@@ -25,6 +26,8 @@ MAIN_PYTHON = "3.11"
 PLUGINS = sorted(p.parent.name for p in ROOT.glob("plugins-contrib/*/pyproject.toml"))
 CORE = "core"
 TEST_PLUGINS = "core/tests/test-plugins"
+DIST = ROOT / "dist"
+RELEASE_TESTS = "tests/release"
 # Checkers are pinned, so a new release cannot fail the build without a change here.
 RUFF = "ruff==0.17.6"
 MYPY = "mypy==2.4.1"
@@ -135,7 +138,38 @@ def cross(session: nox.Session) -> None:
     # pip too: `stoq install` installs with it (uv-made environments have none).
     session.install("pip")
     _install_local(session, f"{CORE}[test,authoring]", TEST_PLUGINS, *plugins)
-    _pytest(session, "tests")
+    _pytest(session, "tests", f"--ignore={RELEASE_TESTS}")
+
+
+def _build_wheelhouse(session: nox.Session) -> None:
+    """An sdist and a wheel (built from that sdist, so from a clean tree) of every package."""
+    session.install("build[uv]", "twine", "readme-renderer[md]")
+    if DIST.exists():
+        shutil.rmtree(DIST)
+    for folder in [CORE, *(f"plugins-contrib/{name}" for name in PLUGINS)]:
+        session.run(
+            "python", "-m", "build", "--installer", "uv", "--outdir", str(DIST), folder, silent=True
+        )
+    session.run("twine", "check", "--strict", *sorted(str(p) for p in DIST.iterdir()))
+    session.run("python", f"{RELEASE_TESTS}/check_dists.py", str(DIST))
+
+
+@nox.session(python=MAIN_PYTHON, tags=["checks", "release"])
+def build(session: nox.Session) -> None:
+    """Build every distribution into dist/ (sdist + wheel) and check each: twine, entry points,
+    licence, README, sdist contents, requires-python and the stoq-framework bound."""
+    _build_wheelhouse(session)
+
+
+@nox.session(python=[PYTHONS[0], PYTHONS[-1]], tags=["checks", "release"])
+def install_by_name(session: nox.Session) -> None:
+    """Install plugins by name from the dist/ wheelhouse into fresh venvs, with no index (after
+    `build`; builds dist/ itself when it has no core wheel)."""
+    if not list(DIST.glob("stoq_framework-*.whl")):
+        _build_wheelhouse(session)
+    session.install("pytest", "pip", "pyyaml")
+    session.env["STOQ_WHEELHOUSE"] = str(DIST)
+    session.run("python", "-m", "pytest", RELEASE_TESTS, *session.posargs)
 
 
 @nox.session(python=MAIN_PYTHON, tags=["checks"])

@@ -1,6 +1,8 @@
 """Pages generated at build time, so the site cannot drift from the code.
 
 - ``_generated/plugins/<distribution>.md``: each contrib plugin's README, as shipped.
+- ``_generated/catalogue.md``: the plugin index, from the catalogue the core ships
+  (``stoq.catalogue``, the same data as ``stoq list --available``).
 - ``_generated/cli.md``: the ``--help`` text of ``stoq`` and every subcommand.
 - A check that ``configuration.md`` documents every ``[core]`` key the core knows.
 
@@ -53,6 +55,24 @@ def plugin_pages() -> List[str]:
     return names
 
 
+def catalogue_page() -> None:
+    """The contrib plugin index: one row per plugin, from ``stoq.catalogue.build_catalogue``."""
+    from stoq.catalogue import build_catalogue
+
+    rows = [
+        "| plugin | distribution | roles | what it does | system needs |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for entry in build_catalogue(REPO / "plugins-contrib"):
+        roles = ", ".join(r.replace("_", " ") for r in entry["roles"])
+        system = "; ".join(entry["system"]) or "-"
+        link = f"[{entry['name']}](/_generated/plugins/{entry['distribution']}.md)"
+        summary = entry["summary"].replace("|", "\\|")
+        rows.append(f"| {link} | `{entry['distribution']}` | {roles} | {summary} | {system} |")
+    header = HEADER.format(source="stoq.catalogue.build_catalogue()")
+    _write(GENERATED / "catalogue.md", header + "\n".join(rows) + "\n")
+
+
 def cli_page() -> None:
     """The help of ``stoq`` and each subcommand, from the parser the command itself builds."""
     import argparse
@@ -95,6 +115,7 @@ def check_configuration_page() -> None:
 
 def generate(app: Sphinx) -> None:
     plugin_pages()
+    catalogue_page()
     cli_page()
     check_configuration_page()
 

@@ -98,6 +98,8 @@ def compare_pyproject(actual: Path, rendered: Path) -> List[str]:
                 f"[project.optional-dependencies] {extra}", wanted, have_extra
             )
     have_tool, want_tool = _table_paths(have.get("tool", {})), _table_paths(want.get("tool", {}))
+    # [tool.stoq] holds the plugin's own facts for the catalogue (e.g. system packages it needs).
+    have_tool = {k: v for k, v in have_tool.items() if not k.startswith("stoq.")}
     for key in sorted(set(have_tool) | set(want_tool)):
         if have_tool.get(key) != want_tool.get(key):
             diffs.append(

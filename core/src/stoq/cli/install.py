@@ -16,26 +16,32 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Optional
+from typing import Dict, List, NamedTuple, Optional, Sequence
 
 from stoq.cli.common import EXIT_FAILED, EXIT_OK, CliError, start_logging
 from stoq.cli.flags import add_log_flag
 
-__all__ = ["add_parser", "handle", "installer_command", "requested_name"]
+__all__ = ["add_parser", "expand_short_name", "handle", "installer_command", "requested_name"]
 
 DESCRIPTION = """\
 Install a stoq plugin distribution into the Python environment stoq runs in (the interpreter
 'stoq --version' names) with pip, or with 'uv pip' when pip is not installed there.
 
 SPEC is what pip accepts: a name (optionally with a version), a project folder, a wheel or an
-sdist. Afterwards the plugins it registers are listed; 'stoq list' shows them too.
+sdist. The short name of a contrib plugin stands for its distribution ('yara' installs
+stoq-plugin-yara; 'stoq list --available' shows them). --find-links, --index-url,
+--extra-index-url and --no-index go to the installer, so an offline wheelhouse or a private
+index works. Afterwards the plugins it registers are listed; 'stoq list' shows them too.
 
 Exit status: 0 installed and it provides stoq plugins; 1 the installer failed, or what was
 installed registers no 'stoq.plugins' entry point; 2 usage error (e.g. no installer)."""
 
 EXAMPLES = """\
 examples:
+  stoq install yara                              the contrib plugin stoq-plugin-yara
   stoq install stoq-plugin-yara
+  stoq install yara --no-index --find-links dist  from a local wheelhouse
+  stoq install yara --index-url https://pypi.example.org/simple
   stoq install -U stoq-plugin-hash               upgrade
   stoq install ./plugins-contrib/stoq-plugin-entropy
   stoq install dist/stoq_plugin_mine-0.1.0-py3-none-any.whl"""
@@ -61,6 +67,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "-U", "--upgrade", action="store_true", help="upgrade it if already installed"
     )
+    index = parser.add_argument_group("package index (passed to the installer)")
+    index.add_argument("--find-links", action="append", default=[], metavar="DIR_OR_URL")
+    index.add_argument("--index-url", metavar="URL")
+    index.add_argument("--extra-index-url", action="append", default=[], metavar="URL")
+    index.add_argument("--no-index", action="store_true", help="use only --find-links")
     add_log_flag(parser)
     parser.set_defaults(handler=handle, profile="none")
 
@@ -117,7 +128,40 @@ def requested_name(spec: str) -> Optional[str]:
         return None
 
 
-def installer_command(spec: str, upgrade: bool) -> List[str]:
+def expand_short_name(spec: str) -> str:
+    """``yara`` (or ``yara>=4``) → ``stoq-plugin-yara``: a contrib plugin's short name, through
+    the catalogue; anything else (paths, other names) is returned unchanged."""
+    if os.path.exists(spec):
+        return spec
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from stoq.catalogue import load_catalogue
+
+    try:
+        requirement = Requirement(spec)
+    except InvalidRequirement:
+        return spec
+    wanted = _normalise(requirement.name)
+    for entry in load_catalogue():
+        if _normalise(entry.name) == wanted and wanted != _normalise(entry.distribution):
+            return entry.distribution + spec[len(requirement.name) :]
+    return spec
+
+
+def _index_options(args: argparse.Namespace) -> List[str]:
+    options: List[str] = []
+    for link in args.find_links:
+        options += ["--find-links", os.path.abspath(link) if os.path.exists(link) else link]
+    if args.index_url:
+        options += ["--index-url", args.index_url]
+    for url in args.extra_index_url:
+        options += ["--extra-index-url", url]
+    if args.no_index:
+        options.append("--no-index")
+    return options
+
+
+def installer_command(spec: str, upgrade: bool, options: Sequence[str] = ()) -> List[str]:
     """pip in this interpreter, else uv aimed at it."""
     if importlib.util.find_spec("pip") is not None:
         command = [sys.executable, "-m", "pip", "install"]
@@ -130,6 +174,7 @@ def installer_command(spec: str, upgrade: bool) -> List[str]:
         )
     if upgrade:
         command.append("--upgrade")
+    command += options
     command.append(os.path.abspath(spec) if os.path.exists(spec) else spec)
     return command
 
@@ -142,18 +187,19 @@ def _uninstall(name: str) -> str:
 
 def handle(args: argparse.Namespace) -> int:
     start_logging(args)
-    command = installer_command(args.spec, args.upgrade)
+    spec = expand_short_name(args.spec)
+    command = installer_command(spec, args.upgrade, _index_options(args))
     before = _distributions()
     print(f"stoq: running {' '.join(command)}", file=sys.stderr, flush=True)
     status = subprocess.call(command)
     if status != 0:
         raise CliError(
-            f"installing {args.spec!r} failed (the installer exited with {status}; see its output above)",
+            f"installing {spec!r} failed (the installer exited with {status}; see its output above)",
             EXIT_FAILED,
         )
     after = _distributions()
     changed = [key for key, dist in after.items() if before.get(key) != dist]
-    wanted = requested_name(args.spec)
+    wanted = requested_name(spec)
     candidates = list(dict.fromkeys(([wanted] if wanted in after else []) + changed))
     with_plugins = [after[key] for key in candidates if after[key].plugins]
     if with_plugins:
@@ -163,7 +209,7 @@ def handle(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not candidates:
         raise CliError(
-            f"the installer succeeded but nothing new was installed for {args.spec!r},"
+            f"the installer succeeded but nothing new was installed for {spec!r},"
             " and no installed distribution of that name provides stoq plugins",
             EXIT_FAILED,
         )

@@ -20,13 +20,17 @@ v2-style plugin folders (--plugin-dir, or plugin_dir_list in the config file).
 Roles are read from each plugin's source without running it. Each plugin is imported to
 check that it loads (a failure is shown with its reason); --no-import skips that check.
 --json prints a list of objects with name, roles, version, distribution, summary, source,
-status ("ok", "error" or "unchecked") and error."""
+status ("ok", "error" or "unchecked") and error.
+
+--available lists instead the contrib plugins that can be installed (the catalogue shipped
+with the core), marking those already installed; install one with 'stoq install NAME'."""
 
 EXAMPLES = """\
 examples:
   stoq list
   stoq list --json | jq -r '.[] | select(.status == "error") | .name + ": " + .error'
-  stoq list --plugin-dir ~/stoq-plugins"""
+  stoq list --plugin-dir ~/stoq-plugins
+  stoq list --available"""
 
 _COLUMNS = ("NAME", "ROLES", "VERSION", "DISTRIBUTION", "STATUS", "SUMMARY")
 
@@ -42,6 +46,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument(
         "--no-import", action="store_true", help="do not import plugins to check that they load"
+    )
+    parser.add_argument(
+        "--available",
+        action="store_true",
+        help="the contrib plugins that can be installed, marking those that are",
     )
     add_config_flags(parser, profile=False)
     parser.set_defaults(handler=handle, profile="none")
@@ -59,10 +68,50 @@ def format_table(rows: Sequence[Sequence[str]], width: int) -> List[str]:
     return lines
 
 
+def _installed_version(distribution: str) -> str:
+    if sys.version_info >= (3, 10):
+        from importlib.metadata import PackageNotFoundError, version
+    else:  # pragma: no cover - exercised on 3.9 only
+        from importlib_metadata import PackageNotFoundError, version
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return ""
+
+
+def _available(as_json: bool) -> int:
+    """The catalogue: every contrib plugin, with the installed version where there is one."""
+    from stoq.catalogue import load_catalogue
+
+    entries = [
+        {**e.to_dict(), "installed": _installed_version(e.distribution)} for e in load_catalogue()
+    ]
+    if as_json:
+        print(json.dumps(entries, indent=2))
+        return EXIT_OK
+    header = ("NAME", "ROLES", "INSTALLED", "DISTRIBUTION", "SUMMARY")
+    rows = [header] + [
+        (
+            e["name"],
+            ",".join(e["roles"]),
+            e["installed"] or "-",
+            e["distribution"],
+            e["summary"] + (f" [system: {'; '.join(e['system'])}]" if e["system"] else ""),
+        )
+        for e in entries
+    ]
+    width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else 10_000
+    print("\n".join(format_table(rows, width)))
+    print("\nInstall one with 'stoq install NAME' (for example 'stoq install yara').")
+    return EXIT_OK
+
+
 def handle(args: argparse.Namespace) -> int:
     from stoq.inventory import inventory
 
     settings = start_logging(args)
+    if args.available:
+        return _available(args.json)
     plugins = inventory(settings.plugin_dir_list, check=not args.no_import)
     if args.json:
         print(json.dumps([p.to_dict() for p in plugins], indent=2))

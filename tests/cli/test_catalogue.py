@@ -1,0 +1,65 @@
+"""The plugin catalogue: every contrib plugin, from its own metadata; install names resolve."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from stoq.catalogue import build_catalogue, load_catalogue
+from stoq.cli.install import expand_short_name
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTRIB = ROOT / "plugins-contrib"
+
+
+def test_every_plugin_folder_is_in_the_catalogue_with_roles_and_a_summary() -> None:
+    folders = {p.parent.name for p in CONTRIB.glob("*/pyproject.toml")}
+    entries = {e.distribution: e for e in load_catalogue()}
+    assert set(entries) == folders
+    for entry in entries.values():
+        assert entry.roles, entry
+        assert entry.summary and "\n" not in entry.summary, entry
+        assert entry.core_requirement.startswith("stoq-framework>="), entry
+
+
+def test_roles_and_system_needs_come_from_the_plugins_metadata() -> None:
+    entries = {e.name: e for e in load_catalogue()}
+    assert entries["filedir"].roles == ("provider", "archiver", "connector")
+    assert entries["yara"].roles == ("worker", "dispatcher")
+    assert any("libmagic" in need for need in entries["mimetype"].system)
+
+
+def test_a_folder_without_template_answers_is_refused_by_name(tmp_path: Path) -> None:
+    plugin = tmp_path / "stoq-plugin-odd"
+    plugin.mkdir()
+    (plugin / "pyproject.toml").write_text('[project]\nname = "stoq-plugin-odd"\n')
+    with pytest.raises(ValueError, match="stoq-plugin-odd: cannot read its metadata"):
+        build_catalogue(tmp_path)
+
+
+def test_the_shipped_file_is_read_when_present(tmp_path: Path) -> None:
+    shipped = tmp_path / "catalogue.json"
+    shipped.write_text(json.dumps(build_catalogue(CONTRIB)[:1]))
+    assert [e.distribution for e in load_catalogue(shipped)] == ["stoq-plugin-decompress"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("yara", "stoq-plugin-yara"),
+        ("yara>=0.1", "stoq-plugin-yara>=0.1"),
+        ("stoq-plugin-yara", "stoq-plugin-yara"),
+        ("some-other-package", "some-other-package"),
+    ],
+)
+def test_short_names_of_contrib_plugins_become_their_distribution(spec: str, expected: str) -> None:
+    assert expand_short_name(spec) == expected
+
+
+def test_stoq_list_available_marks_what_is_installed(run_stoq) -> None:
+    listed = json.loads(run_stoq("list", "--available", "--json").stdout)
+    installed = {e["name"]: e["installed"] for e in listed}
+    assert installed["hash"]  # the cross-package session installs every contrib plugin
+    assert set(installed) == {e.name for e in load_catalogue()}
