@@ -145,7 +145,7 @@ def test_results_serialise_to_json(windows_pe: bytes) -> None:
     ("kind", "rule", "workers"),
     [
         ("zip", "zip_archive", ["decompress"]),
-        ("ooxml", "ooxml_document", ["decompress"]),
+        ("ooxml", "ooxml_document", ["decompress", "ooxml", "olevba"]),
         ("7z", "sevenzip_archive", ["decompress"]),
         ("gzip", "gzip_compressed", ["decompress"]),
         ("bzip2", "bzip2_compressed", ["decompress"]),
@@ -158,7 +158,7 @@ def test_results_serialise_to_json(windows_pe: bytes) -> None:
         ("pe", "pe_executable", []),
         ("elf", "elf_executable", []),
         ("pdf", "pdf_document", []),
-        ("rtf", "rtf_document", []),
+        ("rtf", "rtf_document", ["rtf"]),
         ("email", "email_message", []),
     ],
 )

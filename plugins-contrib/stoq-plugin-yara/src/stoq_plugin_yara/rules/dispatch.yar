@@ -25,7 +25,7 @@ rule ooxml_document
     meta:
         type = "ooxml"
         description = "Office Open XML (docx, xlsx, pptx, ...): a zip of XML parts"
-        plugin = "decompress"
+        plugin = "decompress,ooxml,olevba"
     strings:
         $content_types = "[Content_Types].xml"
     condition:
@@ -145,8 +145,7 @@ rule ole_compound_file
     meta:
         type = "ole"
         description = "OLE2 compound file: legacy Office documents, MSI packages"
-        // with stoq-plugin-ole and stoq-plugin-olevba installed (catalogue, not in this repository):
-        // plugin = "ole,olevba"
+        plugin = "ole,olevba"
     condition:
         uint32be(0) == 0xD0CF11E0 and uint32be(4) == 0xA1B11AE1
 }
@@ -185,8 +184,7 @@ rule rtf_document
 {
     meta:
         type = "rtf"
-        // with stoq-plugin-rtf installed (catalogue, not in this repository):
-        // plugin = "rtf"
+        plugin = "rtf"
     condition:
         uint32be(0) == 0x7B5C7274 and uint8(4) == 0x66
 }
@@ -214,4 +212,26 @@ rule email_message
         $header_mime = "\nMIME-Version:" nocase
     condition:
         any of ($first_*) at 0 and 2 of ($header_*) in (0..8192)
+}
+
+rule onenote_document
+{
+    meta:
+        type = "onenote"
+        description = "OneNote section (.one): the file format GUID {7B5C52E4-D88C-4DA7-AEB1-5378D02996D3}"
+        plugin = "onenote"
+    condition:
+        uint32be(0) == 0xE4525C7B and uint32be(4) == 0x8CD8A74D
+        and uint32be(8) == 0xAEB15378 and uint32be(12) == 0xD02996D3
+}
+
+rule windows_shortcut
+{
+    meta:
+        type = "lnk"
+        description = "Windows shortcut (.lnk): header size 0x4C and the ShellLink CLSID"
+        plugin = "lnk"
+    condition:
+        uint32(0) == 0x0000004C and uint32be(4) == 0x01140200 and uint32be(8) == 0
+        and uint32be(12) == 0xC0000000 and uint32be(16) == 0x00000046
 }
