@@ -1,0 +1,150 @@
+"""The ``ole`` stoQ plugin: what an OLE2 compound file holds, and the files packaged inside it."""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+from typing import Any, ClassVar, Dict, List, Optional
+
+import olefile
+
+from stoq.data_classes import ExtractedPayload, Payload, PayloadMeta, RequestMeta, WorkerResponse
+from stoq.plugins import WorkerPlugin
+
+from .metadata import metadata
+
+with warnings.catch_warnings():  # oletools uses pyparsing names that pyparsing 3.3 deprecates
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from oletools.common.clsid import KNOWN_CLSIDS
+    from oletools.crypto import is_encrypted
+    from oletools.oleobj import OleNativeStream
+
+__all__ = ["OlePlugin"]
+
+log = logging.getLogger(__name__)
+
+NOT_OLE = "not an OLE2 compound file"
+#: The stream an OLE Package object (any file, run on double click) keeps its file in.
+NATIVE_STREAM = "\x01ole10native"
+
+
+def _describe(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _clsid(clsid: str) -> Dict[str, Any]:
+    """``clsid`` and, when oletools knows it, ``clsid_name`` (e.g. the Equation Editor)."""
+    if not clsid or clsid == "00000000-0000-0000-0000-000000000000":
+        return {}
+    name = KNOWN_CLSIDS.get(clsid.upper())
+    return {"clsid": clsid, "clsid_name": name} if name else {"clsid": clsid}
+
+
+class OlePlugin(WorkerPlugin):
+    """Lists the streams and storages of an OLE2 file (legacy Office, MSI, Outlook .msg, a
+    ``vbaProject.bin``) with their CLSIDs, reports its summary metadata and whether it is an
+    encrypted document, and extracts the files of embedded OLE Package objects with their names.
+    """
+
+    #: Typed defaults; a config file's [plugins.ole] and --plugin-opts override them.
+    DEFAULT_OPTIONS: ClassVar[Dict[str, Any]] = {
+        "max_entries": 1000,
+        "max_packages": 100,
+        "max_package_size": 64 * 1024 * 1024,
+    }
+
+    def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
+        """Open the file in memory; anything it cannot read becomes an ``error`` field."""
+        content = payload.content
+        if not olefile.isOleFile(io.BytesIO(content)):
+            return WorkerResponse({"error": NOT_OLE})
+        try:
+            ole = olefile.OleFileIO(io.BytesIO(content))
+        except Exception as exc:  # olefile raises OSError, struct.error, IndexError, ...
+            log.debug("ole: cannot open payload %s", payload.payload_id, exc_info=True)
+            error = f"cannot parse: {_describe(exc)}"
+            return WorkerResponse({"error": error}, errors=[error])
+        with ole:
+            results: Dict[str, Any] = {**_clsid(ole.root.clsid)}
+            errors: List[str] = []
+            extracted: List[ExtractedPayload] = []
+            for name, step in (
+                ("entries", lambda o: self._entries(o, results)),
+                ("metadata", lambda o: metadata(o.get_metadata())),
+                ("encrypted", lambda o: bool(is_encrypted(o))),
+                ("packages", lambda o: self._packages(o, extracted, results)),
+            ):
+                try:
+                    results[name] = step(ole)
+                except Exception as exc:  # one damaged structure; the rest still reported
+                    log.debug("ole: %s failed", name, exc_info=True)
+                    errors.append(f"{name}: {_describe(exc)}")
+        if errors:
+            results["errors"] = errors
+        return WorkerResponse(results, extracted, errors)
+
+    def _entries(self, ole: olefile.OleFileIO, results: Dict[str, Any]) -> List[Dict[str, Any]]:
+        """Streams (with sizes) and storages (with CLSIDs), within ``max_entries``."""
+        entries: List[Dict[str, Any]] = []
+        listing = ole.listdir(streams=True, storages=True)
+        limit = self.plugin_opts["max_entries"]
+        if len(listing) > limit:
+            results.setdefault("limits_hit", []).append(
+                f"max_entries {limit}: {len(listing) - limit} more entries not listed"
+            )
+        for parts in listing[:limit]:
+            entry: Dict[str, Any] = {"path": "/".join(parts)}
+            if ole.get_type(parts) == olefile.STGTY_STORAGE:
+                entry.update(type="storage", **_clsid(ole.getclsid(parts)))
+            else:
+                entry.update(type="stream", size=ole.get_size(parts))
+            entries.append(entry)
+        return entries
+
+    def _packages(
+        self, ole: olefile.OleFileIO, extracted: List[ExtractedPayload], results: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        """Each OLE Package object: its names and size; its file extracted within the limits."""
+        max_count = self.plugin_opts["max_packages"]
+        max_size = self.plugin_opts["max_package_size"]
+        packages: List[Dict[str, Any]] = []
+        for parts in ole.listdir(streams=True, storages=False):
+            if parts[-1].lower() != NATIVE_STREAM:
+                continue
+            path = "/".join(parts)
+            entry: Dict[str, Any] = {"stream": path}
+            packages.append(entry)
+            if ole.get_size(parts) > max_size + 4096:  # the header is a few hundred bytes
+                entry["skipped"] = "max_package_size"
+            elif len(extracted) >= max_count:
+                entry["skipped"] = "max_packages"
+            else:
+                try:
+                    native = OleNativeStream(ole.openstream(parts).read())
+                except Exception as exc:  # a damaged or non-package native stream
+                    log.debug("ole: cannot parse %s", path, exc_info=True)
+                    entry["error"] = _describe(exc)
+                    continue
+                entry.update(
+                    filename=native.filename,
+                    source_path=native.src_path,
+                    temp_path=native.temp_path,
+                    size=native.actual_size,
+                    linked=bool(native.is_link),
+                )
+                if native.data is not None and len(native.data) < native.actual_size:
+                    entry["truncated"] = True
+                if native.data and native.actual_size <= max_size:
+                    meta = {k: entry[k] for k in ("filename", "source_path", "temp_path")}
+                    extracted.append(
+                        ExtractedPayload(bytes(native.data), PayloadMeta(extra_data=meta))
+                    )
+                elif native.actual_size > max_size:
+                    entry["skipped"] = "max_package_size"
+            if "skipped" in entry:
+                results.setdefault("limits_hit", []).append(
+                    f"{entry['skipped']}: {path} not extracted"
+                )
+        return packages

@@ -1,0 +1,178 @@
+"""Tests for the ``ole`` plugin: the stoq conformance suite, then its own behaviour."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from typing import List
+
+import pytest
+
+from stoq.testing import WorkerConformance, pinned_sample, run_plugin, walk
+
+OLETOOLS = "oletools-0.60.2.zip"
+TEST_DATA = "oletools-0.60.2/tests/test-data/"
+
+
+def _oletools_sample(member: str, sha256: str) -> bytes:
+    return pinned_sample(OLETOOLS, TEST_DATA + member, sha256).read_bytes()
+
+
+#: Word 97 document with an OLE Package object holding a shortcut, calc.lnk.
+LNK_DOC = _oletools_sample(
+    "oleobj/sample_with_lnk_file.doc",
+    "2f226f9332ebeadde64984238600ff62f75c7407f2c508e1ce953d4e1c9422b2",
+)
+#: Word 97 document with an OLE Package object holding simple-text-file.txt.
+TEXT_DOC = _oletools_sample(
+    "oleobj/embedded-simple-2007.doc",
+    "046d782f71172d119204f9d7be45eb478413da3afbe97af6b787aa5cf6fa25ad",
+)
+#: An OOXML document encrypted with a password: an OLE container with EncryptedPackage.
+ENCRYPTED_DOCX = _oletools_sample(
+    "encrypted/encrypted.docx", "539e4557975be726d0fc8d7813dba5470dd703272957b4476296f976b5678900"
+)
+#: Word 97 document, no objects: olefile's own test file.
+OLEFILE_DOC = pinned_sample(
+    "olefile-0.47.zip",
+    "olefile-0.47/tests/images/test-ole-file.doc",
+    "a9645cd22f59f2314d0d0cf7ded60a536fb8422ed6b26115d2faa5442fad3336",
+).read_bytes()
+#: The VBA project inside a .docm, an OLE file of its own with form storages.
+VBA_PROJECT = zipfile.ZipFile(
+    io.BytesIO(
+        _oletools_sample(
+            "oleform/oleform-PR314.docm",
+            "075069f5d309eeb2b2e65387b6417fd75c7bf8de56e401468146688d82cfb40f",
+        )
+    )
+).read("word/vbaProject.bin")
+
+
+def _hostile_variants(content: bytes) -> List[bytes]:
+    """Truncations at several offsets and copies with bytes flipped across the file."""
+    cuts = [content[:n] for n in (8, 512, 1536, len(content) // 2, len(content) - 1)]
+    flipped = []
+    for step in (97, 509, 4099):
+        damaged = bytearray(content)
+        for offset in range(step, len(damaged), step):
+            damaged[offset] ^= 0xFF
+        flipped.append(bytes(damaged))
+    return cuts + flipped
+
+
+class TestOlePluginConformance(WorkerConformance):
+    """What every stoq plugin must do, checked on edge cases and on the real samples."""
+
+    plugin_name = "ole"
+    samples = (LNK_DOC, TEXT_DOC, ENCRYPTED_DOCX, OLEFILE_DOC, VBA_PROJECT)
+
+
+def test_metadata_is_decoded_from_the_summary_streams() -> None:
+    """olefile's test document: author, times and application, as text and ISO dates."""
+    results = run_plugin("ole", "scan", OLEFILE_DOC).results
+    meta = results["metadata"]
+    assert meta["author"] == "Laurence Ipsum"
+    assert meta["create_time"] == "2014-04-11T11:15:00"
+    assert meta["creating_application"] == "Microsoft Office Word"
+    assert meta["codepage"] == 1252
+    assert results["clsid"] == "00020906-0000-0000-C000-000000000046"
+    assert "Word.Document.8" in results["clsid_name"]
+    assert results["encrypted"] is False and results["packages"] == []
+
+
+def test_streams_and_storages_are_listed_with_sizes_and_clsids() -> None:
+    """Every entry of the shortcut document, storages with CLSIDs named by oletools."""
+    entries = run_plugin("ole", "scan", LNK_DOC).results["entries"]
+    by_path = {e["path"]: e for e in entries}
+    assert by_path["WordDocument"] == {"path": "WordDocument", "type": "stream", "size": 4142}
+    package = by_path["ObjectPool/_1573545115"]
+    assert package["type"] == "storage"
+    assert package["clsid"] == "0003000C-0000-0000-C000-000000000046"
+    assert "OLE Package" in package["clsid_name"]
+
+
+def test_embedded_package_is_extracted_with_its_names() -> None:
+    """The OLE Package's calc.lnk is a child; its names go into the child's extra_data."""
+    response = run_plugin("ole", "scan", LNK_DOC)
+    [child] = response.extracted
+    assert child.payload_meta.extra_data == {
+        "filename": "calc.lnk",
+        "source_path": "C:\\Users\\user\\Desktop\\calc.lnk",
+        "temp_path": "C:\\Users\\user\\AppData\\Local\\Temp\\calc.lnk",
+    }
+    assert child.content[:4] == b"L\x00\x00\x00"  # a shell link header
+    [package] = response.results["packages"]
+    assert package["size"] == len(child.content) == 1220
+    assert package["linked"] is False
+
+
+def test_embedded_text_file_comes_out_whole() -> None:
+    """A packaged text file is extracted byte for byte."""
+    [child] = run_plugin("ole", "scan", TEXT_DOC).extracted
+    assert child.payload_meta.extra_data["filename"] == "simple-text-file.txt"
+    assert child.content == b"This is the contents of a simple ascii text file."
+
+
+def test_encrypted_document_is_flagged() -> None:
+    """The encrypted .docx's container says encrypted, and lists EncryptedPackage."""
+    results = run_plugin("ole", "scan", ENCRYPTED_DOCX).results
+    assert results["encrypted"] is True
+    assert "EncryptedPackage" in [e["path"] for e in results["entries"]]
+
+
+@pytest.mark.parametrize(
+    ("opts", "reason"),
+    [({"max_packages": 0}, "max_packages"), ({"max_package_size": 100}, "max_package_size")],
+)
+def test_package_limits_skip_and_say_so(opts: dict, reason: str) -> None:
+    """A limit keeps the package listed, marked skipped, and named in ``limits_hit``."""
+    response = run_plugin("ole", "scan", LNK_DOC, plugin_opts=opts)
+    assert response.extracted == []
+    [package] = response.results["packages"]
+    assert package["skipped"] == reason
+    assert response.results["limits_hit"] == [
+        f"{reason}: ObjectPool/_1573545115/\x01Ole10Native not extracted"
+    ]
+
+
+def test_entry_limit_cuts_the_listing_and_says_how_much() -> None:
+    """max_entries bounds the listing of a VBA project's many storages."""
+    response = run_plugin("ole", "scan", VBA_PROJECT, plugin_opts={"max_entries": 3})
+    assert len(response.results["entries"]) == 3
+    total = len(run_plugin("ole", "scan", VBA_PROJECT).results["entries"])
+    assert response.results["limits_hit"] == [f"max_entries 3: {total - 3} more entries not listed"]
+
+
+@pytest.mark.parametrize("content", [b"", b"/etc/passwd", b"%PDF-1.7\n", b"PK\x03\x04" * 400])
+def test_other_formats_say_not_ole(content: bytes) -> None:
+    """Not OLE: one error field; a short payload is never taken for a file name."""
+    assert run_plugin("ole", "scan", content).results == {"error": "not an OLE2 compound file"}
+
+
+@pytest.mark.parametrize("sample", [LNK_DOC, OLEFILE_DOC], ids=["lnk-doc", "olefile-doc"])
+def test_damaged_files_give_a_result_never_a_crash(sample: bytes) -> None:
+    """Truncated and bit-flipped copies: every call returns JSON-safe results."""
+    for variant in _hostile_variants(sample):
+        response = run_plugin("ole", "scan", variant)
+        assert response.results is not None
+        json.dumps(response.results)
+
+
+def test_truncated_file_is_an_error() -> None:
+    """Cut after its header, the file cannot be opened: the error is a field and an Error."""
+    response = run_plugin("ole", "scan", LNK_DOC[:1536])
+    assert response.results["error"].startswith("cannot parse: ")
+    assert response.errors == [response.results["error"]]
+
+
+def test_full_scan_extracts_the_shortcut_as_a_named_child(stoq_factory) -> None:
+    """Through the engine the package's file is a child whose payload_meta carries its name."""
+    stoq = stoq_factory(always_dispatch=["ole"])
+    response = stoq.scan(LNK_DOC)
+    assert response.errors == []
+    [(_, root), (depth, child)] = list(walk(response))
+    assert root.workers[0]["ole"]["packages"][0]["filename"] == "calc.lnk"
+    assert depth == 1 and child.extracted_by == "ole"
+    assert child.payload_meta.extra_data["filename"] == "calc.lnk"
