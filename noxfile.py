@@ -228,4 +228,7 @@ def bench(session: nox.Session) -> None:
     plugins = [f"plugins-contrib/{name}" for name in PLUGINS]
     _install_local(session, CORE, *plugins)
     for script in scripts:
+        for stale in (ROOT / "bench" / "results").glob(f"{script.stem}--*.json"):
+            stale.unlink()
         session.run("python", str(script))
+    session.run("python", str(ROOT / "bench" / "_table.py"))
