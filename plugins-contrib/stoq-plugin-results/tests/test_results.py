@@ -119,6 +119,13 @@ def dispatched(response: StoqResponse) -> List[str]:
     return rounds[1] if len(rounds) > 1 else []
 
 
+def mimetype_payload(mimetype: str) -> Payload:
+    """A payload as the mimetype worker (stoq-plugin-mimetype's result keys) left it."""
+    payload = Payload(b"content")
+    payload.worker_results[0]["mimetype"] = {"mimetype": mimetype, "backend": "libmagic"}
+    return payload
+
+
 # -- the default rule ------------------------------------------------------------------------
 
 
@@ -151,20 +158,45 @@ def test_default_rules_skip_a_worker_that_is_not_installed_with_a_notice() -> No
 def test_a_users_rule_naming_a_worker_not_installed_is_a_load_error() -> None:
     """A rule the user wrote names workers explicitly; if_installed = true relaxes it."""
     strict = rule("exists", "size", dispatch=["absent"])
-    response = scan(b"text\n", [strict])
+    response = scan(b"text\n", [strict], default_rules=False)
     assert [(e.plugin_name, e.stage) for e in response.errors] == [("absent", "load")]
     lenient = rule("exists", "size", dispatch=["absent", "target"], if_installed=True)
-    response = scan(b"text\n", [lenient])
+    response = scan(b"text\n", [lenient], default_rules=False)
     assert response.errors == []
     assert dispatched(response) == ["target"]
     assert response.results[0].deep_dispatch_meta["results"]["not_installed"] == ["absent"]
 
 
-def test_default_rule_leaves_text_alone() -> None:
-    """Plain text matches no rule: no deep dispatch, no meta."""
+def test_default_rules_send_text_to_iocs_only() -> None:
+    """Plain text matches text-mimetype alone: iocs (not installed here, so noted)."""
     response = scan(b"just words\n")
     assert dispatched(response) == []
-    assert response.results[0].deep_dispatch_meta == {}
+    meta = response.results[0].deep_dispatch_meta["results"]
+    assert sorted(meta) == ["not_installed", "text-mimetype"]
+    assert meta["not_installed"] == ["iocs"]
+
+
+@pytest.mark.parametrize(
+    ("mimetype", "rule", "workers"),
+    [
+        ("application/pdf", "pdf-mimetype", ["pdf"]),
+        ("message/rfc822", "email-mimetype", ["email"]),
+        ("application/vnd.ms-outlook", "email-mimetype", ["email"]),
+        ("text/html", "html-mimetype", ["html", "iocs"]),
+        ("text/plain", "text-mimetype", ["iocs"]),
+    ],
+)
+def test_default_rules_route_documents_and_mail(
+    mimetype: str, rule: str, workers: List[str]
+) -> None:
+    """Each document MIME type goes to its worker; the meta names the rule."""
+    with make_stoq() as stoq:
+        plugin = stoq.load_plugin("results")
+        response = plugin.get_deep_dispatches(mimetype_payload(mimetype), RequestMeta())
+    assert response is not None
+    assert response.plugin_names == []
+    assert response.if_installed == workers
+    assert response.meta[rule]["matched"] == mimetype
 
 
 def test_default_mimetypes_cover_what_decompress_opens() -> None:

@@ -157,7 +157,7 @@ def test_results_serialise_to_json(windows_pe: bytes) -> None:
         ("iso9660", "iso9660_image", ["decompress"]),
         ("pe", "pe_executable", []),
         ("elf", "elf_executable", []),
-        ("pdf", "pdf_document", []),
+        ("pdf", "pdf_document", ["pdf"]),
         ("rtf", "rtf_document", ["rtf"]),
         ("email", "email_message", []),
     ],

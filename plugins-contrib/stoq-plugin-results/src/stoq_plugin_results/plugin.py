@@ -44,6 +44,43 @@ DEFAULT_RULES: List[Dict[str, Any]] = [
         "dispatch": ["decompress"],
         "if_installed": True,
     },
+    # Documents and mail (issue 13): PDFs, messages, and the text and HTML they carry.
+    {
+        "name": "pdf-mimetype",
+        "worker": "mimetype",
+        "path": "mimetype",
+        "operator": "in",
+        "value": ["application/pdf", "application/x-pdf"],
+        "dispatch": ["pdf"],
+        "if_installed": True,
+    },
+    {
+        "name": "email-mimetype",
+        "worker": "mimetype",
+        "path": "mimetype",
+        "operator": "in",
+        "value": ["message/rfc822", "application/vnd.ms-outlook"],
+        "dispatch": ["email"],
+        "if_installed": True,
+    },
+    {
+        "name": "html-mimetype",
+        "worker": "mimetype",
+        "path": "mimetype",
+        "operator": "in",
+        "value": ["text/html", "application/xhtml+xml"],
+        "dispatch": ["html", "iocs"],
+        "if_installed": True,
+    },
+    {
+        "name": "text-mimetype",
+        "worker": "mimetype",
+        "path": "mimetype",
+        "operator": "regex",
+        "value": "^text/",
+        "dispatch": ["iocs"],
+        "if_installed": True,
+    },
 ]
 
 

@@ -174,6 +174,7 @@ rule pdf_document
 {
     meta:
         type = "pdf"
+        plugin = "pdf"
     strings:
         $header = "%PDF-"
     condition:
