@@ -16,11 +16,12 @@ from stoq.data_classes import (
     DecoratorResponse,
     DeepDispatcherResponse,
     DispatcherResponse,
+    Error,
     Payload,
     RequestMeta,
     WorkerResponse,
 )
-from stoq.plugins import ProviderPlugin
+from stoq.plugins import Acknowledger, Delivery, ProviderPlugin
 from stoq.testing._checks import (
     errors_problem,
     extracted_problem,
@@ -199,6 +200,12 @@ class ProviderConformance(PluginConformance):
             self.check(self._item_problem(conformance_stoq, item), "ingest", f"queued item {index}")
 
     def _item_problem(self, stoq: Stoq, item: Any) -> Any:
+        if isinstance(item, Delivery):  # at-least-once: the message's item, or an Error
+            if not isinstance(item.acknowledger, Acknowledger):
+                return f"Delivery for {item.tag!r} has no ack/nack to call back"
+            if isinstance(item.item, Error):
+                return None
+            return self._item_problem(stoq, item.item)
         if isinstance(item, Payload):
             if not isinstance(item.content, bytes):
                 return f"payload content is a {type(item.content).__name__}, expected bytes"

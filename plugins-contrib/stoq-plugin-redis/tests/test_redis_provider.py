@@ -1,0 +1,224 @@
+"""The provider on a real Redis: acknowledged only once saved, claimed after a consumer dies,
+dead-lettered after max_deliveries with an Error response saved, back-pressure."""
+
+from __future__ import annotations
+
+import json
+import threading
+from queue import Queue
+from typing import Any, Dict, List
+
+import pytest
+import redis
+
+from stoq import Stoq
+from stoq.data_classes import Payload, StoqResponse
+from stoq.plugins import ConnectorPlugin, Delivery
+from stoq_plugin_redis.submit import Submitter
+from stoq_plugin_redis.wire import scan_id_for
+
+
+class _BrokenConnector(ConnectorPlugin):
+    def save(self, response: StoqResponse) -> None:
+        raise OSError("results database is down")
+
+
+def _run(opts: Dict[str, Any], **kwargs: Any) -> Stoq:
+    """``stoq run -P redis -C redis`` in this process until the stream is idle."""
+    connectors = kwargs.pop("connectors", ["redis"])
+    stoq = Stoq(
+        providers=["redis"],
+        connectors=connectors,
+        consumers=1,
+        plugin_opts={"redis": opts},
+        **kwargs,
+    )
+    if "broken" in connectors:
+        stoq.plugins.build("broken", _BrokenConnector)
+    stoq.run()
+    stoq.close()
+    return stoq
+
+
+def _result(client: redis.Redis, opts: Dict[str, Any], scan_id: str) -> Dict[str, Any]:
+    text = client.get(f"{opts['results_key_prefix']}{scan_id}")
+    assert text is not None, f"no result saved for {scan_id}"
+    return json.loads(text)
+
+
+def test_each_entry_is_scanned_saved_under_its_scan_id_then_removed(
+    client: redis.Redis, opts: Dict[str, Any]
+) -> None:
+    """Submitted files come back as responses keyed by the scan id submit returned."""
+    submitter = Submitter(opts)
+    sent = [submitter.submit(b"file %d" % i, {"filename": f"f{i}.txt"}) for i in range(5)]
+    _run(opts)
+    for index, item in enumerate(sent):
+        response = _result(client, opts, item.scan_id)
+        assert response["scan_id"] == item.scan_id == scan_id_for(opts["stream"], item.entry_id)
+        [root] = response["results"]
+        assert root["size"] == len(b"file %d" % index)
+        assert root["payload_meta"]["extra_data"] == {"filename": f"f{index}.txt"}
+    assert client.xlen(opts["stream"]) == 0
+    assert client.xpending(opts["stream"], opts["group"])["pending"] == 0
+    assert client.xlen(opts["results_stream"]) == 5
+
+
+def test_a_failed_connector_leaves_the_entry_pending_with_the_reason(
+    client: redis.Redis, opts: Dict[str, Any]
+) -> None:
+    """No ack unless every connector saved: the entry stays for redelivery."""
+    item = Submitter(opts).submit(b"precious", {"filename": "p.bin"})
+    stoq = Stoq(
+        providers=["redis"],
+        connectors=["redis", "broken"],
+        consumers=1,
+        plugin_opts={"redis": {**opts, "stop_when_idle": 0.0}},
+    )
+    stoq.plugins.build("broken", _BrokenConnector)
+    runner = threading.Thread(target=stoq.run)
+    runner.start()
+    try:
+        _wait_for(lambda: client.hget(f"{opts['stream']}:nack-reasons", item.entry_id))
+    finally:
+        stoq.stop()
+        runner.join(10)
+        stoq.close()
+    assert client.xlen(opts["stream"]) == 1
+    assert client.xpending(opts["stream"], opts["group"])["pending"] == 1
+    reason = client.hget(f"{opts['stream']}:nack-reasons", item.entry_id)
+    assert reason == b"1 connector save(s) failed"
+
+
+def _wait_for(condition: Any, seconds: float = 10.0) -> Any:
+    import time
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def _read_as(client: redis.Redis, opts: Dict[str, Any], consumer: str) -> List[str]:
+    """Take every new entry as another consumer, which then 'dies' holding them."""
+    client.xgroup_create(opts["stream"], opts["group"], id="0", mkstream=True)
+    reply = client.xreadgroup(opts["group"], consumer, {opts["stream"]: ">"})
+    return [entry_id.decode() for _, entries in reply for entry_id, _ in entries]
+
+
+def test_work_a_dead_consumer_held_is_claimed_after_claim_idle(
+    client: redis.Redis, opts: Dict[str, Any]
+) -> None:
+    """Entries left pending by a consumer that went away are claimed, scanned and acked."""
+    sent = [Submitter(opts).submit(b"orphan %d" % i) for i in range(3)]
+    assert len(_read_as(client, opts, "dead-machine:1")) == 3
+    _run({**opts, "claim_idle": 0.3, "stop_when_idle": 1.0})
+    for item in sent:
+        assert _result(client, opts, item.scan_id)["errors"] == []
+    assert client.xlen(opts["stream"]) == 0
+
+
+def test_claim_idle_protects_work_in_progress(client: redis.Redis, opts: Dict[str, Any]) -> None:
+    """A consumer holding work for less than claim_idle keeps it: nothing is claimed."""
+    Submitter(opts).submit(b"in progress")
+    _read_as(client, opts, "busy-machine:1")
+    from stoq_plugin_redis.plugin import RedisPlugin
+
+    stoq = Stoq(plugin_opts={"redis": {**opts, "claim_idle": 60.0}})
+    plugin = stoq.load_plugin("redis")
+    assert isinstance(plugin, RedisPlugin)
+    claimed, _ = plugin.work_stream().claim(10)
+    assert claimed == []
+    stoq.close()
+
+
+def test_an_entry_delivered_too_often_is_dead_lettered_with_an_error_response(
+    client: redis.Redis, opts: Dict[str, Any]
+) -> None:
+    """Past max_deliveries: moved to the dead-letter stream, an Error response saved, acked."""
+    item = Submitter(opts).submit(b"poison", {"filename": "poison.doc"})
+    _read_as(client, opts, "crashed:1")
+    client.hset(
+        f"{opts['stream']}:nack-reasons", item.entry_id, "consumer process died (exit code -9)"
+    )
+    for attempt in range(2):  # two more deliveries that 'crashed' too
+        client.xclaim(opts["stream"], opts["group"], f"crashed:{attempt + 2}", 0, [item.entry_id])
+    _run({**opts, "claim_idle": 0.1, "max_deliveries": 3, "stop_when_idle": 1.0})
+    [(_, dead)] = client.xrange(f"{opts['stream']}:dead")
+    assert dead[b"content"] == b"poison"
+    assert dead[b"dead_entry_id"].decode() == item.entry_id
+    assert dead[b"dead_deliveries"] == b"4"
+    assert dead[b"dead_reason"] == b"consumer process died (exit code -9)"
+    response = _result(client, opts, item.scan_id)
+    assert response["results"] == []
+    [error] = response["errors"]
+    assert error["plugin_name"] == "redis" and error["stage"] == "scan"
+    assert "delivered 4 times (max_deliveries 3)" in error["error"]
+    assert "consumer process died" in error["error"]
+    assert client.xlen(opts["stream"]) == 0
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"meta": "{not json", "content": b"x"},
+        {"meta": "[]", "content": b"x"},
+        {"meta": "{}"},
+        {"meta": "{}", "task": '{"a": 1, "b": 2}'},
+        {"meta": "{}", "task": "\xff"},
+    ],
+)
+def test_a_malformed_entry_is_dead_lettered_not_crashing_the_node(
+    client: redis.Redis, opts: Dict[str, Any], fields: Dict[str, Any]
+) -> None:
+    """Hostile or broken entries end in the dead-letter stream with an error response."""
+    entry_id = client.xadd(opts["stream"], fields).decode()
+    _run(opts)
+    assert client.xlen(f"{opts['stream']}:dead") == 1
+    [error] = _result(client, opts, scan_id_for(opts["stream"], entry_id))["errors"]
+    assert error["error"].startswith(f"malformed entry {entry_id}")
+    assert client.xlen(opts["stream"]) == 0
+
+
+def test_the_provider_reads_no_more_than_the_local_queue_can_hold(
+    client: redis.Redis, opts: Dict[str, Any]
+) -> None:
+    """Back-pressure: with room for 3 items, only 3 entries leave the stream's unread part."""
+    submitter = Submitter(opts)
+    for i in range(10):
+        submitter.submit(b"%d" % i)
+    stoq = Stoq(plugin_opts={"redis": {**opts, "stop_when_idle": 0.0}})
+    plugin = stoq.load_plugin("redis")
+    local: Queue = Queue(maxsize=3)
+    threading.Thread(target=plugin.ingest, args=(local,), daemon=True).start()
+    _wait_for(lambda: local.full())
+    import time
+
+    time.sleep(0.5)
+    assert client.xpending(opts["stream"], opts["group"])["pending"] == 3
+    items = [local.get() for _ in range(3)]
+    assert all(isinstance(i, Delivery) and isinstance(i.item, Payload) for i in items)
+    for delivery in items:
+        plugin.ack(delivery.tag)
+    _wait_for(lambda: client.xpending(opts["stream"], opts["group"])["pending"] == 3)
+    assert client.xlen(opts["stream"]) == 7
+    plugin.stop()
+    stoq.close()
+
+
+def test_nack_leaves_the_entry_for_the_queue(client: redis.Redis, opts: Dict[str, Any]) -> None:
+    """nack never removes: the entry is still pending, with the reason recorded."""
+    Submitter(opts).submit(b"again")
+    stoq = Stoq(plugin_opts={"redis": opts})
+    plugin = stoq.load_plugin("redis")
+    work = plugin.work_stream()
+    work.ensure_group()
+    [(entry_id, _, deliveries)] = work.read(10, 0.1)
+    assert deliveries == 1
+    plugin.nack(entry_id, "run mode stopped before this item was scanned")
+    assert client.xpending(opts["stream"], opts["group"])["pending"] == 1
+    assert work.last_reason(entry_id) == "run mode stopped before this item was scanned"
+    stoq.close()
