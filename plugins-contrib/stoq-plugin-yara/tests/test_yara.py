@@ -155,7 +155,7 @@ def test_results_serialise_to_json(windows_pe: bytes) -> None:
         ("cpio", "cpio_archive", ["decompress"]),
         ("ar", "ar_archive", ["decompress"]),
         ("iso9660", "iso9660_image", ["decompress"]),
-        ("pe", "pe_executable", []),
+        ("pe", "pe_executable", ["pe"]),
         ("elf", "elf_executable", []),
         ("pdf", "pdf_document", ["pdf"]),
         ("rtf", "rtf_document", ["rtf"]),

@@ -155,8 +155,7 @@ rule pe_executable
     meta:
         type = "pe"
         description = "Windows Portable Executable (exe, dll, sys)"
-        // with stoq-plugin-peinfo installed (catalogue, not in this repository):
-        // plugin = "peinfo"
+        plugin = "pe"
     condition:
         uint16(0) == 0x5A4D and uint32(0x3C) + 4 < filesize and uint32(uint32(0x3C)) == 0x00004550
 }

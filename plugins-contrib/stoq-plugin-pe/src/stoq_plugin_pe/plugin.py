@@ -1,0 +1,63 @@
+"""The ``pe`` worker: a Windows executable's structure, what it carries, and who signed it."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Dict, List, Optional
+
+import pefile
+
+from stoq.data_classes import Payload, RequestMeta, WorkerResponse
+from stoq.plugins import WorkerPlugin
+
+from .authenticode import signatures
+from .extract import Limits, overlay, resources
+from .structure import describe, guarded, parse_directories
+
+__all__ = ["PePlugin"]
+
+
+class PePlugin(WorkerPlugin):
+    """Headers, sections, imports, exports, resources, overlay, rich header and Authenticode.
+
+    Content that is not a PE gives one error and no results: a dispatcher's guess was wrong,
+    or the file is too damaged for pefile to find its headers. A damaged table gives an error
+    naming it, and everything else is still reported.
+    """
+
+    #: Typed defaults; a config file's [plugins.pe] and --plugin-opts override them.
+    DEFAULT_OPTIONS: ClassVar[Dict[str, Any]] = {
+        "extract_resources": True,
+        "extract_overlay": True,
+        "max_extracted": 64,
+        "max_extracted_size": 16 * 1024 * 1024,
+        "max_imports": 10000,
+        "max_exports": 10000,
+        "authenticode": True,
+    }
+
+    def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
+        options = self.plugin_opts
+        content = payload.content
+        try:
+            pe = pefile.PE(data=content, fast_load=True)
+        except pefile.PEFormatError as exc:
+            return WorkerResponse(errors=[f"not a PE file: {exc}"])
+        errors: List[str] = []
+        limits = Limits(options["max_extracted"], options["max_extracted_size"])
+        try:
+            parse_directories(pe, errors)
+            results = describe(
+                pe, len(content), options["max_imports"], options["max_exports"], errors
+            )
+            listed = guarded(
+                errors, "resources", resources, pe, limits, options["extract_resources"]
+            )
+            results["resources"], extracted = listed or (None, [])
+            results["overlay"], carried = overlay(pe, content, limits, options["extract_overlay"])
+        finally:
+            pe.close()
+        if limits.skipped:
+            results["not_extracted"] = limits.skipped
+        if options["authenticode"]:
+            results["authenticode"] = guarded(errors, "authenticode", signatures, content)
+        return WorkerResponse(results, extracted=extracted + carried, errors=errors)
