@@ -27,7 +27,7 @@ from stoq.loader import discover
 from stoq.testing import make_stoq
 
 NOTES = b"Analyst notes: the executable beside this file came from a pip wheel.\n"
-PLUGINS = ("hash", "entropy", "mimetype", "yara", "results", "decompress")
+PLUGINS = ("hash", "entropy", "mimetype", "yara", "results", "decompress", "pe")
 
 #: name in the response → (depth, parent name, yara dispatch rule, MIME types by backend)
 EXPECTED = {
@@ -77,10 +77,15 @@ def installed() -> None:
 
 
 def by_name(response: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
-    """Results keyed by member file name (the root is outer.zip); each name appears once."""
+    """Archive members keyed by file name (the root is outer.zip); each name appears once.
+
+    Payloads other workers extract (the launcher's resources, taken out by ``pe``) are left out.
+    """
     named = {}
     for result in response["results"]:
         is_root = result["extracted_from"] is None
+        if not is_root and result["extracted_by"] != "decompress":
+            continue
         name = "outer.zip" if is_root else result["payload_meta"]["extra_data"]["filename"]
         assert name not in named, f"{name} scanned twice"
         named[name] = result
@@ -140,6 +145,12 @@ def check_response(response: Dict[str, Any], chain: Dict[str, bytes]) -> None:
             assert why_decompress(result), f"{name}: decompress ran with no rule asking for it"
             assert found["decompress"]["limits_hit"] == []
     assert named["launcher.exe"]["dispatch_meta"]["yara"]["pe_executable"]["type"] == "pe"
+    launcher = workers(named["launcher.exe"])["pe"]
+    assert launcher["machine"] in ("AMD64", "I386", "ARM64")
+    extracted_by_pe = [r for r in response["results"] if r["extracted_by"] == "pe"]
+    assert {r["extracted_from"] for r in extracted_by_pe} <= {named["launcher.exe"]["payload_id"]}
+    listed = len(launcher["resources"]) + (1 if launcher["overlay"] else 0)
+    assert len(extracted_by_pe) == listed - len(launcher.get("not_extracted", []))
     assert named["notes.txt"]["payload_meta"]["extra_data"]["archive_path"] == "notes.txt"
     assert named["inner.7z"]["payload_meta"]["extra_data"]["format"] == "tar.gz"
 
