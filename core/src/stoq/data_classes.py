@@ -125,7 +125,32 @@ class RequestMeta(_Printable):
         }
 
 
-class ExtractedPayload(_Printable):
+class _Digested:
+    """SHA-256 of ``content``, computed once by the core and remembered with the object hashed.
+
+    The digest is kept together with the very content object it was computed from and used
+    only while ``content`` is still that object, so replacing the content recomputes it. A
+    worker that needs the digest of content it extracts (decompress, to find duplicates) reads
+    ``ExtractedPayload.sha256``; the engine hands that digest to the child Payload only when
+    the child holds the same immutable ``bytes`` object. No digest given by plugin code is
+    ever taken on trust: the API has no way to pass one in.
+    """
+
+    content: bytes
+    _sha256: Optional[str] = None
+    _digested: Optional[bytes] = None
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the content, computed once (duplicate detection and output share it)."""
+        content = self.content
+        if self._sha256 is None or self._digested is not content:
+            self._sha256 = hashlib.sha256(content).hexdigest()
+            self._digested = content
+        return self._sha256
+
+
+class ExtractedPayload(_Printable, _Digested):
     """Content a worker found inside a payload; the engine turns it into a child Payload."""
 
     def __init__(self, content: bytes, payload_meta: Optional[PayloadMeta] = None) -> None:
@@ -136,7 +161,7 @@ class ExtractedPayload(_Printable):
         return {"size": len(self.content), "payload_meta": self.payload_meta.to_dict()}
 
 
-class Payload(_Printable):
+class Payload(_Printable, _Digested):
     """One file under analysis, with everything plugins have said about it so far."""
 
     def __init__(
@@ -157,14 +182,16 @@ class Payload(_Printable):
         self.worker_results: List[Dict[str, Any]] = [{}]
         self.plugins_run: Dict[str, List[Any]] = {"workers": [[]], "archivers": []}
         self.archiver_results: Dict[str, Any] = {}
-        self._sha256: Optional[str] = None
 
-    @property
-    def sha256(self) -> str:
-        """SHA-256 of the content, computed once (duplicate detection and output share it)."""
-        if self._sha256 is None:
-            self._sha256 = hashlib.sha256(self.content).hexdigest()
-        return self._sha256
+    def share_digest(self, source: _Digested) -> None:
+        """Take the SHA-256 the core already computed for this payload's content object.
+
+        Only an immutable ``bytes`` object that ``source`` itself hashed qualifies, so the
+        digest is the core's own computation over exactly these bytes.
+        """
+        content = self.content
+        if type(content) is bytes and source._digested is content:
+            self._sha256, self._digested = source._sha256, content
 
     def to_dict(self) -> Dict[str, Any]:
         return PayloadResults.from_payload(self).to_dict()

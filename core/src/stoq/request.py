@@ -264,6 +264,7 @@ class ScanRequest:
             return
         try:
             child = Payload(extracted.content, extracted.payload_meta, worker, parent.payload_id)
+            child.share_digest(extracted)
         except Exception as exc:  # noqa: BLE001 - e.g. content that is neither bytes nor str
             self.errors.append(Error(one_line(exc), worker, parent.payload_id, "scan"))
             return

@@ -6,7 +6,6 @@ accounting, limits, duplicates and the shape of the results live here, once.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Any, Dict, Iterable, List, Optional
 
@@ -149,16 +148,15 @@ class Extraction:
         entry: Dict[str, Any] = {"archive_path": sink.name, **info, "size": len(content)}
         if sink.name is not None and _unsafe(sink.name):
             entry["unsafe_path"] = True
-        digest = hashlib.sha256(content).hexdigest()
-        first = self._by_hash.get(digest)
+        child = ExtractedPayload(content, PayloadMeta(extra_data=self._meta(sink.name)))
+        # The core computes the digest once; the child Payload reuses it (no second SHA-256).
+        first = self._by_hash.get(child.sha256)
         if first is not None:
             entry["duplicate_of"] = first
         else:
-            self._by_hash[digest] = sink.name or ""
+            self._by_hash[child.sha256] = sink.name or ""
             self.total_bytes += len(content)
-            self.extracted.append(
-                ExtractedPayload(content, PayloadMeta(extra_data=self._meta(sink.name)))
-            )
+            self.extracted.append(child)
         self.members.append(entry)
         return True
 
