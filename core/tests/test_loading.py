@@ -69,21 +69,29 @@ def test_entry_point_plugin_gets_its_distribution_metadata(build) -> None:
     assert plugin.log.name == "stoq.simple_worker"
 
 
-def test_a_name_in_a_folder_and_an_entry_point_is_an_error_naming_both(
-    build, tmp_path: Path
+def test_a_plugin_folder_wins_over_an_installed_name_with_a_warning(
+    build, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The same name from two sources is refused, naming both places."""
+    """A folder plugin named like an installed one is used; the warning names both sources."""
     folder = tmp_path / "dup"
     folder.mkdir()
     (folder / "simple_worker.stoq").write_text(
         "[Core]\nName = simple_worker\nModule = simple_worker\n"
     )
-    stoq = build(plugin_dir_list=[str(tmp_path)])
-    with pytest.raises(StoqDuplicatePlugin) as info:
-        stoq.load_plugin("simple_worker")
-    message = str(info.value)
-    assert "stoq_test_plugins.workers:SimpleWorker" in message and "stoq-test-plugins" in message
-    assert str(folder / "simple_worker.stoq") in message
+    (folder / "simple_worker.py").write_text(
+        "from stoq.data_classes import WorkerResponse\n"
+        "from stoq.plugins import WorkerPlugin\n\n\n"
+        "class FolderSimple(WorkerPlugin):\n"
+        "    def scan(self, payload, request_meta):\n"
+        "        return WorkerResponse({'from': 'folder'})\n"
+    )
+    stoq = build(plugin_dir_list=[str(tmp_path)], always_dispatch=["simple_worker"])
+    response = stoq.scan(b"x")
+    assert response.errors == []
+    assert response.results[0].workers[0]["simple_worker"] == {"from": "folder"}
+    [warning] = [r.getMessage() for r in caplog.records if "shadows" in r.getMessage()]
+    assert str(folder / "simple_worker.stoq") in warning
+    assert "stoq_test_plugins.workers:SimpleWorker" in warning and "stoq-test-plugins" in warning
 
 
 def test_a_name_in_two_distributions_is_an_error(

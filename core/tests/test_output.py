@@ -51,15 +51,38 @@ def test_bytes_are_escaped_text_and_sets_are_sorted(build) -> None:
     }
 
 
-def test_split_gives_one_response_per_payload(build) -> None:
-    """split() keeps scan_id, time and request_meta, one result each."""
+def test_split_by_payload_gives_one_response_per_payload(build) -> None:
+    """split_by_payload() keeps scan_id, time and request_meta, one result each."""
     response = build(always_dispatch=["extract_worker"]).scan(b"root\na\nb")
-    parts = response.split()
+    parts = response.split_by_payload()
     assert len(parts) == 3
     assert [p["results"][0]["payload_id"] for p in parts] == [
         r.payload_id for r in response.results
     ]
     assert {p["scan_id"] for p in parts} == {response.scan_id}
+
+
+def test_split_gives_one_response_per_worker_result_as_in_v2(build) -> None:
+    """split() (v2): one dict per (payload, worker result), each with that one worker."""
+    stoq = build(always_dispatch=["simple_worker", "second_worker"])
+    response = stoq.scan(b"abc")
+    parts = response.split()
+    assert [list(p["results"][0]["workers"][0]) for p in parts] == [
+        ["simple_worker"],
+        ["second_worker"],
+    ]
+    for part in parts:
+        assert len(part["results"]) == 1 and len(part["results"][0]["workers"]) == 1
+        assert part["scan_id"] == response.scan_id
+        assert part["results"][0]["payload_id"] == response.results[0].payload_id
+    worker_results = response.results[0].workers[0]
+    assert parts[1]["results"][0]["workers"][0]["second_worker"] == worker_results["second_worker"]
+    assert response.results[0].workers[0] == worker_results  # the response is not changed
+
+
+def test_split_skips_payloads_without_worker_results(build) -> None:
+    """A payload no worker reported on gives no part (v2's split iterated worker results)."""
+    assert build().scan(b"abc").split() == []
 
 
 def test_reconstruct_all_subresponses_gives_each_subtree(build) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from queue import Queue
-from typing import Any
+from typing import Any, List
 
 import pytest
 
-from stoq import Payload, Stoq
+from stoq import Payload, Stoq, StoqException
 from stoq.plugins import ProviderPlugin
 
 
@@ -50,16 +50,28 @@ def _with(stoq: Stoq, name: str, cls: Any) -> Stoq:
 def test_provider_exception_is_reported_and_does_not_hang(
     build, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A provider that raises is counted and logged; what it queued is still scanned."""
+    """A provider that raises is counted and logged; what it queued is still scanned; then
+    run() raises StoqException with the provider's exception as its cause (as in v2)."""
     stoq = _with(
         build(consumers=1, providers=["exploding"], connectors=["multi_role"]),
         "exploding",
         _ExplodingProvider,
     )
-    done = threading.Thread(target=stoq.run)
+    raised: List[BaseException] = []
+
+    def run() -> None:
+        try:
+            stoq.run()
+        except StoqException as exc:
+            raised.append(exc)
+
+    done = threading.Thread(target=run)
     done.start()
     done.join(10)
     assert not done.is_alive()
+    [exc] = raised
+    assert "provider 'exploding' failed" in str(exc)
+    assert isinstance(exc.__cause__, RuntimeError) and str(exc.__cause__) == "provider broke"
     assert stoq.provider_failures == 1
     assert len(stoq.load_plugin("multi_role").saved) == 1
     assert "provider 'exploding' failed" in caplog.text

@@ -212,6 +212,7 @@ def stoq_for(stoq: Stoq) -> Dict[str, Any]:
     """Arguments that rebuild ``stoq`` in another process: its resolved settings and options."""
     kwargs: Dict[str, Any] = dict(stoq.settings.as_dict())
     kwargs.update(
+        base_dir=stoq.base_dir,
         config_file=str(stoq.config.path) if stoq.config.path else None,
         plugin_opts=stoq.plugin_opts,
         profile=None,

@@ -16,9 +16,10 @@ from stoq.data_classes import (
     RequestMeta,
     StoqResponse,
 )
-from stoq.exceptions import StoqPluginException
+from stoq.exceptions import StoqException, StoqPluginException
 from stoq.invoke import PluginCall, invoke, normalise_errors
 from stoq.loader import PluginManager
+from stoq.plugin_manager import StoqPluginManager
 from stoq.plugins import BasePlugin, ConnectorPlugin, DecoratorPlugin
 from stoq.request import ScanRequest
 from stoq.settings import (
@@ -34,13 +35,34 @@ __all__ = ["Stoq"]
 log = logging.getLogger("stoq")
 
 
-class Stoq:
+class _Setting:
+    """A v2 attribute of ``Stoq`` (``stoq.max_recursion``) read from and written to its setting."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, stoq: Any, owner: Optional[type] = None) -> Any:
+        return self if stoq is None else getattr(stoq.settings, self.name)
+
+    def __set__(self, stoq: Any, value: Any) -> None:
+        setattr(stoq.settings, self.name, value)
+
+
+class Stoq(StoqPluginManager):
     """Scans payloads through the configured plugins.
 
     Every keyword argument beats the configuration file, which beats the profile (if any),
     which beats the built-in defaults. ``log_dir``/``log_level`` are recorded but never touch
-    logging handlers: applications call ``stoq.configure_logging`` once.
+    logging handlers: applications call ``stoq.configure_logging`` once. Plugin folders are
+    searched as in v2: ``plugin_dir_list``, then ``<base_dir>/plugins`` and
+    ``$STOQ_HOME/plugins``.
     """
+
+    # v2's public attributes, kept in step with ``settings``.
+    max_queue = _Setting()
+    max_recursion = _Setting()
+    max_dispatch_passes = _Setting()
+    log = log
 
     def __init__(
         self,
@@ -86,11 +108,14 @@ class Stoq:
         self.settings: CoreSettings = resolve_settings(
             explicit, self.config, profile_file, profile or ""
         )
+        #: The folder v2 called base: its stoq.cfg/stoq.toml and plugins/ are used.
+        self.base_dir = None if base_dir is None else os.fspath(base_dir)
         self.plugins = PluginManager(
             self.settings.plugin_dir_list,
             self.config.plugins,
             self.plugin_opts,
             self.settings.plugin_timeout,
+            base_dir=self.base_dir,
         )
         self._drop_missing_profile_plugins()
         s = self.settings
@@ -104,8 +129,12 @@ class Stoq:
         self._calls: Dict[Tuple[Any, ...], PluginCall] = {}
         #: How many connector saves have failed since this instance was built.
         self.connector_failures = 0
-        #: How many providers raised in run mode.
+        #: How many providers raised in run mode (or failed to acknowledge an item).
         self.provider_failures = 0
+        #: The providers whose ``ingest`` raised in the last run, with the exception.
+        self.provider_errors: List[Tuple[str, BaseException]] = []
+        #: Whether the program built plugin instances with ``load_plugin`` (see ``run``).
+        self._program_loaded_plugins = False
         #: How many responses carried errors (run mode and scans).
         self.responses_with_errors = 0
         #: How many consumer processes died in run mode.
@@ -140,7 +169,9 @@ class Stoq:
 
     def load_plugin(self, plugin_name: str) -> BasePlugin:
         """The plugin's instance (loaded once per Stoq); raises StoqPluginException."""
-        return self.plugins.load(plugin_name)
+        plugin = self.plugins.load(plugin_name.strip())
+        self._program_loaded_plugins = True
+        return plugin
 
     def plugin_for_role(
         self, errors: List[Error], name: str, role: type, stage: str, payload_id: Optional[str]
@@ -250,10 +281,24 @@ class Stoq:
         add_start_dispatch: Optional[List[str]] = None,
         add_start_deep_dispatch: Optional[List[str]] = None,
     ) -> None:
-        """Run mode: scan everything the configured providers ingest, then return."""
+        """Run mode: scan everything the configured providers ingest, then return.
+
+        As in v2: no provider raises ``StoqException`` (a ``StoqConfigError``), and a provider
+        whose ``ingest`` raised makes ``run`` raise ``StoqException`` (its cause chained) once
+        the work the other providers gave is done. A program that built plugin instances with
+        ``load_plugin()`` and set no consumer count runs in this process, with those
+        instances; otherwise consumer processes scan, each with its own.
+        """
         from stoq.run import run_providers
 
+        if self._program_loaded_plugins and self.settings.sources["consumers"] == "default":
+            log.info("run mode: one consumer in this process, using the plugins it loaded")
+            self.settings.consumers = 1
+        self.provider_errors = []
         run_providers(self, request_meta, add_start_dispatch, add_start_deep_dispatch)
+        if self.provider_errors:
+            names = ", ".join(repr(name) for name, _ in self.provider_errors)
+            raise StoqException(f"provider {names} failed") from self.provider_errors[0][1]
 
     def stop(self) -> None:
         """Ask run mode to stop after the request in flight (safe from a signal handler)."""

@@ -288,7 +288,22 @@ class StoqResponse(_Printable):
         }
 
     def split(self) -> List[Dict[str, Any]]:
-        """One response dict per payload result, each keeping the request's other fields."""
+        """One response dict per worker result, as in v2 (what v2 users index, one per document).
+
+        Each keeps the request's other fields and holds one payload whose ``workers`` is
+        ``[{worker: results}]``; payloads without worker results give none.
+        """
+        whole = self.to_dict()
+        parts = []
+        for result in whole["results"]:
+            for round_results in result["workers"]:
+                for worker, results in round_results.items():
+                    one = dict(result, workers=[{worker: results}])
+                    parts.append(dict(whole, results=[one]))
+        return parts
+
+    def split_by_payload(self) -> List[Dict[str, Any]]:
+        """One response dict per payload, each keeping the request's other fields."""
         whole = self.to_dict()
         return [dict(whole, results=[result]) for result in whole["results"]]
 

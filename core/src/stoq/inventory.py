@@ -13,10 +13,11 @@ import importlib.machinery
 import importlib.util
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from stoq.config import StoqConfigParser
-from stoq.loader import PluginSource, discover
+from stoq.exceptions import StoqDuplicatePlugin
+from stoq.loader import PluginSource, choose_source, discover
 from stoq.plugins import ROLES, BasePlugin, roles_of
 
 __all__ = ["PluginInfo", "inventory", "roles_from_source"]
@@ -37,7 +38,7 @@ class PluginInfo:
     distribution: Optional[str]
     summary: Optional[str]
     source: str
-    status: str  # "ok", "error", or "unchecked" (listing without importing)
+    status: str  # "ok", "error", "shadowed" (a plugin folder wins), or "unchecked" (no import)
     error: Optional[str] = None
     #: Where roles came from: "source" (ast), "import", or "unknown" (neither worked).
     roles_from: str = field(default="source", repr=False)
@@ -205,7 +206,8 @@ def _folder_module_file(source: PluginSource) -> Tuple[Optional[Path], Optional[
 
 def _import_class(source: PluginSource) -> type:
     """Import the plugin's class exactly as the loader would (raises on failure)."""
-    from stoq.loader import check_core_requirement, import_folder_module, plugin_class_in
+    from stoq.folders import folder_plugin_class
+    from stoq.loader import check_core_requirement
 
     if source.kind == "entry point":
         check_core_requirement(source)
@@ -214,13 +216,7 @@ def _import_class(source: PluginSource) -> type:
         if not (isinstance(loaded, type) and issubclass(loaded, BasePlugin)):
             raise TypeError(f"{source.location} is not a stoq plugin class")
         return loaded
-    stoq_file = Path(source.location)
-    parser = StoqConfigParser()
-    parser.read(stoq_file, encoding="utf-8")
-    module = import_folder_module(
-        source.name, stoq_file, parser.get("Core", "Module", fallback=source.name)
-    )
-    return plugin_class_in(module, source.name)
+    return folder_plugin_class(source.name, Path(source.location))[0]
 
 
 def _describe(
@@ -264,13 +260,15 @@ def _describe(
     return info
 
 
-def inventory(plugin_dirs: Iterable[str] = (), check: bool = True) -> List[PluginInfo]:
+def inventory(
+    plugin_dirs: Sequence[str] = (), check: bool = True, base_dir: Optional[str] = None
+) -> List[PluginInfo]:
     """Every plugin stoq can find, sorted by name.
 
     ``check`` imports each plugin's class to report whether it loads; without it, plugin code
     is imported only when its roles cannot be read from its source.
     """
-    found = discover(plugin_dirs)
+    found = discover(plugin_dirs, base_dir)
     per_dist: Dict[Optional[str], int] = {}
     for sources in found.values():
         for source in sources:
@@ -278,10 +276,18 @@ def inventory(plugin_dirs: Iterable[str] = (), check: bool = True) -> List[Plugi
     infos: List[PluginInfo] = []
     for name in sorted(found):
         sources = found[name]
+        winner: Optional[PluginSource] = sources[0]
+        problem = None
+        if len(sources) > 1:
+            try:
+                winner = choose_source(name, sources)
+            except StoqDuplicatePlugin as exc:
+                winner, problem = None, str(exc)
         for source in sources:
             info = _describe(source, per_dist, check)
-            if len(sources) > 1:
-                others = " and ".join(s.describe() for s in sources)
-                info.status, info.error = "error", f"plugin {name!r} is provided twice: {others}"
+            if problem is not None:
+                info.status, info.error = "error", problem
+            elif winner is not None and source is not winner:
+                info.status, info.error = "shadowed", f"shadowed by {winner.describe()}"
             infos.append(info)
     return infos

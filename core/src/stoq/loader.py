@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import importlib.util
-import inspect
 import logging
 import sys
-from configparser import Error as ConfigParserError
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Type
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Type
 
 from stoq.__about__ import __version__
 from stoq.config import StoqConfigParser, option_to_text
@@ -24,6 +21,13 @@ from stoq.exceptions import (
     StoqPluginException,
     StoqPluginLoadError,
     StoqPluginNotFound,
+)
+from stoq.folders import (
+    folder_entries,
+    folder_plugin_class,
+    import_folder_module,
+    plugin_class_in,
+    plugin_folders,
 )
 from stoq.plugins import BasePlugin
 
@@ -37,6 +41,7 @@ __all__ = [
     "PluginManager",
     "PluginSource",
     "check_core_requirement",
+    "choose_source",
     "discover",
     "import_folder_module",
     "plugin_class_in",
@@ -59,6 +64,8 @@ class PluginSource:
     version: Optional[str] = None
     summary: Optional[str] = None
     entry_point: Optional[EntryPoint] = None
+    #: The plugin folder searched that holds the .stoq file (folder plugins only).
+    folder: Optional[str] = None
 
     def describe(self) -> str:
         if self.kind == "entry point":
@@ -85,47 +92,56 @@ def _entry_point_sources() -> List[PluginSource]:
     return sources
 
 
-def _read_stoq_file(path: Path) -> StoqConfigParser:
-    parser = StoqConfigParser()
-    try:
-        with path.open(encoding="utf-8") as handle:
-            parser.read_file(handle)
-    except (ConfigParserError, OSError, UnicodeDecodeError) as exc:
-        raise StoqPluginLoadError(f"{path}: unreadable plugin file: {exc}") from exc
-    return parser
+def _folder_sources(folders: Iterable[Path]) -> List[PluginSource]:
+    return [
+        PluginSource(
+            name=name,
+            kind="plugin folder",
+            location=str(stoq_file),
+            version=parser.get("Documentation", "Version", fallback=None),
+            summary=parser.get("Documentation", "Description", fallback=None),
+            folder=str(folder),
+        )
+        for name, stoq_file, parser, folder in folder_entries(folders)
+    ]
 
 
-def _folder_sources(plugin_dirs: Iterable[str]) -> List[PluginSource]:
-    sources = []
-    for folder in plugin_dirs:
-        for stoq_file in sorted(Path(folder).expanduser().rglob("*.stoq")):
-            try:
-                parser = _read_stoq_file(stoq_file)
-            except StoqPluginLoadError as exc:
-                log.warning("%s", exc)
-                continue
-            name = parser.get("Core", "Name", fallback=None)
-            if not name:
-                log.warning("%s: no [Core] Name, ignored", stoq_file)
-                continue
-            sources.append(
-                PluginSource(
-                    name=name,
-                    kind="plugin folder",
-                    location=str(stoq_file),
-                    version=parser.get("Documentation", "Version", fallback=None),
-                    summary=parser.get("Documentation", "Description", fallback=None),
-                )
-            )
-    return sources
+def discover(
+    plugin_dirs: Sequence[str] = (), base_dir: Optional[str] = None
+) -> Dict[str, List[PluginSource]]:
+    """Every plugin name available, with all its sources: folders (winner first), then entry points.
 
-
-def discover(plugin_dirs: Iterable[str] = ()) -> Dict[str, List[PluginSource]]:
-    """Every plugin name available, with all its sources (more than one is a conflict)."""
+    ``plugin_dirs`` is ``plugin_dir_list``; ``plugin_folders`` adds the implicit folders.
+    """
     found: Dict[str, List[PluginSource]] = {}
-    for source in _entry_point_sources() + _folder_sources(plugin_dirs):
+    folders = plugin_folders(plugin_dirs, base_dir)
+    for source in _folder_sources(folders) + _entry_point_sources():
         found.setdefault(source.name, []).append(source)
     return found
+
+
+def choose_source(name: str, sources: Sequence[PluginSource]) -> PluginSource:
+    """The source that provides ``name``; raises StoqDuplicatePlugin when that is ambiguous.
+
+    A plugin folder is the user's explicit choice: it wins over installed distributions (and a
+    preferred folder over a later one), with a warning naming every source it shadows. Two
+    distributions, or two files in one folder, providing the name are an error naming both.
+    """
+    folders = [s for s in sources if s.kind == "plugin folder"]
+    candidates = [s for s in folders if s.folder == folders[0].folder] if folders else sources
+    if len(candidates) > 1:
+        places = " and ".join(s.describe() for s in candidates)
+        raise StoqDuplicatePlugin(f"plugin {name!r} is provided twice: {places}", name)
+    winner = candidates[0]
+    shadowed = [s for s in sources if s is not winner]
+    if shadowed:
+        log.warning(
+            "plugin %r: using %s; it shadows %s",
+            name,
+            winner.describe(),
+            " and ".join(s.describe() for s in shadowed),
+        )
+    return winner
 
 
 def check_core_requirement(source: PluginSource) -> None:
@@ -151,34 +167,6 @@ def check_core_requirement(source: PluginSource) -> None:
             )
 
 
-def import_folder_module(name: str, stoq_file: Path, module: str) -> Any:
-    """Import a v2 folder plugin's module (``Module`` of its .stoq file) from beside that file."""
-    base = stoq_file.parent.joinpath(*module.split("."))
-    package_init = base / "__init__.py"
-    if package_init.is_file():
-        spec = importlib.util.spec_from_file_location(
-            f"stoq_plugin_dir_{name}", package_init, submodule_search_locations=[str(base)]
-        )
-    else:
-        spec = importlib.util.spec_from_file_location(
-            f"stoq_plugin_dir_{name}", base.with_suffix(".py")
-        )
-    if spec is None or spec.loader is None or not Path(spec.origin or "").is_file():
-        raise StoqPluginLoadError(f"{stoq_file}: module {module!r} not found beside it", name)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def plugin_class_in(module: Any, name: str) -> Type[BasePlugin]:
-    """The plugin class a v2 folder module defines (the first BasePlugin subclass in it)."""
-    for _, obj in inspect.getmembers(module, inspect.isclass):
-        if issubclass(obj, BasePlugin) and obj.__module__ == module.__name__:
-            return obj
-    raise StoqPluginLoadError(f"plugin {name!r}: no plugin class in {module.__file__}", name)
-
-
 class PluginManager:
     """Loads plugins by name, one instance per name, with their merged options."""
 
@@ -188,19 +176,35 @@ class PluginManager:
         file_options: Optional[Mapping[str, Mapping[str, Any]]] = None,
         plugin_opts: Optional[Mapping[str, Mapping[str, Any]]] = None,
         default_timeout: float = 60.0,
+        base_dir: Optional[str] = None,
     ) -> None:
         self._default_timeout = default_timeout
         self._plugin_dirs = list(plugin_dirs)
+        self._base_dir = base_dir
         self._file_options = dict(file_options or {})
         self._plugin_opts = dict(plugin_opts or {})
         self._sources: Optional[Dict[str, List[PluginSource]]] = None
         self._instances: Dict[str, BasePlugin] = {}
         self._failures: Dict[str, StoqPluginException] = {}
+        self._from_folders: Set[str] = set()
+
+    def is_folder_plugin(self, name: str) -> bool:
+        """Whether ``name`` was loaded from a v2 plugin folder (v2's calling conventions apply)."""
+        return name in self._from_folders
+
+    @property
+    def plugin_dirs(self) -> List[str]:
+        """``plugin_dir_list`` as given (``discover`` adds the implicit folders)."""
+        return list(self._plugin_dirs)
+
+    @property
+    def base_dir(self) -> Optional[str]:
+        return self._base_dir
 
     @property
     def sources(self) -> Dict[str, List[PluginSource]]:
         if self._sources is None:
-            self._sources = discover(self._plugin_dirs)
+            self._sources = discover(self._plugin_dirs, self._base_dir)
         return self._sources
 
     def is_available(self, name: str) -> bool:
@@ -249,10 +253,7 @@ class PluginManager:
         if not sources:
             matches = difflib.get_close_matches(name, list(self.sources), n=3)
             raise StoqPluginNotFound(name, matches)
-        if len(sources) > 1:
-            places = " and ".join(s.describe() for s in sources)
-            raise StoqDuplicatePlugin(f"plugin {name!r} is provided twice: {places}", name)
-        source = sources[0]
+        source = choose_source(name, sources)
         if source.kind == "entry point":
             return self._load_entry_point(source)
         return self._load_folder(source)
@@ -298,24 +299,15 @@ class PluginManager:
 
     def _load_folder(self, source: PluginSource) -> BasePlugin:
         stoq_file = Path(source.location)
-        config = _read_stoq_file(stoq_file)
+        plugin_class, config = folder_plugin_class(source.name, stoq_file)
         module_name = config.get("Core", "Module", fallback=source.name)
-        try:
-            module = import_folder_module(source.name, stoq_file, module_name)
-        except StoqPluginException:
-            raise
-        except Exception as exc:
-            raise StoqPluginLoadError(
-                f"plugin {source.name!r}: importing {module_name} from {stoq_file.parent} failed:"
-                f" {type(exc).__name__}: {exc}",
-                source.name,
-            ) from exc
-        plugin_class = plugin_class_in(module, source.name)
         defaults = dict(getattr(plugin_class, "DEFAULT_OPTIONS", {}) or {})
         if config.has_section("options"):
             defaults.update(config.items("options"))
         origin = (source.name, str(stoq_file), module_name)
-        return self._construct(source.name, plugin_class, config, defaults, origin)
+        instance = self._construct(source.name, plugin_class, config, defaults, origin)
+        self._from_folders.add(source.name)
+        return instance
 
     def _construct(
         self,

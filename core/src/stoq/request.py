@@ -182,8 +182,13 @@ class ScanRequest:
                 payload,
                 payload.deep_dispatch_meta,
             )
+            # Workers that ran, and those that could not be used (not listed in plugins_run).
             already = {
                 name for round_names in payload.plugins_run["workers"] for name in round_names
+            } | {
+                e.plugin_name
+                for e in self.errors
+                if e.payload_id == payload.payload_id and e.stage in ("load", "scan")
             }
             wanted = _union(self.add_start_deep_dispatch if is_root else None, asked)
             new = [name for name in wanted if name not in already]
@@ -205,10 +210,10 @@ class ScanRequest:
         ran = payload.plugins_run["workers"][round_number]
         errors, call_for, payload_id = self.errors, self.stoq.call_for, payload.payload_id
         for name in names:
-            ran.append(name)
             call = call_for(errors, name, WorkerPlugin, "scan", "scan", payload_id)
-            if call is None:
+            if call is None:  # not run: as in v2, only workers that ran are in plugins_run
                 continue
+            ran.append(name)
             response = invoke(
                 errors, "scan", payload_id, call, WorkerResponse, payload, self.request_meta
             )
@@ -226,9 +231,9 @@ class ScanRequest:
             call = self.stoq.call_for(
                 self.errors, name, ArchiverPlugin, "archive", "archive", payload.payload_id
             )
-            payload.plugins_run["archivers"].append(name)
             if call is None:
                 continue
+            payload.plugins_run["archivers"].append(name)
             response = invoke(
                 self.errors,
                 "archive",

@@ -16,7 +16,8 @@ import threading
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from stoq.consumers import DONE, ConsumerPool, logging_setup, stoq_for
-from stoq.data_classes import Error, Payload, RequestMeta, StoqResponse
+from stoq.data_classes import ArchiverResponse, Error, Payload, RequestMeta, StoqResponse
+from stoq.exceptions import StoqConfigError
 from stoq.invoke import invoke
 from stoq.plugins import ArchiverPlugin, Delivery, ProviderPlugin
 
@@ -54,6 +55,8 @@ def _to_payload(stoq: Stoq, item: Any, errors: List[Error]) -> Optional[Payload]
         call = stoq.call_for(errors, name, ArchiverPlugin, "get", "archive", None)
         if call is None:
             return None
+        if stoq.plugins.is_folder_plugin(name) and not isinstance(task, ArchiverResponse):
+            task = ArchiverResponse(task)  # v2's get(task) received ArchiverResponse(task)
         payload: Optional[Payload] = invoke(errors, "archive", None, call, Payload, task)
         return payload
     errors.append(
@@ -112,7 +115,9 @@ class ItemSource:
             log.error("run mode: %s", error.error)
         started = [(n, p) for n, p in providers if p is not None]
         if not started:
-            raise ValueError("run mode needs at least one provider that loads (providers = [...])")
+            raise StoqConfigError(
+                "run mode needs at least one provider that loads (providers = [...])"
+            )
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=stoq.settings.max_queue)
         self._remaining = len(started)
         for name, provider in started:
@@ -126,8 +131,9 @@ class ItemSource:
     def _ingest(self, name: str, provider: ProviderPlugin) -> None:
         try:
             provider.ingest(self._queue)
-        except Exception:
+        except Exception as exc:
             self._stoq.provider_failures += 1
+            self._stoq.provider_errors.append((name, exc))
             log.exception("provider %r failed; its remaining work is lost", name)
         finally:
             self._queue.put(_PROVIDER_DONE)
@@ -298,7 +304,7 @@ def run_providers(
 ) -> None:
     """Scan until every provider has finished and the queue is drained, or ``stoq.stop()``."""
     if not stoq.settings.providers:
-        raise ValueError("run mode needs at least one provider (providers = [...])")
+        raise StoqConfigError("run mode needs at least one provider (providers = [...])")
     if stoq.settings.consumers > 1:
         _run_on_pool(stoq, request_meta, add_start_dispatch, add_start_deep_dispatch)
         return

@@ -144,8 +144,8 @@ def check_file(path: Path, extra_plugin_dirs: Optional[List[str]] = None) -> Lis
     import difflib
 
     from stoq.config import ConfigFile, read_config_file, split_list
-    from stoq.exceptions import StoqConfigError
-    from stoq.loader import discover
+    from stoq.exceptions import StoqConfigError, StoqDuplicatePlugin
+    from stoq.loader import choose_source, discover
     from stoq.settings import PLUGIN_LIST_KEYS, resolve_settings
 
     config = read_config_file(path)  # a syntax error raises, naming the file
@@ -177,11 +177,11 @@ def check_file(path: Path, extra_plugin_dirs: Optional[List[str]] = None) -> Lis
                 problems.append(
                     f"{path}: [core] {key} names plugin {name!r}, which is not installed; {hint}"
                 )
-            elif len(available[name]) > 1:
-                places = " and ".join(s.describe() for s in available[name])
-                problems.append(
-                    f"{path}: [core] {key} names plugin {name!r}, which is provided twice: {places}"
-                )
+            else:
+                try:
+                    choose_source(name, available[name])
+                except StoqDuplicatePlugin as exc:
+                    problems.append(f"{path}: [core] {key} names plugin {name!r}: {exc}")
     for name in config.plugins:
         if name not in available:
             print(

@@ -116,11 +116,15 @@ def handle(args: argparse.Namespace) -> int:
         indent = output_indent(args, sys.stdout.isatty())
         stoq.plugins.build(STDOUT_CONNECTOR, _stdout_connector(indent))
         stoq.connectors = [STDOUT_CONNECTOR]
+    from stoq.exceptions import StoqException
+
     previous = _install_signal_handlers(stoq)
     try:
         stoq.run(request_meta(args), args.start_dispatch, args.start_deep_dispatch)
     except ValueError as exc:  # no provider could be loaded
         raise CliError(str(exc)) from None
+    except StoqException:
+        pass  # a provider raised: logged, counted and reported by _summary below
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

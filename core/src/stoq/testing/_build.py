@@ -47,6 +47,7 @@ def make_stoq(
     opts: Dict[str, Dict[str, Any]] = {k: dict(v) for k, v in (plugin_opts or {}).items()}
     with _empty_stoq_home():
         stoq = Stoq(plugin_opts=opts, **stoq_kwargs)
+        stoq.plugins.is_available("")  # discover now: $STOQ_HOME/plugins is a plugin folder
     for name, plugin_class in (plugins or {}).items():
         if not (isinstance(plugin_class, type) and issubclass(plugin_class, BasePlugin)):
             raise TypeError(

@@ -1,0 +1,7 @@
+"""A worker whose .stoq file cannot be parsed."""
+
+from stoq.plugins import WorkerPlugin
+
+
+class BadConfig(WorkerPlugin):
+    pass
