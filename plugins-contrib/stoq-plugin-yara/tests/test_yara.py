@@ -156,7 +156,7 @@ def test_results_serialise_to_json(windows_pe: bytes) -> None:
         ("ar", "ar_archive", ["decompress"]),
         ("iso9660", "iso9660_image", ["decompress"]),
         ("pe", "pe_executable", ["pe"]),
-        ("elf", "elf_executable", []),
+        ("elf", "elf_executable", ["elf"]),
         ("pdf", "pdf_document", ["pdf"]),
         ("rtf", "rtf_document", ["rtf"]),
         ("email", "email_message", []),

@@ -165,6 +165,7 @@ rule elf_executable
     meta:
         type = "elf"
         description = "ELF executable, shared object or core file"
+        plugin = "elf"
     condition:
         uint32be(0) == 0x7F454C46
 }

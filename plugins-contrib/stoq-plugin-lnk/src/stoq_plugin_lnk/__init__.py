@@ -1,5 +1,0 @@
-"""stoQ plugin ``lnk``: Windows shortcut (LNK) files: target, arguments, working directory, icon, machine id, MAC address, timestamps."""
-
-from .plugin import LnkPlugin
-
-__all__ = ["LnkPlugin"]
