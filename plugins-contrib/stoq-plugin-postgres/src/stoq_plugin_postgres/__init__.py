@@ -1,0 +1,5 @@
+"""stoQ plugin ``postgres``: Responses as JSONB rows in PostgreSQL, upserted by scan_id."""
+
+from .plugin import PostgresPlugin
+
+__all__ = ["PostgresPlugin"]
