@@ -159,7 +159,7 @@ def test_results_serialise_to_json(windows_pe: bytes) -> None:
         ("elf", "elf_executable", ["elf"]),
         ("pdf", "pdf_document", ["pdf"]),
         ("rtf", "rtf_document", ["rtf"]),
-        ("email", "email_message", []),
+        ("email", "email_message", ["email"]),
     ],
 )
 def test_default_dispatch_rules_recognise_each_format(

@@ -195,8 +195,7 @@ rule email_message
     meta:
         type = "email"
         description = "RFC 822 message: a known header first, and at least two more in the first 8 KiB"
-        // with stoq-plugin-email installed (catalogue, not in this repository):
-        // plugin = "email"
+        plugin = "email"
     strings:
         $first_received = "Received:" nocase
         $first_return_path = "Return-Path:" nocase
