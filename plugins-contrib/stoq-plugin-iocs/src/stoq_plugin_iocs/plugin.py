@@ -1,0 +1,76 @@
+"""The ``iocs`` stoQ plugin: indicators of compromise in text, defanged or not."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Dict, List, Optional
+from urllib.parse import urlsplit
+
+from stoq.data_classes import Payload, RequestMeta, WorkerResponse
+from stoq.plugins import WorkerPlugin
+
+from .patterns import KINDS, find, public_domain, refang
+
+__all__ = ["IocsPlugin"]
+
+#: The kinds a defanged spelling can hide.
+_DEFANGABLE = ("urls", "domains", "emails", "ipv4")
+
+
+def _text(content: bytes) -> str:
+    """UTF-16 with a byte-order mark, else UTF-8 (undecodable bytes replaced)."""
+    if content[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return content.decode("utf-16", "replace")
+    return content.decode("utf-8", "replace")
+
+
+class IocsPlugin(WorkerPlugin):
+    """Reports URLs, domains, IPv4/IPv6 addresses, email addresses and hashes in a payload.
+
+    Defanged forms (``hxxp``, ``[.]``, ``[@]`` ...) are refanged first; indicators seen only
+    in a defanged form are listed in ``defanged``. Domains are kept only when their suffix is
+    on the public suffix list shipped with the ``publicsuffixlist`` package, which keeps file
+    names such as ``report.exe`` out. Only the first ``max_bytes`` are read.
+    """
+
+    DEFAULT_OPTIONS: ClassVar[Dict[str, Any]] = {"max_bytes": 4 * 1024 * 1024, "max_per_kind": 1000}
+
+    def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
+        max_bytes = int(self.plugin_opts["max_bytes"])
+        limit = int(self.plugin_opts["max_per_kind"])
+        raw = _text(payload.content[:max_bytes])
+        text = refang(raw)
+        results: Dict[str, Any] = {}
+        skipped: List[str] = []
+        for kind in KINDS:
+            values, total = find(text, kind, limit)
+            if kind == "domains":
+                values = self._with_url_hosts(values, results.get("urls", []), limit)
+            results[kind] = values
+            if total > len(values) and total > limit:
+                skipped.append(f"{total - limit} more {kind} beyond max_per_kind ({limit})")
+        if text != raw:
+            written = {v for kind in _DEFANGABLE for v in find(raw, kind, limit)[0]}
+            found = {v for kind in _DEFANGABLE for v in results[kind]}
+            results["defanged"] = sorted(found - written)
+        else:
+            results["defanged"] = []
+        if len(payload.content) > max_bytes:
+            skipped.append(
+                f"{len(payload.content) - max_bytes} bytes beyond max_bytes ({max_bytes}) not read"
+            )
+        if skipped:
+            results["skipped"] = skipped
+        return WorkerResponse(results)
+
+    @staticmethod
+    def _with_url_hosts(domains: List[str], urls: List[str], limit: int) -> List[str]:
+        """Domains found alone, then the hosts of URLs (written as ``http://host``)."""
+        merged = dict.fromkeys(domains)
+        for url in urls:
+            try:
+                host = urlsplit(url).hostname
+            except ValueError:
+                continue
+            if host and public_domain(host):
+                merged.setdefault(host, None)
+        return list(merged)[:limit]

@@ -1,0 +1,111 @@
+"""Tests for the ``iocs`` plugin: the stoq conformance suite, then its own behaviour."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+from typing import Any
+
+import pytest
+
+from stoq.testing import WorkerConformance, run_plugin
+
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+REPORT = f"""Threat report.
+Payload fetched from hxxps://evil[.]example[.]com/stage2?id=7, then http://cdn.example.org/a.js.
+Replies go to billing[@]phish.co.uk; our contact is soc@example.net.
+C2 at 198.51.100[.]23 and 2001:db8::7; not addresses: 10.0.0.300, 1.2.3.4.5, version 1.2.3.
+Dropped report.exe and invoice.zip.
+md5 {hashlib.md5(b"").hexdigest()} sha1 {hashlib.sha1(b"").hexdigest()}
+sha256 {EMPTY_SHA256} sha512 {hashlib.sha512(b"").hexdigest()}
+padding {"0" * 64}
+""".encode()
+
+
+def scan(content: bytes, **options: Any) -> Any:
+    return run_plugin("iocs", "scan", content, plugin_opts=options)
+
+
+class TestIocsPluginConformance(WorkerConformance):
+    """What every stoq plugin must do, checked on edge cases and on the samples below."""
+
+    plugin_name = "iocs"
+    samples = (REPORT, REPORT.decode().encode("utf-16"))
+
+
+def test_every_kind_is_found_and_look_alikes_are_dropped() -> None:
+    results = scan(REPORT).results
+    assert results["urls"] == [
+        "https://evil.example.com/stage2?id=7",
+        "http://cdn.example.org/a.js",
+    ]
+    assert results["domains"] == ["evil.example.com", "cdn.example.org", "invoice.zip"]
+    assert results["emails"] == ["billing@phish.co.uk", "soc@example.net"]
+    assert results["ipv4"] == ["198.51.100.23"]
+    assert results["ipv6"] == ["2001:db8::7"]
+    assert results["md5"] == [hashlib.md5(b"").hexdigest()]
+    assert results["sha1"] == [hashlib.sha1(b"").hexdigest()]
+    assert results["sha256"] == [EMPTY_SHA256]
+    assert results["sha512"] == [hashlib.sha512(b"").hexdigest()]
+    assert "skipped" not in results
+
+
+def test_defanged_indicators_are_refanged_and_listed() -> None:
+    results = scan(REPORT).results
+    assert results["defanged"] == [
+        "198.51.100.23",
+        "billing@phish.co.uk",
+        "evil.example.com",
+        "https://evil.example.com/stage2?id=7",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("written", "url"),
+    [
+        ("hxxp://a.example.com/x", "http://a.example.com/x"),
+        ("http://a(.)example(.)com/x", "http://a.example.com/x"),
+        ("http://a[dot]example[dot]com/x", "http://a.example.com/x"),
+        ("hxxps[:]//a.example.com/x", "https://a.example.com/x"),
+        ("fxp://files.example.com/x", "ftp://files.example.com/x"),
+    ],
+)
+def test_defanged_spellings(written: str, url: str) -> None:
+    assert scan(written.encode()).results["urls"] == [url]
+
+
+def test_utf16_text_is_read() -> None:
+    results = scan(REPORT.decode().encode("utf-16")).results
+    assert results["emails"] == ["billing@phish.co.uk", "soc@example.net"]
+
+
+def test_input_is_bounded_and_the_rest_reported() -> None:
+    content = b"x" * 100 + b" http://late.example.com/"
+    results = scan(content, max_bytes=100).results
+    assert results["urls"] == []
+    assert results["skipped"] == ["25 bytes beyond max_bytes (100) not read"]
+
+
+def test_max_per_kind_is_honoured_and_reported() -> None:
+    content = " ".join(f"192.0.2.{n}" for n in range(1, 11)).encode()
+    results = scan(content, max_per_kind=3).results
+    assert results["ipv4"] == ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
+    assert results["skipped"] == ["7 more ipv4 beyond max_per_kind (3)"]
+
+
+def test_the_public_suffix_list_is_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No network at run time: a scan works with sockets refused."""
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise OSError("network used")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    assert scan(b"see www.example.co.uk").results["domains"] == ["www.example.co.uk"]
+
+
+def test_binary_noise_gives_a_result(stoq_factory) -> None:
+    stoq = stoq_factory(always_dispatch=["iocs"])
+    response = stoq.scan(bytes(range(256)) * 64)
+    assert response.errors == []
+    assert response.results[0].workers[0]["iocs"]["urls"] == []
