@@ -37,6 +37,18 @@ class Sample:
     rss: int = 0
 
 
+def bench_env(home: Path) -> Dict[str, str]:
+    """The environment for measured commands: an empty STOQ_HOME, and bytecode caching on.
+
+    With ``PYTHONDONTWRITEBYTECODE`` set (as on this project's build machine) and packages
+    installed without compiled bytecode (uv's default), every start would compile every module
+    from source, which is not what an installed stoQ does; the warm-up run writes the caches.
+    """
+    env = dict(os.environ, STOQ_HOME=str(home))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def run_command(command: Sequence[str], env: Optional[Dict[str, str]] = None) -> Sample:
     """Run ``command`` (output discarded) and measure it with ``wait4``: CPU time and peak RSS
     of the process and every descendant it waited for (consumer processes included)."""
@@ -63,10 +75,15 @@ def in_process(run: Callable[[], Any]) -> Callable[[], Sample]:
     return side
 
 
-def interleave(sides: Dict[str, Callable[[], Sample]], rounds: int) -> Dict[str, List[Sample]]:
-    """Run every side once per round, reversing the order every other round."""
+def interleave(
+    sides: Dict[str, Callable[[], Sample]], rounds: int, warm_up: bool = True
+) -> Dict[str, List[Sample]]:
+    """Run every side once to warm up (not counted), then once per round, reversing the order
+    every other round."""
     names = list(sides)
     samples: Dict[str, List[Sample]] = {name: [] for name in names}
+    for name in names if warm_up else ():
+        sides[name]()
     for index in range(rounds):
         for name in names if index % 2 == 0 else reversed(names):
             samples[name].append(sides[name]())

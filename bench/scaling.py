@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import STOQ, describe, interleave, median, report, run_command
+from _common import STOQ, bench_env, describe, interleave, median, report, run_command
 
 HERE = Path(__file__).resolve().parent
 
@@ -40,7 +40,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         folder = make_folder(root, args.files, args.size)
-        env = dict(os.environ, STOQ_HOME=str(root / "home"))
+        env = bench_env(root / "home")
         commands = {}
         for n in (1, 2):
             config = root / f"run-{n}.toml"

@@ -8,12 +8,11 @@ Targets (CPU time, median): `--version` at most 3x and `scan` at most 6x `python
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from pathlib import Path
 
-from _common import STOQ, describe, interleave, median, report, run_command
+from _common import STOQ, bench_env, describe, interleave, median, report, run_command
 
 
 def main() -> None:
@@ -23,7 +22,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         sample = Path(tmp) / "sample.txt"
         sample.write_text("hello stoq\n")
-        env = dict(os.environ, STOQ_HOME=str(Path(tmp) / "home"))
+        env = bench_env(Path(tmp) / "home")
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],
             "stoq --version": [*STOQ, "--version"],
