@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 import stoq
 from stoq import (
     ArchiverResponse,
@@ -150,3 +152,43 @@ def test_ids_are_random_version_4_uuids() -> None:
     for text in ids[:50] + ids[-1:]:
         parsed = uuid.UUID(text)
         assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
+
+
+def test_import_stoq_loads_the_engine_only_when_a_name_is_used() -> None:
+    """`import stoq` is the version and the logger; `stoq.Stoq` imports the engine then."""
+    code = (
+        "import sys, stoq; before = sorted(m for m in sys.modules if m.startswith('stoq'));"
+        "engine = stoq.Stoq; print(before, 'stoq.core' in sys.modules, engine.__module__,"
+        " stoq.Payload.__module__, 'Stoq' in dir(stoq))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [
+        "['stoq',",
+        "'stoq.__about__']",
+        "True",
+        "stoq.core",
+        "stoq.data_classes",
+        "True",
+    ]
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    """The lazy public names do not turn typos into anything but AttributeError."""
+    import stoq
+
+    with pytest.raises(AttributeError, match="no attribute 'Stoqq'"):
+        stoq.Stoqq  # noqa: B018
+
+
+def test_version_is_answered_without_loading_the_subcommands() -> None:
+    """`stoq --version` prints what the full parser would, without importing the engine."""
+    from stoq.cli import build_parser, version_line
+
+    code = (
+        "import sys; from stoq.cli import main; status = main(['--version']);"
+        "print(status, 'stoq.core' in sys.modules, 'stoq.cli.scan' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == [version_line(), "0 False False"]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--version"])

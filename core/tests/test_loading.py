@@ -1,4 +1,4 @@
-"""SPEC §6: entry points through stevedore, v2 plugin folders, conflicts, core version."""
+"""SPEC §6: entry points, v2 plugin folders, conflicts, core version."""
 
 from __future__ import annotations
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import contextlib
 import difflib
 import logging
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Type
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Type
 
 from stoq.__about__ import __version__
 from stoq.config import StoqConfigParser, option_to_text
@@ -144,27 +145,75 @@ def choose_source(name: str, sources: Sequence[PluginSource]) -> PluginSource:
     return winner
 
 
+_NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(.*)$", re.S)
+_CLAUSE = re.compile(r"\s*(>=|<=|==|!=|>|<)\s*([0-9]+(?:\.[0-9]+)*)\s*$")
+_COMPARE = {
+    ">=": lambda a, b: a >= b,
+    "<=": lambda a, b: a <= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b,
+}
+
+
+def _release(text: str, width: int) -> Tuple[int, ...]:
+    numbers = [int(part) for part in text.split(".")]
+    return tuple(numbers + [0] * (width - len(numbers)))
+
+
+def plain_specifier_contains(specifier: str, version: str) -> Optional[bool]:
+    """Whether ``version`` meets ``specifier`` when both are plain release numbers compared
+    with ``>= <= == != > <`` (what plugins declare); None when only packaging can tell.
+
+    Importing ``packaging.requirements`` costs about 20 ms, once per process that loads a
+    plugin; the plain case needs none of it.
+    """
+    if not re.fullmatch(r"[0-9]+(?:\.[0-9]+)*", version):
+        return None
+    clauses = [_CLAUSE.match(part) for part in specifier.split(",")] if specifier.strip() else []
+    if not all(clauses):
+        return None
+    for match in clauses:
+        assert match is not None
+        operator, bound = match.groups()
+        width = max(len(bound.split(".")), len(version.split(".")))
+        if not _COMPARE[operator](_release(version, width), _release(bound, width)):
+            return False
+    return True
+
+
 def check_core_requirement(source: PluginSource) -> None:
     """Refuse a plugin whose distribution needs a newer core than this one."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
     dist = getattr(source.entry_point, "dist", None)
     for text in (dist.requires or []) if dist is not None else []:
-        try:
-            requirement = Requirement(text)
-        except InvalidRequirement:
+        parsed = _NAME.match(text)
+        if parsed is None or parsed.group(1).lower().replace("_", "-") != CORE_DISTRIBUTION:
             continue
-        if requirement.name.lower().replace("_", "-") != CORE_DISTRIBUTION:
+        allowed = plain_specifier_contains(parsed.group(2), __version__)
+        if allowed is None:
+            allowed = _packaging_allows(text)
+        if allowed:
             continue
-        if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
-            continue
-        if not requirement.specifier.contains(__version__, prereleases=True):
-            raise StoqPluginLoadError(
-                f"plugin {source.name!r} ({source.distribution} {source.version}) requires"
-                f" {requirement}, but this core is {CORE_DISTRIBUTION} {__version__}:"
-                f" upgrade with 'pip install -U {CORE_DISTRIBUTION}'",
-                source.name,
-            )
+        raise StoqPluginLoadError(
+            f"plugin {source.name!r} ({source.distribution} {source.version}) requires"
+            f" {text.strip()}, but this core is {CORE_DISTRIBUTION} {__version__}:"
+            f" upgrade with 'pip install -U {CORE_DISTRIBUTION}'",
+            source.name,
+        )
+
+
+def _packaging_allows(text: str) -> bool:
+    """The full check, for requirements with markers, extras, pre-releases or wildcards."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        requirement = Requirement(text)
+    except InvalidRequirement:
+        return True
+    if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+        return True
+    return requirement.specifier.contains(__version__, prereleases=True)
 
 
 class PluginManager:
@@ -259,33 +308,18 @@ class PluginManager:
         return self._load_folder(source)
 
     def _load_entry_point(self, source: PluginSource) -> BasePlugin:
-        from stevedore import NamedExtensionManager
-
+        """Import the entry point discovery found (no second scan of the installed metadata)."""
         check_core_requirement(source)
-        failures: List[BaseException] = []
-        plugin_class: Optional[Type[BasePlugin]] = None
-        manager: NamedExtensionManager[Any] = NamedExtensionManager(
-            ENTRY_POINT_GROUP,
-            names=[source.name],
-            on_load_failure_callback=lambda _m, _ep, exc: failures.append(exc),
-            name_order=True,
-        )
-        if manager.extensions:
-            plugin_class = manager.extensions[0].plugin
-        elif not failures and source.entry_point is not None:
-            # stevedore's on-disk entry-point cache can lag behind a reinstall (wheels carry
-            # fixed timestamps), while discovery read the live metadata: load what it found.
-            try:
-                plugin_class = source.entry_point.load()
-            except Exception as exc:  # noqa: BLE001 - reported as a load error with its cause
-                failures.append(exc)
-        if failures or plugin_class is None:
-            cause = failures[0] if failures else None
+        try:
+            if source.entry_point is None:
+                raise LookupError("no entry point object")
+            plugin_class: Type[BasePlugin] = source.entry_point.load()
+        except Exception as exc:  # reported as a load error with its cause
             raise StoqPluginLoadError(
                 f"plugin {source.name!r}: importing {source.location} failed:"
-                f" {type(cause).__name__}: {cause}",
+                f" {type(exc).__name__}: {exc}",
                 source.name,
-            ) from cause
+            ) from exc
         dist = getattr(source.entry_point, "dist", None)
         meta = dist.metadata if dist is not None else None
         return self.build(

@@ -68,6 +68,11 @@ def _add_new_plugin(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     parser.set_defaults(handler=unavailable)
 
 
+def version_line() -> str:
+    """What ``stoq --version`` prints."""
+    return f"stoq {__version__} (Python {platform.python_version()}, {sys.executable})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stoq",
@@ -75,11 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--version",
-        action="version",
-        version=f"stoq {__version__} (Python {platform.python_version()}, {sys.executable})",
-    )
+    parser.add_argument("--version", action="version", version=version_line())
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMANDS:
         importlib.import_module(f"stoq.cli.{name}").add_parser(subparsers)
@@ -96,6 +97,11 @@ def _quiet_broken_pipe() -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the ``stoq`` command; returns the exit status."""
+    if (sys.argv[1:] if argv is None else argv) == ["--version"]:
+        # Answered before the subcommands (and the engine they import) are loaded: about a
+        # tenth of the time building the whole parser takes.
+        print(version_line())
+        return 0
     from stoq.exceptions import StoqConfigError
 
     parser = build_parser()
