@@ -136,7 +136,8 @@ def cross(session: nox.Session) -> None:
     """Cross-package tests (tests/): the core, every contrib plugin and the test plugins together."""
     plugins = [f"plugins-contrib/{name}" for name in PLUGINS]
     # pip too: `stoq install` installs with it (uv-made environments have none).
-    session.install("pip")
+    # moto[server]: the scale-out end-to-end test starts a real S3-compatible server with it.
+    session.install("pip", "moto[server]")
     _install_local(session, f"{CORE}[test,authoring]", TEST_PLUGINS, *plugins)
     _pytest(session, "tests", f"--ignore={RELEASE_TESTS}")
 
