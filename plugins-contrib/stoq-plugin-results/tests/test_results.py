@@ -199,6 +199,33 @@ def test_default_rules_route_documents_and_mail(
     assert response.meta[rule]["matched"] == mimetype
 
 
+@pytest.mark.parametrize(
+    ("mimetype", "rule", "workers"),
+    [
+        ("application/msword", "ole-mimetype", ["ole", "olevba"]),
+        ("application/x-ole-storage", "ole-mimetype", ["ole", "olevba"]),
+        (
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "ooxml-mimetype",
+            ["ooxml", "olevba"],
+        ),
+        ("application/vnd.ms-excel.sheet.macroEnabled.12", "ooxml-mimetype", ["ooxml", "olevba"]),
+        ("text/rtf", "rtf-mimetype", ["iocs", "rtf"]),
+        ("application/x-ms-shortcut", "lnk-mimetype", ["lnk"]),
+    ],
+)
+def test_default_rules_route_office_documents_and_shortcuts(
+    mimetype: str, rule: str, workers: List[str]
+) -> None:
+    """OLE, OOXML, RTF and LNK MIME types (libmagic's names) go to their workers, with why."""
+    with make_stoq() as stoq:
+        plugin = stoq.load_plugin("results")
+        response = plugin.get_deep_dispatches(mimetype_payload(mimetype), RequestMeta())
+    assert response is not None
+    assert response.if_installed == workers
+    assert response.meta[rule]["matched"] == mimetype
+
+
 def test_default_mimetypes_cover_what_decompress_opens() -> None:
     """Both MIME spellings in use (libmagic and puremagic) for each archive are present."""
     for mimetype in (

@@ -33,6 +33,22 @@ ARCHIVE_MIMETYPES = [
     "application/x-archive",
 ]
 
+#: MIME types of OLE2 compound files (legacy Office documents, encrypted OOXML, bare storage).
+OLE_MIMETYPES = [
+    "application/x-ole-storage",
+    "application/CDFV2",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.ms-office",
+    "application/encrypted",
+]
+#: Word, Excel and PowerPoint 2007+ (libmagic's names; puremagic's macro-enabled ones too).
+OOXML_MIMETYPE = (
+    r"(?i)^application/vnd\.(openxmlformats-officedocument\."
+    r"|ms-(word|excel|powerpoint)\.[a-z0-9.]*macroenabled)"
+)
+
 #: Applied before the ``rules`` option unless ``default_rules`` is false.
 DEFAULT_RULES: List[Dict[str, Any]] = [
     {
@@ -79,6 +95,43 @@ DEFAULT_RULES: List[Dict[str, Any]] = [
         "operator": "regex",
         "value": "^text/",
         "dispatch": ["iocs"],
+        "if_installed": True,
+    },
+    # Office documents and shortcuts (issue 13); yara's magic-byte rules route them too.
+    {
+        "name": "ole-mimetype",
+        "worker": "mimetype",
+        "path": "mimetype",
+        "operator": "in",
+        "value": OLE_MIMETYPES,
+        "dispatch": ["ole", "olevba"],
+        "if_installed": True,
+    },
+    {
+        "name": "ooxml-mimetype",
+        "worker": "mimetype",
+        "path": "mimetype",
+        "operator": "regex",
+        "value": OOXML_MIMETYPE,
+        "dispatch": ["ooxml", "olevba"],
+        "if_installed": True,
+    },
+    {
+        "name": "rtf-mimetype",
+        "worker": "mimetype",
+        "path": "mimetype",
+        "operator": "in",
+        "value": ["text/rtf", "application/rtf"],
+        "dispatch": ["rtf"],
+        "if_installed": True,
+    },
+    {
+        "name": "lnk-mimetype",
+        "worker": "mimetype",
+        "path": "mimetype",
+        "operator": "in",
+        "value": ["application/x-ms-shortcut"],
+        "dispatch": ["lnk"],
         "if_installed": True,
     },
 ]
