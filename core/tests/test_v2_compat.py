@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import shutil
+import time
 from pathlib import Path
 from queue import Queue
 from typing import Any, Dict, List
@@ -342,3 +343,21 @@ def test_a_program_that_configured_instances_runs_them_in_process(build) -> None
     stoq.run()
     assert [r.results[0].size for r in connector.saved] == [3, 3]
     assert stoq.settings.consumers == 1
+
+
+def test_scan_ratelimit_spaces_calls_as_in_v2(build) -> None:
+    """scan(..., ratelimit="4/1") starts calls at least 0.25 s apart; the first never waits."""
+    stoq = build(always_dispatch=["simple_worker"])
+    started = time.monotonic()
+    stoq.scan(b"a", ratelimit="4/1")
+    first = time.monotonic() - started
+    for content in (b"b", b"c"):
+        stoq.scan(content, ratelimit="4/1")
+    assert first < 0.25
+    assert time.monotonic() - started >= 0.5
+
+
+def test_a_malformed_ratelimit_is_a_value_error_naming_it(build) -> None:
+    """A ratelimit that is not COUNT/SECONDS is refused before scanning."""
+    with pytest.raises(ValueError, match=re.escape("ratelimit '10 per minute'")):
+        build().scan(b"a", ratelimit="10 per minute")

@@ -21,6 +21,7 @@ from stoq.invoke import PluginCall, invoke, normalise_errors
 from stoq.loader import PluginManager
 from stoq.plugin_manager import StoqPluginManager
 from stoq.plugins import BasePlugin, ConnectorPlugin, DecoratorPlugin
+from stoq.ratelimit import RateLimiter
 from stoq.request import ScanRequest
 from stoq.settings import (
     PLUGIN_LIST_KEYS,
@@ -135,6 +136,7 @@ class Stoq(StoqPluginManager):
         self.provider_errors: List[Tuple[str, BaseException]] = []
         #: Whether the program built plugin instances with ``load_plugin`` (see ``run``).
         self._program_loaded_plugins = False
+        self._rate_limiter = RateLimiter()
         #: How many responses carried errors (run mode and scans).
         self.responses_with_errors = 0
         #: How many consumer processes died in run mode.
@@ -249,8 +251,15 @@ class Stoq(StoqPluginManager):
         request_meta: Optional[RequestMeta] = None,
         add_start_dispatch: Optional[List[str]] = None,
         add_start_deep_dispatch: Optional[List[str]] = None,
+        ratelimit: Optional[str] = None,
     ) -> StoqResponse:
-        """Scan bytes as one request and return the response (after decorators and connectors)."""
+        """Scan bytes as one request and return the response (after decorators and connectors).
+
+        ``ratelimit="COUNT/SECONDS"`` (v2) first waits so that calls made with it are spaced
+        SECONDS/COUNT apart.
+        """
+        if ratelimit:
+            self._rate_limiter.wait(ratelimit)
         payload = Payload(content, payload_meta)
         return self.scan_payload(payload, request_meta, add_start_dispatch, add_start_deep_dispatch)
 
