@@ -24,7 +24,7 @@ __all__ = ["build_parser", "main"]
 
 log = logging.getLogger("stoq.cli")
 
-_COMMANDS = ("scan", "run", "listing", "install", "config")
+_COMMANDS = ("scan", "run", "serve", "listing", "install", "config")
 
 DESCRIPTION = "stoQ: analyse files at scale through plugins."
 EPILOG = """\

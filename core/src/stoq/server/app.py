@@ -1,0 +1,179 @@
+"""The ASGI application behind ``stoq serve``: the versioned API and the results page.
+
+Starlette routes the requests and uvicorn serves them; scans run in the consumer pool
+(:mod:`stoq.server.scanner`). Every response carries strict security headers; errors are
+problem details; with a token configured, the API wants ``Authorization: Bearer <token>``
+(compared in constant time). The page and its static files need no token: they hold no data,
+and the page asks for the token to send with each API call.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Optional
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from stoq.__about__ import __version__
+from stoq.server.openapi import openapi_document
+from stoq.server.problems import Problem, problem_response
+from stoq.server.scanner import Scanner
+from stoq.server.uploads import read_upload
+
+if TYPE_CHECKING:
+    from stoq.core import Stoq
+
+__all__ = ["ServerConfig", "create_app"]
+
+log = logging.getLogger("stoq.server")
+
+HERE = Path(__file__).resolve().parent
+#: No inline script or style, nothing from elsewhere, no framing, no plugins.
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+        " connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+    "cache-control": "no-store",
+}
+
+
+@dataclass
+class ServerConfig:
+    """What ``stoq serve`` was told, beside the Stoq's own settings."""
+
+    token: Optional[str]
+    max_upload: int
+    consumers: int
+
+
+class SecurityHeaders:
+    """Adds :data:`SECURITY_HEADERS` to every response (pure ASGI: bodies stream untouched)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.decode().lower() not in SECURITY_HEADERS]
+                headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _plugin_status(stoq: Stoq) -> Dict[str, str]:
+    """``ok`` or the load error of every plugin the configuration names."""
+    from stoq.inventory import inventory
+    from stoq.settings import PLUGIN_LIST_KEYS
+
+    found = {p.name: p for p in inventory(stoq.settings.plugin_dir_list, check=True)}
+    status = {}
+    for key in PLUGIN_LIST_KEYS:
+        for name in getattr(stoq.settings, key):
+            info = found.get(name)
+            status[name] = "not installed" if info is None else (info.error or info.status)
+    return status
+
+
+def create_app(stoq: Stoq, config: ServerConfig) -> Starlette:
+    """The application; its lifespan starts and stops the consumer pool."""
+    scanner = Scanner(stoq, config.consumers)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    state: Dict[str, Any] = {}
+
+    def authorise(request: Request) -> None:
+        if config.token is None:
+            return
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.encode("utf-8", "surrogateescape"), config.token.encode()
+        ):
+            raise Problem(401, "Unauthorised", "send the API token as 'Authorization: Bearer <token>'")
+
+    async def scan(request: Request) -> Response:
+        authorise(request)
+        upload = await read_upload(request, config.max_upload)
+        text = await scanner.scan(upload)
+        return Response(text, media_type="application/json")
+
+    async def health(request: Request) -> Response:
+        plugins: Dict[str, str] = state["plugins"]
+        ok = all(status == "ok" for status in plugins.values())
+        body = {"status": "ok" if ok else "degraded", "version": __version__, "plugins": plugins}
+        return JSONResponse(body)
+
+    async def plugins(request: Request) -> Response:
+        authorise(request)
+        return JSONResponse(state["inventory"])
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(openapi_document(config.token is not None))
+
+    async def index(request: Request) -> Response:
+        context = {"version": __version__, "max_upload": config.max_upload, "token": config.token is not None}
+        return templates.TemplateResponse(request, "index.html", context)
+
+    async def on_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Problem)
+        headers = {"www-authenticate": "Bearer"} if exc.status == 401 else None
+        return problem_response(exc, headers)
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return problem_response(Problem(exc.status_code, "HTTP error", str(exc.detail)))
+
+    async def on_crash(request: Request, exc: Exception) -> Response:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return problem_response(
+            Problem(500, "Internal error", f"{type(exc).__name__}; the server log has the details")
+        )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        from stoq.inventory import inventory
+
+        state["plugins"] = _plugin_status(stoq)
+        state["inventory"] = [p.to_dict() for p in inventory(stoq.settings.plugin_dir_list)]
+        scanner.start()
+        try:
+            yield
+        finally:
+            scanner.stop()
+
+    routes: List[Any] = [
+        Route("/", index, methods=["GET"]),
+        Route("/api/v1/scan", scan, methods=["POST"]),
+        Route("/api/v1/health", health, methods=["GET"]),
+        Route("/api/v1/plugins", plugins, methods=["GET"]),
+        Route("/api/v1/openapi.json", openapi, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={Problem: on_problem, HTTPException: on_http_error, Exception: on_crash},
+    )
+    app.add_middleware(SecurityHeaders)
+    return app

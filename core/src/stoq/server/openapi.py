@@ -1,0 +1,175 @@
+"""The OpenAPI 3.1 document of the HTTP API, served at ``/api/v1/openapi.json``.
+
+The scan response's schema is the core's own JSON Schema (``stoq/schema/response.schema.json``),
+so the API description cannot drift from what ``stoq scan`` prints.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Dict
+
+from stoq.__about__ import __version__
+
+__all__ = ["openapi_document"]
+
+_RESPONSE_SCHEMA = Path(__file__).resolve().parents[1] / "schema" / "response.schema.json"
+
+_PROBLEM = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+    },
+}
+
+_LIST = {"type": "array", "items": {"type": "string"}}
+_FORM_FIELDS: Dict[str, Any] = {
+    "filename": {"type": "string", "description": "name recorded as the payload's filename"},
+    "source": {"type": "string", "description": "request_meta.source"},
+    "extra": {**_LIST, "description": "request_meta.extra_data entries, each key=value"},
+    "dispatch": {**_LIST, "description": "workers to run on the file (start dispatch)"},
+    "deep_dispatch": {**_LIST, "description": "start deep dispatch"},
+}
+
+
+def _problem(description: str) -> Dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+def _response_schemas() -> Dict[str, Any]:
+    """The core's response schema, its ``$defs`` moved into ``components/schemas``."""
+    text = _RESPONSE_SCHEMA.read_text(encoding="utf-8")
+    text = re.sub(r'"#/\$defs/([A-Za-z0-9_]+)"', r'"#/components/schemas/\1"', text)
+    schema = json.loads(text)
+    defs = schema.pop("$defs", {})
+    for key in ("$schema", "$id"):
+        schema.pop(key, None)
+    return {"StoqResponse": schema, **defs}
+
+
+def openapi_document(token_required: bool) -> Dict[str, Any]:
+    """The API description; ``token_required`` adds the bearer scheme to protected operations."""
+    security = [{"bearer": []}] if token_required else []
+    unauthorised = {"401": _problem("missing or wrong bearer token")} if token_required else {}
+    query = [
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "schema": schema,
+            **({"style": "form", "explode": True} if schema.get("type") == "array" else {}),
+        }
+        for name, schema in _FORM_FIELDS.items()
+    ]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "stoQ",
+            "version": __version__,
+            "description": "Submit files to stoQ and read the results.",
+        },
+        "paths": {
+            "/api/v1/scan": {
+                "post": {
+                    "operationId": "scan",
+                    "summary": "Scan one file with the server's configuration",
+                    "description": "The file is the raw request body (fields as query parameters)"
+                    " or the multipart field `file` (fields as form fields). The upload limit is"
+                    " enforced while the body streams in.",
+                    "security": security,
+                    "parameters": query,
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/octet-stream": {
+                                "schema": {"type": "string", "format": "binary", "minLength": 1}
+                            },
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["file"],
+                                    "properties": {
+                                        "file": {"type": "string", "format": "binary"},
+                                        **_FORM_FIELDS,
+                                    },
+                                    "additionalProperties": False,
+                                }
+                            },
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "the stoQ response (errors of plugins are inside it)",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/StoqResponse"}
+                                }
+                            },
+                        },
+                        "400": _problem("bad input: empty file, unknown field, malformed form"),
+                        **unauthorised,
+                        "413": _problem("the upload is larger than the limit"),
+                        "415": _problem("a multipart body that is not multipart/form-data"),
+                    },
+                }
+            },
+            "/api/v1/health": {
+                "get": {
+                    "operationId": "health",
+                    "summary": "Liveness, and whether each configured plugin loads",
+                    "responses": {
+                        "200": {
+                            "description": "the server is up",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["status", "version", "plugins"],
+                                        "properties": {
+                                            "status": {"enum": ["ok", "degraded"]},
+                                            "version": {"type": "string"},
+                                            "plugins": {
+                                                "type": "object",
+                                                "additionalProperties": {"type": "string"},
+                                            },
+                                        },
+                                    }
+                                }
+                            },
+                        }
+                    },
+                }
+            },
+            "/api/v1/plugins": {
+                "get": {
+                    "operationId": "plugins",
+                    "summary": "The plugins this server can use (as `stoq list --json`)",
+                    "security": security,
+                    "responses": {
+                        "200": {
+                            "description": "one object per plugin",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"type": "array", "items": {"type": "object"}}
+                                }
+                            },
+                        },
+                        **unauthorised,
+                    },
+                }
+            },
+        },
+        "components": {
+            "schemas": {"Problem": _PROBLEM, **_response_schemas()},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
