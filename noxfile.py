@@ -28,6 +28,9 @@ CORE = "core"
 TEST_PLUGINS = "core/tests/test-plugins"
 DIST = ROOT / "dist"
 RELEASE_TESTS = "tests/release"
+SERVER_TESTS = "tests/server"
+#: Debian packages the browser test drives (headless Chromium and its WebDriver).
+BROWSER_PACKAGES = ("chromium", "chromium-driver")
 # Checkers are pinned, so a new release cannot fail the build without a change here.
 RUFF = "ruff==0.17.6"
 MYPY = "mypy==2.4.1"
@@ -139,7 +142,7 @@ def cross(session: nox.Session) -> None:
     # moto[server]: the scale-out end-to-end test starts a real S3-compatible server with it.
     session.install("pip", "moto[server]")
     _install_local(session, f"{CORE}[test,authoring]", TEST_PLUGINS, *plugins)
-    _pytest(session, "tests", f"--ignore={RELEASE_TESTS}")
+    _pytest(session, "tests", f"--ignore={RELEASE_TESTS}", f"--ignore={SERVER_TESTS}")
 
 
 def _build_wheelhouse(session: nox.Session) -> None:
@@ -171,6 +174,38 @@ def install_by_name(session: nox.Session) -> None:
     session.install("pytest", "pip", "pyyaml")
     session.env["STOQ_WHEELHOUSE"] = str(DIST)
     session.run("python", "-m", "pytest", RELEASE_TESTS, *session.posargs)
+
+
+def _apt_install(session: nox.Session, *packages: str) -> None:
+    """Install the Debian packages that are missing (as root), or fail saying which and how."""
+    missing = [
+        p
+        for p in packages
+        if session.run(
+            "dpkg-query", "-W", "-f=${Status}", p, external=True, silent=True, success_codes=[0, 1]
+        )
+        != "install ok installed"
+    ]
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        session.error(f"missing Debian packages {' '.join(missing)}: apt-get install them first")
+    session.run("apt-get", "update", "-qq", external=True)
+    session.run(
+        "apt-get", "install", "-y", "-qq", *missing, external=True,
+        env={"DEBIAN_FRONTEND": "noninteractive"},
+    )  # fmt: skip
+
+
+@nox.session(python=MAIN_PYTHON, tags=["checks"])
+def serve(session: nox.Session) -> None:
+    """`stoq serve`: API tests over HTTP, schemathesis on its OpenAPI document, and a headless
+    Chromium test of the results page (installs Debian's chromium and chromium-driver)."""
+    _apt_install(session, *BROWSER_PACKAGES)
+    session.install("httpx", "schemathesis", "selenium")
+    plugins = [f"plugins-contrib/{name}" for name in PLUGINS]
+    _install_local(session, f"{CORE}[server,test]", TEST_PLUGINS, *plugins)
+    _pytest(session, SERVER_TESTS)
 
 
 @nox.session(python=MAIN_PYTHON, tags=["checks"])
