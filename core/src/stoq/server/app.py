@@ -142,7 +142,8 @@ def create_app(stoq: Stoq, config: ServerConfig) -> Starlette:
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        return problem_response(Problem(exc.status_code, "HTTP error", str(exc.detail)))
+        problem = Problem(exc.status_code, "HTTP error", str(exc.detail))
+        return problem_response(problem, dict(exc.headers or {}))  # e.g. Allow with a 405
 
     async def on_crash(request: Request, exc: Exception) -> Response:
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)

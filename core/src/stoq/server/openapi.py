@@ -28,14 +28,26 @@ _PROBLEM = {
     },
 }
 
-_LIST = {"type": "array", "items": {"type": "string"}}
+#: Plugin names, one or several separated by commas.
+_NAMES = {"type": "array", "items": {"type": "string", "pattern": "^[A-Za-z0-9_.,-]*$"}}
 _FORM_FIELDS: Dict[str, Any] = {
     "filename": {"type": "string", "description": "name recorded as the payload's filename"},
     "source": {"type": "string", "description": "request_meta.source"},
-    "extra": {**_LIST, "description": "request_meta.extra_data entries, each key=value"},
-    "dispatch": {**_LIST, "description": "workers to run on the file (start dispatch)"},
-    "deep_dispatch": {**_LIST, "description": "start deep dispatch"},
+    "extra": {
+        "type": "array",
+        "items": {"type": "string", "pattern": "^[^=]+=[\\s\\S]*$"},
+        "description": "request_meta.extra_data entries, each key=value",
+    },
+    "dispatch": {**_NAMES, "description": "workers to run on the file (start dispatch)"},
+    "deep_dispatch": {**_NAMES, "description": "start deep dispatch"},
 }
+
+
+def _one_or_many(schema: Dict[str, Any]) -> Dict[str, Any]:
+    """A form field given once or repeated: multipart cannot tell one value from a list of one."""
+    if schema.get("type") != "array":
+        return schema
+    return {"anyOf": [schema["items"], schema], "description": schema["description"]}
 
 
 def _problem(description: str) -> Dict[str, Any]:
@@ -99,7 +111,7 @@ def openapi_document(token_required: bool) -> Dict[str, Any]:
                                     "required": ["file"],
                                     "properties": {
                                         "file": {"type": "string", "format": "binary"},
-                                        **_FORM_FIELDS,
+                                        **{k: _one_or_many(v) for k, v in _FORM_FIELDS.items()},
                                     },
                                     "additionalProperties": False,
                                 }

@@ -9,6 +9,7 @@ and the limit stops any part before it could be).
 
 from __future__ import annotations
 
+import re
 from typing import Dict, List, Optional
 
 from starlette.requests import Request
@@ -22,6 +23,7 @@ __all__ = ["read_upload"]
 _FORM_OVERHEAD = 64 * 1024
 #: Fields a form may carry besides ``file``; any other name is refused, naming it.
 _FIELDS = ("filename", "source", "extra", "dispatch", "deep_dispatch")
+_PLUGIN_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 def _too_big(limit: int) -> Problem:
@@ -48,7 +50,11 @@ def _key_values(items: List[str]) -> Dict[str, str]:
 
 
 def _names(items: List[str]) -> List[str]:
-    return [name.strip() for item in items for name in item.split(",") if name.strip()]
+    names = [name.strip() for item in items for name in item.split(",") if name.strip()]
+    for name in names:
+        if not _PLUGIN_NAME.fullmatch(name):
+            raise Problem(400, "Bad plugin name", f"{name!r} is not a plugin name")
+    return names
 
 
 def _upload(content: bytes, fields: Dict[str, List[str]]) -> Upload:
