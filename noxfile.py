@@ -220,7 +220,7 @@ def lint(session: nox.Session) -> None:
 def typing(session: nox.Session) -> None:
     """mypy --strict on the core package (configuration: pyproject.toml)."""
     session.install(MYPY, "tomli", "pytest")
-    _install_local(session, CORE)
+    _install_local(session, f"{CORE}[server]")
     session.run("mypy", *session.posargs)
 
 

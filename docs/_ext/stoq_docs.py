@@ -3,6 +3,7 @@
 - ``_generated/plugins/<distribution>.md``: each contrib plugin's README, as shipped.
 - ``_generated/catalogue.md``: the plugin index, from the catalogue the core ships
   (``stoq.catalogue``, the same data as ``stoq list --available``).
+- ``_generated/http-api.md``: the HTTP API of ``stoq serve``, from its OpenAPI document.
 - ``_generated/cli.md``: the ``--help`` text of ``stoq`` and every subcommand.
 - A check that ``configuration.md`` documents every ``[core]`` key the core knows.
 
@@ -73,6 +74,36 @@ def catalogue_page() -> None:
     _write(GENERATED / "catalogue.md", header + "\n".join(rows) + "\n")
 
 
+def http_api_page() -> None:
+    """The HTTP API of ``stoq serve``, from the OpenAPI document the server itself serves."""
+    from stoq.server.openapi import openapi_document
+
+    document = openapi_document(token_required=True)
+    parts = [HEADER.format(source="stoq.server.openapi.openapi_document()")]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            parts.append(f"**`{method.upper()} {path}`**: {operation['summary']}.\n\n")
+            if operation.get("description"):
+                parts.append(f"{operation['description']}\n\n")
+            if operation.get("security"):
+                parts.append("Needs the bearer token when the server has one.\n\n")
+            parameters = operation.get("parameters", [])
+            if parameters:
+                parts.append("| parameter | in | meaning |\n| --- | --- | --- |\n")
+                for parameter in parameters:
+                    meaning = parameter["schema"].get("description", "")
+                    parts.append(f"| `{parameter['name']}` | {parameter['in']} | {meaning} |\n")
+                parts.append("\n")
+            body = operation.get("requestBody", {}).get("content", {})
+            if body:
+                parts.append(f"Request body: {', '.join(f'`{kind}`' for kind in body)}.\n\n")
+            parts.append("| status | meaning |\n| --- | --- |\n")
+            for status, response in operation["responses"].items():
+                parts.append(f"| {status} | {response['description']} |\n")
+            parts.append("\n")
+    _write(GENERATED / "http-api.md", "".join(parts))
+
+
 def cli_page() -> None:
     """The help of ``stoq`` and each subcommand, from the parser the command itself builds."""
     import argparse
@@ -116,6 +147,7 @@ def check_configuration_page() -> None:
 def generate(app: Sphinx) -> None:
     plugin_pages()
     catalogue_page()
+    http_api_page()
     cli_page()
     check_configuration_page()
 

@@ -79,7 +79,9 @@ def test_start_dispatch_names_the_workers(server: Server) -> None:
     assert root["plugins_run"]["workers"][0][0] == "hash"
 
 
-def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_sent(server: Server) -> None:
+def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_sent(
+    server: Server,
+) -> None:
     host = urlsplit(server.url)
     with socket.create_connection((host.hostname, host.port), timeout=30) as sock:
         sock.sendall(
@@ -145,7 +147,10 @@ def test_the_token_is_required_and_accepted(server: Server) -> None:
         ({"files": {"attachment": ("a.txt", b"data")}}, 400, "Unknown form field"),
         ({"data": {"source": "x"}, "files": {"filename": (None, "a.txt")}}, 400, "No file"),
         (
-            {"content": b"--x\r\nnot a part", "headers": {"content-type": "multipart/form-data; boundary=x"}},
+            {
+                "content": b"--x\r\nnot a part",
+                "headers": {"content-type": "multipart/form-data; boundary=x"},
+            },
             400,
             "Malformed multipart body",
         ),
@@ -204,7 +209,10 @@ def test_every_response_has_the_security_headers(server: Server) -> None:
         csp = response.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp
         assert response.headers["x-content-type-options"] == "nosniff"
-    assert httpx.get(f"{server.url}/no-such-page").headers["content-type"] == "application/problem+json"
+    assert (
+        httpx.get(f"{server.url}/no-such-page").headers["content-type"]
+        == "application/problem+json"
+    )
 
 
 def test_the_page_has_no_inline_script(server: Server) -> None:

@@ -34,7 +34,12 @@ def browser() -> Iterator[webdriver.Chrome]:
             raise AssertionError(f"{path} is missing: apt-get install chromium chromium-driver")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1600"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1600",
+    ):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
@@ -43,7 +48,9 @@ def browser() -> Iterator[webdriver.Chrome]:
         driver.quit()
 
 
-def test_upload_a_zip_and_see_its_tree(server: Server, browser: webdriver.Chrome, tmp_path: Path) -> None:
+def test_upload_a_zip_and_see_its_tree(
+    server: Server, browser: webdriver.Chrome, tmp_path: Path
+) -> None:
     archive = tmp_path / "delivery.zip"
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zipped:
@@ -55,7 +62,9 @@ def test_upload_a_zip_and_see_its_tree(server: Server, browser: webdriver.Chrome
     browser.get(f"{server.url}/")
     browser.find_element(By.ID, "token").send_keys(server.token)
     browser.find_element(By.ID, "file").send_keys(str(archive))
-    WebDriverWait(browser, 120).until(expected_conditions.visibility_of_element_located((By.ID, "result")))
+    WebDriverWait(browser, 120).until(
+        expected_conditions.visibility_of_element_located((By.ID, "result"))
+    )
 
     titles = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".node-title")]
     assert titles[0] == "delivery.zip"
@@ -77,7 +86,9 @@ def test_upload_a_zip_and_see_its_tree(server: Server, browser: webdriver.Chrome
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
 
 
-def test_a_refused_upload_is_reported_on_the_page(server: Server, browser: webdriver.Chrome, tmp_path: Path) -> None:
+def test_a_refused_upload_is_reported_on_the_page(
+    server: Server, browser: webdriver.Chrome, tmp_path: Path
+) -> None:
     sample = tmp_path / "sample.txt"
     sample.write_text("no token given\n")
     browser.get(f"{server.url}/")

@@ -44,16 +44,26 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     server = parser.add_argument_group("server")
-    server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    server.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
     server.add_argument("--port", type=whole_number(0), default=8080, help="port (default 8080)")
     server.add_argument(
-        "--token", metavar="TOKEN", help="API bearer token (default: $STOQ_API_TOKEN; none: no auth)"
+        "--token",
+        metavar="TOKEN",
+        help="API bearer token (default: $STOQ_API_TOKEN; none: no auth)",
     )
     server.add_argument(
-        "--max-upload", type=whole_number(1), metavar="BYTES", help="largest upload (default: max_payload_size)"
+        "--max-upload",
+        type=whole_number(1),
+        metavar="BYTES",
+        help="largest upload (default: max_payload_size)",
     )
     server.add_argument(
-        "--consumers", type=whole_number(1), metavar="N", help="scanning processes (default: consumers setting)"
+        "--consumers",
+        type=whole_number(1),
+        metavar="N",
+        help="scanning processes (default: consumers setting)",
     )
     add_stoq_flags(parser)
     parser.set_defaults(handler=handle)
@@ -68,7 +78,7 @@ def handle(args: argparse.Namespace) -> int:
         )
     import uvicorn
 
-    from stoq.server import ServerConfig, create_app
+    from stoq.server.app import ServerConfig, create_app
 
     settings = start_logging(args)
     stoq = build_stoq(args)
@@ -79,9 +89,20 @@ def handle(args: argparse.Namespace) -> int:
         consumers=args.consumers or settings.consumers,
     )
     app = create_app(stoq, config)
-    log.info("serving on http://%s:%s (token %s)", args.host, args.port, "required" if token else "not set")
+    log.info(
+        "serving on http://%s:%s (token %s)",
+        args.host,
+        args.port,
+        "required" if token else "not set",
+    )
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level=settings.log_level.lower(), access_log=False)
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+        )
     finally:
         stoq.close()
     return EXIT_OK

@@ -1,8 +1,6 @@
 """``stoq serve``: an HTTP API for submissions and a results page (extra ``server``).
 
-``create_app`` builds the ASGI application; ``stoq.cli.serve`` runs it with uvicorn.
+``stoq.server.app.create_app`` builds the ASGI application and ``stoq.cli.serve`` runs it with
+uvicorn. Nothing is imported here, so ``stoq.server.openapi`` (the API description, read by the
+docs build) works without the extra.
 """
-
-from stoq.server.app import ServerConfig, create_app
-
-__all__ = ["ServerConfig", "create_app"]

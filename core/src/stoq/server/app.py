@@ -75,7 +75,11 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.decode().lower() not in SECURITY_HEADERS]
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if k.decode().lower() not in SECURITY_HEADERS
+                ]
                 headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
                 message = {**message, "headers": headers}
             await send(message)
@@ -110,7 +114,9 @@ def create_app(stoq: Stoq, config: ServerConfig) -> Starlette:
         if scheme.lower() != "bearer" or not hmac.compare_digest(
             given.encode("utf-8", "surrogateescape"), config.token.encode()
         ):
-            raise Problem(401, "Unauthorised", "send the API token as 'Authorization: Bearer <token>'")
+            raise Problem(
+                401, "Unauthorised", "send the API token as 'Authorization: Bearer <token>'"
+            )
 
     async def scan(request: Request) -> Response:
         authorise(request)
@@ -132,7 +138,11 @@ def create_app(stoq: Stoq, config: ServerConfig) -> Starlette:
         return JSONResponse(openapi_document(config.token is not None))
 
     async def index(request: Request) -> Response:
-        context = {"version": __version__, "max_upload": config.max_upload, "token": config.token is not None}
+        context = {
+            "version": __version__,
+            "max_upload": config.max_upload,
+            "token": config.token is not None,
+        }
         return templates.TemplateResponse(request, "index.html", context)
 
     async def on_problem(request: Request, exc: Exception) -> Response:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 from stoq.__about__ import __version__
 
@@ -53,7 +53,9 @@ def _one_or_many(schema: Dict[str, Any]) -> Dict[str, Any]:
 def _problem(description: str) -> Dict[str, Any]:
     return {
         "description": description,
-        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
     }
 
 
@@ -70,7 +72,7 @@ def _response_schemas() -> Dict[str, Any]:
 
 def openapi_document(token_required: bool) -> Dict[str, Any]:
     """The API description; ``token_required`` adds the bearer scheme to protected operations."""
-    security = [{"bearer": []}] if token_required else []
+    security: List[Dict[str, List[str]]] = [{"bearer": []}] if token_required else []
     unauthorised = {"401": _problem("missing or wrong bearer token")} if token_required else {}
     query = [
         {

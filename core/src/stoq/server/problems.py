@@ -19,7 +19,12 @@ class Problem(Exception):
         self.status, self.title, self.detail = status, title, detail
 
     def to_dict(self) -> Dict[str, Any]:
-        return {"type": "about:blank", "title": self.title, "status": self.status, "detail": self.detail}
+        return {
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
 
 
 def problem_response(problem: Problem, headers: Dict[str, str] | None = None) -> JSONResponse:

@@ -119,7 +119,7 @@ class Scanner:
                 loop, future, upload = self._waiting.pop(key)
                 answer = text if exit_code is None else _lost(upload, exit_code)
                 loop.call_soon_threadsafe(_resolve, future, answer)
-        except Exception:  # noqa: BLE001 - the pool itself broke: fail the waiting requests
+        except Exception:
             log.exception("the scanning pool stopped")
         for loop, future, _ in self._waiting.values():
             loop.call_soon_threadsafe(_fail, future)

@@ -10,6 +10,7 @@ and the limit stops any part before it could be).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 from starlette.requests import Request
@@ -24,6 +25,14 @@ _FORM_OVERHEAD = 64 * 1024
 #: Fields a form may carry besides ``file``; any other name is refused, naming it.
 _FIELDS = ("filename", "source", "extra", "dispatch", "deep_dispatch")
 _PLUGIN_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+@dataclass
+class _Part:
+    """One part of a multipart body, as it streams in."""
+
+    headers: Dict[bytes, bytes] = field(default_factory=dict)
+    data: bytearray = field(default_factory=bytearray)
 
 
 def _too_big(limit: int) -> Problem:
@@ -84,16 +93,15 @@ async def _raw(request: Request, limit: int) -> Upload:
 
 
 async def _multipart(request: Request, limit: int, boundary: bytes) -> Upload:
+    from python_multipart.exceptions import FormParserError
     from python_multipart.multipart import MultipartParser, parse_options_header
 
     _check_declared_length(request, limit + _FORM_OVERHEAD, limit)
-    parts: List[Dict[str, object]] = []
-    current: Dict[str, object] = {}
+    parts: List[_Part] = []
     header = {"field": b"", "value": b""}
 
     def on_part_begin() -> None:
-        current.clear()
-        current.update(headers={}, data=bytearray())
+        parts.append(_Part())
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
         header["field"] += data[start:end]
@@ -102,17 +110,13 @@ async def _multipart(request: Request, limit: int, boundary: bytes) -> Upload:
         header["value"] += data[start:end]
 
     def on_header_end() -> None:
-        current["headers"][header["field"].lower()] = header["value"]  # type: ignore[index]
+        parts[-1].headers[header["field"].lower()] = header["value"]
         header.update(field=b"", value=b"")
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
-        buffer: bytearray = current["data"]  # type: ignore[assignment]
-        buffer += data[start:end]
-        if len(buffer) > limit:
+        parts[-1].data += data[start:end]
+        if len(parts[-1].data) > limit:
             raise _too_big(limit)
-
-    def on_part_end() -> None:
-        parts.append(dict(current))
 
     parser = MultipartParser(
         boundary,
@@ -122,7 +126,6 @@ async def _multipart(request: Request, limit: int, boundary: bytes) -> Upload:
             "on_header_value": on_header_value,
             "on_header_end": on_header_end,
             "on_part_data": on_part_data,
-            "on_part_end": on_part_end,
         },
     )
     size = 0
@@ -135,16 +138,15 @@ async def _multipart(request: Request, limit: int, boundary: bytes) -> Upload:
         parser.finalize()
     except Problem:
         raise
-    except Exception as exc:  # the parser's own errors: a malformed body
+    except (FormParserError, ValueError) as exc:  # the parser's own errors: a malformed body
         raise Problem(400, "Malformed multipart body", f"{type(exc).__name__}: {exc}") from None
     fields: Dict[str, List[str]] = {}
     content: Optional[bytes] = None
     file_name: Optional[str] = None
     for part in parts:
-        headers: Dict[bytes, bytes] = part["headers"]  # type: ignore[assignment]
-        _, options = parse_options_header(headers.get(b"content-disposition", b""))
+        _, options = parse_options_header(part.headers.get(b"content-disposition", b""))
         name = options.get(b"name", b"").decode("utf-8", "replace")
-        data = bytes(part["data"])  # type: ignore[arg-type]
+        data = bytes(part.data)
         if name == "file":
             content = data
             file_name = options.get(b"filename", b"").decode("utf-8", "replace") or None
@@ -152,7 +154,9 @@ async def _multipart(request: Request, limit: int, boundary: bytes) -> Upload:
             fields.setdefault(name, []).append(data.decode("utf-8", "replace"))
         else:
             raise Problem(
-                400, "Unknown form field", f"form field {name!r} is not one of file, {', '.join(_FIELDS)}"
+                400,
+                "Unknown form field",
+                f"form field {name!r} is not one of file, {', '.join(_FIELDS)}",
             )
     if content is None:
         raise Problem(400, "No file", "the multipart form has no field named 'file'")
