@@ -3,6 +3,7 @@ seconds with results, limit or error fields, and no exception escaping the plugi
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections import Counter
@@ -153,3 +154,63 @@ def test_path_traversal_names_are_metadata_only(
     assert flagged == set(TRAVERSAL)
     assert list(tmp_path.iterdir()) == []
     assert Path("/etc/passwd").read_bytes() != b"fake passwd"
+
+
+def test_a_zip_member_with_an_empty_name_hides_nothing() -> None:
+    """The bad member is extracted and reported; the executable beside it is still extracted."""
+    data = samples.zip_archive({"malware.exe": b"MZ" + bytes(100), "other.txt": b"hello"})
+    data = data.replace(b"other.txt", b"\x00" * 9)  # zipfile reads the name as ""
+    response = decompress(data)
+    names = [p.payload_meta.extra_data["filename"] for p in response.extracted]
+    assert names == ["malware.exe", None]
+    assert response.results["members"][1] == {"archive_path": "", "empty_name": True, "size": 5}
+    assert any("empty name" in error for error in response.errors)
+
+
+@pytest.mark.parametrize("cut", [4, 8, 20, 200])
+def test_a_tgz_missing_its_last_bytes_is_reported(cut: int) -> None:
+    data = samples.tar_archive({"a.bin": bytes(range(256)) * 40, "b.bin": TEXT * 300}, "gz")
+    response = decompress(data[:-cut])
+    assert "truncated or corrupt" in response.results["error"]
+    assert any("truncated or corrupt" in error for error in response.errors)
+    whole = decompress(data)
+    assert "error" not in whole.results and whole.errors == []
+
+
+def test_tar_names_that_are_not_utf8_keep_raw_and_readable_forms() -> None:
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(
+        fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT, encoding="latin-1"
+    ) as tar:
+        for name, target in (("dir/caf\xe9.txt", None), ("lien\xe9", "caf\xe9.txt")):
+            info = tarfile.TarInfo(name)
+            if target is None:
+                info.size = 2
+                tar.addfile(info, io.BytesIO(b"hi"))
+            else:
+                info.type, info.linkname = tarfile.SYMTYPE, target
+                tar.addfile(info)
+    response = decompress(buffer.getvalue())
+    meta = response.extracted[0].payload_meta.extra_data
+    assert meta["archive_path"] == "dir/caf\\xe9.txt"  # the exact bytes, escaped
+    assert meta["name_decoded"] == "dir/café.txt" and meta["filename"] == "café.txt"
+    link = response.results["members"][1]
+    assert link["archive_path"] == "lien\\xe9" and link["link"] == "caf\\xe9.txt"
+    json.dumps(response.results).encode("utf-8")  # strict UTF-8: no surrogates left
+
+
+def test_members_with_the_same_name_are_all_extracted_and_flagged() -> None:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive, pytest.warns(UserWarning, match="Duplicate name"):
+        archive.writestr("invoice.pdf", b"first, harmless")
+        archive.writestr("invoice.pdf", b"second, what an unzip would leave on disk")
+    response = decompress(buffer.getvalue())
+    assert len(response.extracted) == 2
+    assert "same_name_as_earlier" not in response.results["members"][0]
+    assert response.results["members"][1]["same_name_as_earlier"] is True

@@ -7,7 +7,7 @@ accounting, limits, duplicates and the shape of the results live here, once.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Set
 
 from stoq.data_classes import ExtractedPayload, PayloadMeta
 
@@ -27,6 +27,18 @@ def display_name(name: Any) -> Optional[str]:
     return str(name).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+def decoded_name(name: Any) -> Optional[str]:
+    """A member name as a person would read it: UTF-8, else Latin-1 (never fails, never
+    escaped), for deriving ``filename``; ``display_name`` keeps the exact bytes, escaped."""
+    if name is None:
+        return None
+    raw = name if isinstance(name, bytes) else str(name).encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
 def describe(exc: BaseException) -> str:
     """``Type: message`` on one line, for error fields."""
     text = " ".join(str(exc).split())
@@ -42,9 +54,10 @@ def _unsafe(name: str) -> bool:
 class MemberSink:
     """Collects one member's bytes within the limits; ``write`` says whether to go on."""
 
-    def __init__(self, extraction: Extraction, name: Optional[str]) -> None:
+    def __init__(self, extraction: Extraction, name: Any) -> None:
         self.extraction = extraction
-        self.name = name
+        self.name = display_name(name)
+        self.decoded = decoded_name(name)
         self.buffer = bytearray()
         self.oversize = False
 
@@ -97,6 +110,7 @@ class Extraction:
         self.final = False
         self._files_seen = 0
         self._by_hash: Dict[str, str] = {}
+        self._names: Set[Optional[str]] = set()
 
     # -- limits ------------------------------------------------------------------------
 
@@ -128,7 +142,7 @@ class Extraction:
     # -- members -----------------------------------------------------------------------
 
     def sink(self, name: Any) -> MemberSink:
-        return MemberSink(self, display_name(name))
+        return MemberSink(self, name)
 
     def take(self, name: Any, chunks: Iterable[bytes], **info: Any) -> bool:
         """Read a member's chunks through a sink and keep it; False if it was too large."""
@@ -146,9 +160,14 @@ class Extraction:
         content = bytes(sink.buffer)
         sink.buffer = bytearray()
         entry: Dict[str, Any] = {"archive_path": sink.name, **info, "size": len(content)}
-        if sink.name is not None and _unsafe(sink.name):
+        if sink.decoded != sink.name:
+            entry["name_decoded"] = sink.decoded  # the name is not UTF-8: a best-effort reading
+        if sink.decoded is not None and _unsafe(sink.decoded):
             entry["unsafe_path"] = True
-        child = ExtractedPayload(content, PayloadMeta(extra_data=self._meta(sink.name)))
+        if sink.name in self._names:
+            entry["same_name_as_earlier"] = True  # unpacked to disk, the later one would win
+        self._names.add(sink.name)
+        child = ExtractedPayload(content, PayloadMeta(extra_data=self._meta(sink)))
         # The core computes the digest once; the child Payload reuses it (no second SHA-256).
         first = self._by_hash.get(child.sha256)
         if first is not None:
@@ -160,9 +179,14 @@ class Extraction:
         self.members.append(entry)
         return True
 
-    def _meta(self, name: Optional[str]) -> Dict[str, Any]:
+    def _meta(self, sink: MemberSink) -> Dict[str, Any]:
+        """``filename`` from the readable name, ``archive_path`` the exact one (escaped)."""
+        name = sink.decoded
         filename = name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] if name else None
-        return {"filename": filename or None, "archive_path": name, "format": self.format}
+        meta = {"filename": filename or None, "archive_path": sink.name, "format": self.format}
+        if name != sink.name:
+            meta["name_decoded"] = name
+        return meta
 
     def listed(self, name: Any, **info: Any) -> None:
         """A member with no content to extract (directory, link, device), listed only."""
@@ -195,6 +219,7 @@ class Extraction:
         self.total_bytes = 0
         self._files_seen = 0
         self._by_hash = {}
+        self._names = set()
 
     # -- output ------------------------------------------------------------------------
 

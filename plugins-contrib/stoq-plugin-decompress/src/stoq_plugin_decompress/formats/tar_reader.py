@@ -8,7 +8,7 @@ from functools import partial
 from typing import Any
 
 from ..detect import STREAM_OPENERS
-from ..extraction import Extraction, describe
+from ..extraction import Extraction, describe, display_name
 from ..limits import CHUNK_SIZE, StopExtraction
 
 __all__ = ["extract"]
@@ -51,7 +51,9 @@ def _kind(member: tarfile.TarInfo) -> str:
 def _walk(archive: tarfile.TarFile, x: Extraction) -> None:
     for member in archive:
         if not member.isreg():
-            link = {"link": member.linkname} if member.issym() or member.islnk() else {}
+            link = (
+                {"link": display_name(member.linkname)} if member.issym() or member.islnk() else {}
+            )
             x.listed(member.name, type=_kind(member), **link)
             continue
         x.admit()
@@ -71,6 +73,11 @@ def extract(data: bytes, x: Extraction) -> None:
     try:
         with tarfile.open(fileobj=source, mode="r|") as archive:
             _walk(archive, x)
+        if compression is not None:
+            # tarfile stops at the end-of-archive blocks; the compressed stream's own end (and
+            # its checksum) comes after them, so a cut-off file only shows when it is read.
+            while source.read(CHUNK_SIZE):
+                pass
     except StopExtraction:
         raise
     except Exception as exc:  # noqa: BLE001 - tarfile, zlib, bz2 and lzma errors on truncated or bad data

@@ -61,20 +61,28 @@ def extract(data: bytes, x: Extraction) -> None:
         return
     with archive:
         for info in archive.infolist():
-            if info.is_dir():
-                x.listed(info.filename, type="directory")
-                continue
-            x.admit()
-            encrypted = bool(info.flag_bits & ENCRYPTED_FLAG)
-            meta = {"encrypted": True} if encrypted else {}
-            if x.too_large(info.filename, info.file_size, **meta):
-                continue
-            if encrypted:
-                _read_encrypted(archive, info, x)
-                continue
             try:
-                _read(archive, info, None, x)
+                _member(archive, info, x)
             except StopExtraction:
                 raise
-            except Exception as exc:  # noqa: BLE001 - a corrupt member must not hide the others
+            except Exception as exc:  # noqa: BLE001 - one bad member must never hide the others
                 x.member_error(info.filename, f"corrupt: {describe(exc)}")
+
+
+def _member(archive: Any, info: Any, x: Extraction) -> None:
+    """One member: listed (a folder), read (with passwords if encrypted) or skipped by a limit."""
+    if info.filename.endswith("/"):  # not is_dir(): that fails on an empty name
+        x.listed(info.filename, type="directory")
+        return
+    x.admit()
+    encrypted = bool(info.flag_bits & ENCRYPTED_FLAG)
+    meta = {"encrypted": True} if encrypted else {}
+    if not info.filename:
+        x.errors.append("zip member with an empty name: extracted without a filename")
+        meta["empty_name"] = True
+    if x.too_large(info.filename, info.file_size, **meta):
+        return
+    if encrypted:
+        _read_encrypted(archive, info, x)
+    else:
+        _read(archive, info, None, x, **meta)
