@@ -170,6 +170,60 @@ rule elf_executable
         uint32be(0) == 0x7F454C46
 }
 
+rule macho_executable
+{
+    meta:
+        type = "macho"
+        description = "Mach-O executable, dylib or bundle (one architecture), either byte order"
+        plugin = "macho"
+    condition:
+        uint32(0) == 0xFEEDFACE or uint32(0) == 0xFEEDFACF
+        or uint32be(0) == 0xFEEDFACE or uint32be(0) == 0xFEEDFACF
+}
+
+rule image_with_metadata
+{
+    meta:
+        type = "image"
+        description = "JPEG, TIFF, PNG, WebP or HEIC: the formats that carry EXIF metadata"
+        plugin = "exif"
+    condition:
+        (uint16be(0) == 0xFFD8 and uint8(2) == 0xFF)
+        or uint32be(0) == 0x49492A00 or uint32be(0) == 0x4D4D002A
+        or uint32be(0) == 0x89504E47
+        or (uint32be(0) == 0x52494646 and uint32be(8) == 0x57454250)
+        or (uint32be(4) == 0x66747970 and (uint32be(8) == 0x68656963 or uint32be(8) == 0x68656978
+            or uint32be(8) == 0x6D696631))
+}
+
+rule x509_certificate_pem
+{
+    meta:
+        type = "x509"
+        description = "PEM certificates or PKCS#7 bundles (a CA bundle may start with comments)"
+        plugin = "x509"
+    strings:
+        $certificate = "-----BEGIN CERTIFICATE-----"
+        $trusted = "-----BEGIN TRUSTED CERTIFICATE-----"
+        $pkcs7 = "-----BEGIN PKCS7-----"
+    condition:
+        any of them in (0..4096)
+}
+
+rule x509_certificate_der
+{
+    meta:
+        type = "x509"
+        description = "DER certificate (SEQUENCE, SEQUENCE, [0] version 3) or DER PKCS#7 signedData"
+        plugin = "x509"
+    condition:
+        (uint16be(0) == 0x3082 and uint16be(4) == 0x3082 and uint32be(8) == 0xA0030201)
+        or (uint16be(0) == 0x3082 and uint16be(4) == 0x0609 and uint32be(6) == 0x2A864886
+            and uint32be(10) == 0xF70D0107 and uint8(14) == 0x02)
+        or (uint16be(0) == 0x3080 and uint16be(2) == 0x0609 and uint32be(4) == 0x2A864886
+            and uint32be(8) == 0xF70D0107 and uint8(12) == 0x02)
+}
+
 rule pdf_document
 {
     meta:
