@@ -33,6 +33,11 @@ PPT_VBA = pinned_sample(
     TEST_DATA + "olevba/sample_with_vba.ppt",
     "618644f5fe56d83b13cbc0f95f944a88617ab096088fbfcc52d395ef84424ea4",
 ).read_bytes()
+VELVET_XLS = pinned_sample(
+    OLETOOLS,
+    TEST_DATA + "encrypted/autostart-encrypt-standardpassword.xls",
+    "607f6f160adfe499195942273d7f66a2feb442aa3e63a988ac2e5bb1dde1ca05",
+).read_bytes()
 ONENOTE = pinned_sample(
     "one_extract-0.1.4.tar.gz",
     "one_extract-0.1.4/tests/files/example.one",
@@ -129,6 +134,16 @@ def test_powerpoint_macro_is_reported_with_its_autoexec_trigger() -> None:
     macros = found(root, "olevba")
     assert [m["name"] for m in macros["modules"]] == ["Module1.bas"]
     assert [a["keyword"] for a in macros["autoexec"]] == ["Action_Click"]
+
+
+def test_workbook_encrypted_with_velvetsweatshop_shows_its_auto_open_macro() -> None:
+    """ole decrypts Excel's silent default password; olevba reads the child's Auto_Open."""
+    root, child = scan(VELVET_XLS)["results"]
+    assert found(root, "olevba")["encrypted"] is True
+    assert found(root, "ole")["decryption"]["password"] == "VelvetSweatshop"
+    assert child["extracted_by"] == "ole"
+    assert yara_rules_for(child, "olevba") == ["ole_compound_file"]
+    assert "Auto_Open" in [a["keyword"] for a in found(child, "olevba")["autoexec"]]
 
 
 def test_ooxml_document_runs_ooxml_and_olevba_and_reports_the_remote_template() -> None:

@@ -9,6 +9,7 @@ from typing import List
 
 import pytest
 
+from stoq.data_classes import PayloadMeta
 from stoq.testing import WorkerConformance, pinned_sample, run_plugin, walk
 
 OLETOOLS = "oletools-0.60.2.zip"
@@ -32,6 +33,16 @@ TEXT_DOC = _oletools_sample(
 #: An OOXML document encrypted with a password: an OLE container with EncryptedPackage.
 ENCRYPTED_DOCX = _oletools_sample(
     "encrypted/encrypted.docx", "539e4557975be726d0fc8d7813dba5470dd703272957b4476296f976b5678900"
+)
+#: Excel 97 workbook with an Auto_Open macro, encrypted with Excel's built-in VelvetSweatshop.
+VELVET_XLS = _oletools_sample(
+    "encrypted/autostart-encrypt-standardpassword.xls",
+    "607f6f160adfe499195942273d7f66a2feb442aa3e63a988ac2e5bb1dde1ca05",
+)
+#: The same for an Excel 2007 macro workbook: OOXML inside an encrypted OLE container.
+VELVET_XLSM = _oletools_sample(
+    "encrypted/autostart-encrypt-standardpassword.xlsm",
+    "70494fcc2d9ddbbe748cdccdcc8a4800f287a73db89f84c90e6599a86bdee0b9",
 )
 #: Word 97 document, no objects: olefile's own test file.
 OLEFILE_DOC = pinned_sample(
@@ -66,7 +77,7 @@ class TestOlePluginConformance(WorkerConformance):
     """What every stoq plugin must do, checked on edge cases and on the real samples."""
 
     plugin_name = "ole"
-    samples = (LNK_DOC, TEXT_DOC, ENCRYPTED_DOCX, OLEFILE_DOC, VBA_PROJECT)
+    samples = (LNK_DOC, TEXT_DOC, ENCRYPTED_DOCX, OLEFILE_DOC, VBA_PROJECT, VELVET_XLS)
 
 
 def test_metadata_is_decoded_from_the_summary_streams() -> None:
@@ -116,10 +127,52 @@ def test_embedded_text_file_comes_out_whole() -> None:
 
 
 def test_encrypted_document_is_flagged() -> None:
-    """The encrypted .docx's container says encrypted, and lists EncryptedPackage."""
-    results = run_plugin("ole", "scan", ENCRYPTED_DOCX).results
-    assert results["encrypted"] is True
-    assert "EncryptedPackage" in [e["path"] for e in results["entries"]]
+    """The encrypted .docx's container says encrypted; no well-known password opens it."""
+    response = run_plugin("ole", "scan", ENCRYPTED_DOCX)
+    assert response.results["encrypted"] is True
+    assert "EncryptedPackage" in [e["path"] for e in response.results["entries"]]
+    assert response.results["decryption"] == "none of 7 passwords decrypts it"
+    assert response.extracted == []
+
+
+@pytest.mark.parametrize(
+    ("sample", "magic"),
+    [(VELVET_XLS, b"\xd0\xcf\x11\xe0"), (VELVET_XLSM, b"PK\x03\x04")],
+    ids=["xls", "xlsm"],
+)
+def test_velvetsweatshop_workbook_is_decrypted_into_a_child(sample: bytes, magic: bytes) -> None:
+    """Excel's silent default password opens the workbook; the plain document is a child."""
+    response = run_plugin("ole", "scan", sample)
+    assert response.results["encrypted"] is True
+    [child] = response.extracted
+    assert child.content.startswith(magic)
+    assert child.payload_meta.extra_data == {"decrypted_with": "VelvetSweatshop"}
+    assert response.results["decryption"] == {
+        "password": "VelvetSweatshop",
+        "size": len(child.content),
+    }
+
+
+def test_no_passwords_means_no_decryption_attempt() -> None:
+    """passwords = [] leaves an encrypted document encrypted and says nothing more."""
+    response = run_plugin("ole", "scan", VELVET_XLS, plugin_opts={"passwords": []})
+    assert response.extracted == [] and "decryption" not in response.results
+
+
+def test_decrypted_child_keeps_the_parent_file_name(stoq_factory) -> None:
+    """Through the engine the decrypted workbook is a child named like its encrypted parent."""
+    stoq = stoq_factory(always_dispatch=["ole"])
+    response = stoq.scan(
+        VELVET_XLS, payload_meta=PayloadMeta(extra_data={"filename": "invoice.xls"})
+    )
+    [(_, root), (depth, child)] = list(walk(response))
+    assert root.workers[0]["ole"]["decryption"]["password"] == "VelvetSweatshop"
+    assert depth == 1 and child.extracted_by == "ole"
+    assert child.payload_meta.extra_data == {
+        "decrypted_with": "VelvetSweatshop",
+        "filename": "invoice.xls",
+    }
+    assert child.workers[0]["ole"]["encrypted"] is False
 
 
 @pytest.mark.parametrize(

@@ -12,12 +12,13 @@ import olefile
 from stoq.data_classes import ExtractedPayload, Payload, PayloadMeta, RequestMeta, WorkerResponse
 from stoq.plugins import WorkerPlugin
 
+from .decrypt import decrypt
 from .metadata import metadata
 
 with warnings.catch_warnings():  # oletools uses pyparsing names that pyparsing 3.3 deprecates
     warnings.simplefilter("ignore", DeprecationWarning)
     from oletools.common.clsid import KNOWN_CLSIDS
-    from oletools.crypto import is_encrypted
+    from oletools.crypto import DEFAULT_PASSWORDS, is_encrypted
     from oletools.oleobj import OleNativeStream
 
 __all__ = ["OlePlugin"]
@@ -53,6 +54,7 @@ class OlePlugin(WorkerPlugin):
         "max_entries": 1000,
         "max_packages": 100,
         "max_package_size": 64 * 1024 * 1024,
+        "passwords": list(DEFAULT_PASSWORDS),
     }
 
     def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
@@ -81,9 +83,26 @@ class OlePlugin(WorkerPlugin):
                 except Exception as exc:  # one damaged structure; the rest still reported
                     log.debug("ole: %s failed", name, exc_info=True)
                     errors.append(f"{name}: {_describe(exc)}")
+        if results.get("encrypted") and self.plugin_opts["passwords"]:
+            extracted.extend(self._decrypted(content, payload, results))
         if errors:
             results["errors"] = errors
         return WorkerResponse(results, extracted, errors)
+
+    def _decrypted(
+        self, content: bytes, payload: Payload, results: Dict[str, Any]
+    ) -> List[ExtractedPayload]:
+        """The document decrypted with a well-known password, as a child; or why not."""
+        passwords = [str(p) for p in self.plugin_opts["passwords"]]
+        plain, password = decrypt(content, passwords)
+        if plain is None:
+            results["decryption"] = f"none of {len(passwords)} passwords decrypts it"
+            return []
+        results["decryption"] = {"password": password, "size": len(plain)}
+        meta: Dict[str, Any] = {"decrypted_with": password}
+        if payload.payload_meta.extra_data.get("filename"):
+            meta["filename"] = payload.payload_meta.extra_data["filename"]
+        return [ExtractedPayload(plain, PayloadMeta(extra_data=meta))]
 
     def _entries(self, ole: olefile.OleFileIO, results: Dict[str, Any]) -> List[Dict[str, Any]]:
         """Streams (with sizes) and storages (with CLSIDs), within ``max_entries``."""
