@@ -140,3 +140,16 @@ def test_broken_plugin_does_not_break_discovery_or_others(build) -> None:
     with pytest.raises(StoqPluginLoadError, match="ModuleNotFoundError"):
         stoq.load_plugin("broken_import")
     assert stoq.load_plugin("simple_worker") is stoq.load_plugin("simple_worker")
+
+
+def test_preloading_imports_the_plugin_and_runs_its_preload_hook(build, monkeypatch) -> None:
+    """Before consumers fork, each configured plugin's class is imported and ``preload()``
+    run (heavy imports shared with the consumers); no instance is built."""
+    from stoq_test_plugins.workers import SimpleWorker
+
+    calls = []
+    monkeypatch.setattr(SimpleWorker, "preload", classmethod(lambda cls: calls.append(cls)))
+    stoq = build(always_dispatch=["simple_worker"])
+    stoq.preload_plugins()
+    assert calls == [SimpleWorker]
+    assert "simple_worker" not in stoq.plugins.loaded

@@ -279,11 +279,13 @@ class PluginManager:
         return instance
 
     def preload(self, name: str) -> None:
-        """Import an entry-point plugin's class without building it; errors are left for load()."""
+        """Import an entry-point plugin's class and run its ``preload()`` hook without building
+        it; errors are left for load()."""
         sources = self.sources.get(name, [])
         if len(sources) == 1 and sources[0].entry_point is not None and name not in self._instances:
             with contextlib.suppress(Exception):
-                sources[0].entry_point.load()
+                plugin_class = sources[0].entry_point.load()
+                getattr(plugin_class, "preload", lambda: None)()
 
     def add_instance(self, name: str, instance: BasePlugin) -> None:
         """Use an already built plugin under ``name`` (tests, embedding)."""

@@ -103,6 +103,19 @@ def test_small_payloads_do_not_import_numpy() -> None:
     assert completed.stdout.split() == ["False", "True"]
 
 
+def test_preload_imports_numpy_without_starting_threads() -> None:
+    """Before consumers fork, numpy is imported and the process keeps its single thread."""
+    program = (
+        "import os, sys; from stoq_plugin_entropy.plugin import EntropyPlugin;"
+        "EntropyPlugin.preload(); print('numpy' in sys.modules, len(os.listdir('/proc/self/task')))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    completed = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, env=env
+    )
+    assert completed.stdout.split() == ["True", "1"]
+
+
 def test_compressed_data_is_denser_than_the_executable() -> None:
     """Compression raises entropy: gzip output is closer to 8 than the ELF it came from."""
     binary = SYSTEM_BINARY.read_bytes()

@@ -13,7 +13,8 @@ class BasePlugin:
     """Holds ``config`` (a ConfigParser) and ``plugin_opts`` (typed options) for a plugin.
 
     ``start()`` and ``stop()`` are optional lifecycle hooks: open connections or compile
-    rules once per process, and release them when the Stoq instance shuts down.
+    rules once per process, and release them when the Stoq instance shuts down. ``preload()``
+    is an optional class hook for work worth sharing with forked consumer processes.
     """
 
     def __init__(self, config: ConfigParser, plugin_opts: Optional[Dict[str, Any]] = None) -> None:
@@ -25,6 +26,12 @@ class BasePlugin:
         self.__website__ = config.get("Documentation", "Website", fallback="")
         self.__description__ = config.get("Documentation", "Description", fallback="")
         self.log = logging.getLogger(f"stoq.{self.plugin_name}")
+
+    @classmethod
+    def preload(cls) -> None:
+        """Called in the parent before consumer processes are forked (``stoq scan -j``, run
+        mode with consumers); override to import heavy dependencies the plugin imports lazily,
+        so every consumer inherits them instead of importing them again."""
 
     def start(self) -> None:
         """Called once after loading; override to acquire resources."""
