@@ -208,6 +208,62 @@ def serve(session: nox.Session) -> None:
     _pytest(session, SERVER_TESTS)
 
 
+#: Plugins whose worker parses what it is given: the fuzzing targets.
+NOT_PARSERS = ("dirmon", "filedir", "hash", "jinja", "postgres", "redis", "results", "s3", "stdout")
+
+
+@nox.session(python=MAIN_PYTHON, default=False, tags=["fuzz"])
+def fuzz(session: nox.Session) -> None:
+    """Coverage-guided fuzzing (atheris) of each parsing plugin through the engine; not default.
+
+    `nox -s fuzz -- --seconds 600 [PLUGIN ...]` (default 60 s each, every parser). Seeds are
+    real files (tests/fuzz/seeds.py); the corpus grows in .fuzz/corpus/<plugin>; a finding's
+    input is saved in .fuzz/crashes/<plugin>/ and fails the session.
+    """
+    args = list(session.posargs)
+    seconds = "60"
+    if "--seconds" in args:
+        index = args.index("--seconds")
+        seconds = args[index + 1]
+        del args[index : index + 2]
+    candidates = [p.removeprefix("stoq-plugin-") for p in PLUGINS]
+    targets = args or [p for p in candidates if p not in NOT_PARSERS]
+    unknown = set(targets) - set(candidates)
+    if unknown:
+        session.error(f"no such plugin: {', '.join(sorted(unknown))}")
+    session.install("atheris")
+    _install_local(
+        session, f"{CORE}[test]", *(f"plugins-contrib/stoq-plugin-{name}[test]" for name in targets)
+    )
+    work = ROOT / ".fuzz"
+    seeds = work / "seeds"
+    # The plugins' own tests first: they must pass, and they fetch the pinned real samples.
+    session.env["STOQ_HOME"] = str(work / "no-stoq-home")
+    for name in targets:
+        session.run("python", "-m", "pytest", f"plugins-contrib/stoq-plugin-{name}/tests", "-q", "-x")
+    session.run(
+        "python",
+        "-c",
+        f"import sys; sys.path.insert(0, 'tests/fuzz'); import seeds; print(seeds.write_seeds(__import__('pathlib').Path({str(seeds)!r})), 'seeds')",
+    )
+    findings = []
+    for name in targets:
+        corpus, crashes = work / "corpus" / name, work / "crashes" / name
+        corpus.mkdir(parents=True, exist_ok=True)
+        crashes.mkdir(parents=True, exist_ok=True)
+        try:
+            session.run(
+                "python", "tests/fuzz/fuzz_plugin.py", name,
+                f"-max_total_time={seconds}", "-timeout=60", "-rss_limit_mb=3072",
+                f"-artifact_prefix={crashes}/", "-print_final_stats=1",
+                str(corpus), str(seeds),
+            )  # fmt: skip
+        except nox.command.CommandFailed:
+            findings.append(name)
+    if findings:
+        session.error(f"findings (inputs in .fuzz/crashes/): {', '.join(findings)}")
+
+
 @nox.session(python=MAIN_PYTHON, tags=["checks"])
 def lint(session: nox.Session) -> None:
     """Ruff lint and format check over the whole tree (configuration: pyproject.toml)."""
