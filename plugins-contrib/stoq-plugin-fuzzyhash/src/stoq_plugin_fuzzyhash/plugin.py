@@ -1,0 +1,46 @@
+"""The ``fuzzyhash`` worker: similarity hashes, so near-identical files can be found later."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Dict, Optional
+
+import ppdeep
+import tlsh
+
+from stoq.data_classes import Payload, RequestMeta, WorkerResponse
+from stoq.plugins import WorkerPlugin
+
+__all__ = ["FuzzyhashPlugin"]
+
+#: What TLSH gives when the content is too short or too uniform to hash.
+_TLSH_NONE = "TNULL"
+
+
+class FuzzyhashPlugin(WorkerPlugin):
+    """ssdeep (context-triggered piecewise hash) and TLSH (locality-sensitive hash).
+
+    ssdeep is computed in pure Python (ppdeep, about 0.5 s per MiB here), so payloads above
+    ``max_ssdeep_size`` get TLSH only; they are said to be skipped, not silently left out.
+    """
+
+    #: Typed defaults; a config file's [plugins.fuzzyhash] and --plugin-opts override them.
+    DEFAULT_OPTIONS: ClassVar[Dict[str, Any]] = {
+        "min_size": 1024,
+        "max_ssdeep_size": 8 * 1024 * 1024,
+    }
+
+    def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
+        content = payload.content
+        if len(content) < self.plugin_opts["min_size"]:
+            return None
+        results: Dict[str, Any] = {"ssdeep": None, "tlsh": None, "skipped": {}}
+        if len(content) <= self.plugin_opts["max_ssdeep_size"]:
+            results["ssdeep"] = ppdeep.hash(content)
+        else:
+            results["skipped"]["ssdeep"] = "larger than max_ssdeep_size"
+        digest = tlsh.hash(content)
+        if digest and digest != _TLSH_NONE:
+            results["tlsh"] = digest
+        else:
+            results["skipped"]["tlsh"] = "too little variety in the content for TLSH"
+        return WorkerResponse(results)

@@ -1,0 +1,85 @@
+"""Tests for the ``fuzzyhash`` worker: near-identical files score as similar, others do not."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Optional
+
+import ppdeep
+import tlsh
+
+from stoq.testing import WorkerConformance, elf_binary, run_plugin, walk
+
+LS = Path(shutil.which("ls") or "/bin/ls").resolve()
+#: ssdeep's form: block size (3 × a power of two), then the two piecewise hashes.
+SSDEEP = re.compile(r"^(\d+):[0-9A-Za-z+/]*:[0-9A-Za-z+/]*$")
+
+
+def hashes(data: bytes, **options: object) -> Optional[dict]:
+    response = run_plugin("fuzzyhash", "scan", data, plugin_opts=options or None)
+    return None if response is None else response.results
+
+
+def patched(data: bytes) -> bytes:
+    """The same binary with a few hundred bytes changed in the middle, as a patch would."""
+    middle = len(data) // 2
+    return data[:middle] + b"\x90" * 300 + data[middle + 300 :]
+
+
+class TestFuzzyhashPluginConformance(WorkerConformance):
+    plugin_name = "fuzzyhash"
+    samples = (LS,)
+
+
+def test_both_hashes_of_a_real_binary() -> None:
+    results = hashes(elf_binary())
+    match = SSDEEP.match(results["ssdeep"])
+    assert match and int(match.group(1)) % 3 == 0
+    assert results["tlsh"].startswith("T1") and len(results["tlsh"]) == 72
+    assert results["skipped"] == {}
+
+
+def test_a_patched_binary_scores_as_similar() -> None:
+    """Changing 300 bytes of ls keeps ssdeep's match score high and TLSH's distance small."""
+    original, changed = hashes(elf_binary()), hashes(patched(elf_binary()))
+    assert original["ssdeep"] != changed["ssdeep"]
+    assert ppdeep.compare(original["ssdeep"], changed["ssdeep"]) >= 80
+    assert tlsh.diff(original["tlsh"], changed["tlsh"]) <= 30
+
+
+def test_unrelated_content_scores_as_different() -> None:
+    """ls against its own gzip: no ssdeep match, a large TLSH distance."""
+    binary, packed = hashes(elf_binary()), hashes(gzip.compress(elf_binary()))
+    assert ppdeep.compare(binary["ssdeep"], packed["ssdeep"]) == 0
+    assert tlsh.diff(binary["tlsh"], packed["tlsh"]) > 200
+
+
+def test_payloads_below_the_minimum_are_not_hashed() -> None:
+    assert hashes(b"x" * 1023) is None
+    assert hashes(os.urandom(100), min_size=50)["tlsh"] is not None
+
+
+def test_ssdeep_size_limit_is_reported() -> None:
+    results = hashes(elf_binary(), max_ssdeep_size=1000)
+    assert results["ssdeep"] is None
+    assert results["skipped"] == {"ssdeep": "larger than max_ssdeep_size"}
+    assert results["tlsh"] is not None
+
+
+def test_uniform_content_has_no_tlsh_and_says_why() -> None:
+    results = hashes(b"A" * 5000)
+    assert results["tlsh"] is None
+    assert "tlsh" in results["skipped"]
+    assert SSDEEP.match(results["ssdeep"])
+
+
+def test_full_scan(stoq_factory) -> None:
+    stoq = stoq_factory()
+    response = stoq.scan(elf_binary(), add_start_dispatch=["fuzzyhash"])
+    assert response.errors == []
+    [(_depth, result)] = list(walk(response))
+    assert result.workers[0]["fuzzyhash"]["tlsh"] == tlsh.hash(elf_binary())
