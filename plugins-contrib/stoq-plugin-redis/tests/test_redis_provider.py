@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from queue import Queue
 from typing import Any, Dict, List
 
@@ -91,8 +92,6 @@ def test_a_failed_connector_leaves_the_entry_pending_with_the_reason(
 
 
 def _wait_for(condition: Any, seconds: float = 10.0) -> Any:
-    import time
-
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         value = condition()
@@ -195,16 +194,16 @@ def test_the_provider_reads_no_more_than_the_local_queue_can_hold(
     local: Queue = Queue(maxsize=3)
     threading.Thread(target=plugin.ingest, args=(local,), daemon=True).start()
     _wait_for(lambda: local.full())
-    import time
-
     time.sleep(0.5)
     assert client.xpending(opts["stream"], opts["group"])["pending"] == 3
     items = [local.get() for _ in range(3)]
     assert all(isinstance(i, Delivery) and isinstance(i.item, Payload) for i in items)
     for delivery in items:
         plugin.ack(delivery.tag)
-    _wait_for(lambda: client.xpending(opts["stream"], opts["group"])["pending"] == 3)
-    assert client.xlen(opts["stream"]) == 7
+    _wait_for(lambda: client.xlen(opts["stream"]) == 7)  # the three acks arrived
+    _wait_for(lambda: local.full())
+    time.sleep(0.5)
+    assert client.xpending(opts["stream"], opts["group"])["pending"] == 3  # three more read
     plugin.stop()
     stoq.close()
 
@@ -219,6 +218,6 @@ def test_nack_leaves_the_entry_for_the_queue(client: redis.Redis, opts: Dict[str
     [(entry_id, _, deliveries)] = work.read(10, 0.1)
     assert deliveries == 1
     plugin.nack(entry_id, "run mode stopped before this item was scanned")
+    stoq.close()  # stop() sends the verdicts still queued
     assert client.xpending(opts["stream"], opts["group"])["pending"] == 1
     assert work.last_reason(entry_id) == "run mode stopped before this item was scanned"
-    stoq.close()

@@ -15,8 +15,8 @@ import os
 import socket
 import threading
 import time
-from queue import Queue
-from typing import Any, ClassVar, Dict, List, Optional
+from queue import Empty, Queue
+from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
 import redis
 
@@ -37,6 +37,10 @@ log = logging.getLogger("stoq.redis")
 
 #: Seconds to wait before reading again after Redis could not be reached.
 RETRY_AFTER = 1.0
+#: Attempts to send one batch of acknowledgements before leaving it to redelivery.
+SETTLE_ATTEMPTS = 5
+#: ``(entry id, None)`` to acknowledge, ``(entry id, reason)`` to nack.
+Verdict = Tuple[str, Optional[str]]
 
 
 class RedisPlugin(ProviderPlugin, ArchiverPlugin, ConnectorPlugin):
@@ -73,10 +77,16 @@ class RedisPlugin(ProviderPlugin, ArchiverPlugin, ConnectorPlugin):
         self.client = connect(self.plugin_opts)
         self._stopping = threading.Event()
         self._work: Optional[WorkStream] = None
+        self._verdicts: Queue[Optional[Verdict]] = Queue()
+        self._settler: Optional[threading.Thread] = None
 
     def stop(self) -> None:
-        """End ``ingest`` at its next read; entries it holds stay pending for redelivery."""
+        """End ``ingest`` at its next read (entries it holds stay pending for redelivery), and
+        send the acknowledgements still queued."""
         self._stopping.set()
+        if self._settler is not None:
+            self._verdicts.put(None)
+            self._settler.join(RETRY_AFTER * SETTLE_ATTEMPTS + 5)
 
     # -- provider --------------------------------------------------------------------------
 
@@ -95,25 +105,30 @@ class RedisPlugin(ProviderPlugin, ArchiverPlugin, ConnectorPlugin):
             )
         return self._work
 
-    def ingest(self, queue: Queue) -> None:
+    def ingest(self, queue: Queue[Any]) -> None:
         """Queue what the local queue has room for: claimed work first, then new entries."""
         work = self.work_stream()
         work.ensure_group()
         opts = self.plugin_opts
         next_claim = 0.0
         quiet_since = time.monotonic()
+        batch = int(opts["batch"])
+        # Read once half a batch fits: fewer, fuller round trips than topping up item by item.
+        threshold = max(1, min(batch, queue.maxsize if queue.maxsize > 0 else batch) // 2)
         while not self._stopping.is_set():
-            room = queue.maxsize - queue.qsize() if queue.maxsize > 0 else int(opts["batch"])
-            if room <= 0:
-                self._stopping.wait(0.02)
+            room = queue.maxsize - queue.qsize() if queue.maxsize > 0 else batch
+            if room < threshold:
+                self._stopping.wait(0.005)
                 continue
             try:
                 entries: List[Entry] = []
                 if time.monotonic() >= next_claim:
                     entries, more = work.claim(room)
-                    next_claim = 0.0 if more else time.monotonic() + float(opts["claim_every"])
+                    # A long pending list is scanned a slice per call: go on sooner.
+                    pause = float(opts["claim_every"]) / (10 if more else 1)
+                    next_claim = time.monotonic() + pause
                 if not entries:
-                    entries = work.read(min(room, int(opts["batch"])), float(opts["read_block"]))
+                    entries = work.read(min(room, batch), float(opts["read_block"]))
                 if not entries and self._idle_long_enough(quiet_since, work):
                     return
             except redis.ConnectionError as exc:
@@ -148,13 +163,51 @@ class RedisPlugin(ProviderPlugin, ArchiverPlugin, ConnectorPlugin):
         return Delivery(item, entry_id, self, scan_id)
 
     def ack(self, tag: Any) -> None:
-        """Every connector saved the entry's response: remove it from the stream."""
-        self.work_stream().ack(str(tag))
+        """Every connector saved the entry's response: remove it from the stream (soon).
+
+        Verdicts go to a thread that sends them in batches, so run mode's loop never waits on
+        a round trip; a node killed before a batch is sent leaves those entries pending, to be
+        scanned again under the same scan id.
+        """
+        self._verdict((str(tag), None))
 
     def nack(self, tag: Any, reason: str) -> None:
         """Leave the entry pending for another delivery after ``claim_idle``."""
         log.info("entry %s not saved (%s); left pending for redelivery", tag, reason)
-        self.work_stream().nack(str(tag), reason)
+        self._verdict((str(tag), reason))
+
+    def _verdict(self, verdict: Verdict) -> None:
+        if self._settler is None:
+            self._settler = threading.Thread(
+                target=self._settle_loop, name="stoq-redis-acks", daemon=True
+            )
+            self._settler.start()
+        self._verdicts.put(verdict)
+
+    def _settle_loop(self) -> None:
+        """Send queued verdicts, as many as are waiting, in one round trip each time."""
+        done = False
+        while not done:
+            batch = [self._verdicts.get()]
+            while len(batch) < 1000:
+                try:
+                    batch.append(self._verdicts.get_nowait())
+                except Empty:
+                    break
+            done = None in batch
+            verdicts = [v for v in batch if v is not None]
+            acks = [entry for entry, reason in verdicts if reason is None]
+            nacks = {entry: reason for entry, reason in verdicts if reason is not None}
+            for _ in range(SETTLE_ATTEMPTS):
+                try:
+                    if acks or nacks:
+                        self.work_stream().settle(acks, nacks)
+                    break
+                except redis.RedisError as exc:
+                    log.warning("could not settle %d entries (%s)", len(verdicts), exc)
+                    time.sleep(RETRY_AFTER)
+            else:
+                log.error("%d entries left pending: they will be delivered again", len(acks))
 
     # -- archiver --------------------------------------------------------------------------
 

@@ -98,17 +98,21 @@ class WorkStream:
         """Entries read by some consumer and not yet acknowledged."""
         return int(self.client.xpending(self.stream, self.group)["pending"])
 
-    def ack(self, entry_id: str) -> None:
-        """The entry's response is saved: drop it from the group and the stream."""
+    def settle(self, acks: List[str], nacks: Dict[str, str]) -> None:
+        """In one round trip: drop acknowledged entries from the group and the stream (their
+        responses are saved); leave nacked ones pending, remembering why."""
         pipe = self.client.pipeline(transaction=True)
-        pipe.xack(self.stream, self.group, entry_id)
-        pipe.xdel(self.stream, entry_id)
-        pipe.hdel(self.reasons, entry_id)
+        if nacks:
+            pipe.hset(self.reasons, mapping={k: v[:1000] for k, v in nacks.items()})
+        if acks:
+            pipe.xack(self.stream, self.group, *acks)
+            pipe.xdel(self.stream, *acks)
+            pipe.hdel(self.reasons, *acks)
         pipe.execute()
 
     def nack(self, entry_id: str, reason: str) -> None:
         """Leave the entry pending (claimed again after ``claim_idle``), remembering why."""
-        self.client.hset(self.reasons, entry_id, reason[:1000])
+        self.settle([], {entry_id: reason})
 
     def last_reason(self, entry_id: str) -> str:
         reason = self.client.hget(self.reasons, entry_id)
