@@ -1,13 +1,15 @@
 """End to end (issue 13, "Done when"): one ``stoq scan`` with the default profile of a phishing
-email whose attachments are a zip holding oletools' VBA sample and pypdf's JavaScript and
-file-attachment samples, and an OOXML document with a remote template.
+email whose attachments are a zip holding oletools' VBA sample, pypdf's JavaScript and
+file-attachment samples and a real Windows PE (from the Python installation), and an OOXML
+document with a remote template.
 
 The response must report the macros with their AutoExec triggers, the PDF's JavaScript and its
 attached file, the remote template URL, the IOCs in the message bodies and a ``summary`` naming
-each finding and its payload; every worker that ran on a payload beyond the always-dispatched
-three must be explained by the payload's ``dispatch_meta`` (yara) or ``deep_dispatch_meta``
-(results). Samples are real files from pinned sdists; the zip, the OOXML package and the email
-are made here with zipfile and the standard library's email package.
+each finding and its payload (the executable in the zip among them); every worker that ran on
+a payload beyond the always-dispatched three must be explained by the payload's
+``dispatch_meta`` (yara) or ``deep_dispatch_meta`` (results). Samples are real files from
+pinned sdists; the zip, the OOXML package and the email are made here with zipfile and the
+standard library's email package.
 """
 
 from __future__ import annotations
@@ -86,16 +88,17 @@ def remote_template_docx() -> bytes:
     return buffer.getvalue()
 
 
-def samples_zip() -> bytes:
+def samples_zip(windows_pe: bytes) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("setup.exe", windows_pe)
         zipped.writestr("sample_with_vba.ppt", PPT_VBA)
         zipped.writestr("issue-297.pdf", PDF_JS)
         zipped.writestr("attachment.pdf", PDF_ATTACHMENT)
     return buffer.getvalue()
 
 
-def phishing_email() -> bytes:
+def phishing_email(windows_pe: bytes) -> bytes:
     message = EmailMessage()
     message["Received"] = (
         "from mail.example.com (mail.example.com [203.0.113.5]) by mx.example.org with ESMTPS;"
@@ -108,7 +111,7 @@ def phishing_email() -> bytes:
     message.set_content(TEXT_BODY)
     message.add_alternative(HTML_BODY, subtype="html")
     message.add_attachment(
-        samples_zip(), maintype="application", subtype="zip", filename="samples.zip"
+        samples_zip(windows_pe), maintype="application", subtype="zip", filename="samples.zip"
     )
     message.add_attachment(
         remote_template_docx(),
@@ -120,11 +123,11 @@ def phishing_email() -> bytes:
 
 
 @pytest.fixture(scope="module")
-def response(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
+def response(tmp_path_factory: pytest.TempPathFactory, windows_pe: bytes) -> Dict[str, Any]:
     """One ``stoq scan`` of the email with no configuration: the default profile."""
     folder = tmp_path_factory.mktemp("wave1")
     sample = folder / "overdue.eml"
-    sample.write_bytes(phishing_email())
+    sample.write_bytes(phishing_email(windows_pe))
     script = Path(sys.executable).with_name("stoq")
     done = subprocess.run(
         [str(script), "scan", "--jsonl", str(sample)],
@@ -194,7 +197,7 @@ def test_the_email_is_parsed_and_its_parts_extracted(response: Dict[str, Any]) -
     zipped = named(response, "samples.zip")
     assert zipped["extracted_by"] == "email"
     members = {m["archive_path"] for m in found(zipped, "decompress")["members"]}
-    assert members == {"sample_with_vba.ppt", "issue-297.pdf", "attachment.pdf"}
+    assert members == {"setup.exe", "sample_with_vba.ppt", "issue-297.pdf", "attachment.pdf"}
 
 
 def test_macros_with_their_autoexec_trigger(response: Dict[str, Any]) -> None:
@@ -251,6 +254,7 @@ def test_summary_names_each_finding_and_its_payload(response: Dict[str, Any]) ->
         "remote_template": "invoice.docx",
         "credential_form": "body-2.html",
         "sender_authentication": "overdue.eml",
+        "executable_inside": "setup.exe",
     }
     for finding, filename in expected.items():
         [entry] = findings(response, finding)
@@ -258,6 +262,7 @@ def test_summary_names_each_finding_and_its_payload(response: Dict[str, Any]) ->
         assert entry["payload_id"] in by_id
         assert entry["path"].endswith(filename)
     assert TEMPLATE_URL in findings(response, "remote_template")[0]["reason"]
+    assert findings(response, "executable_inside")[0]["severity"] == "high"
     assert "Action_Click" in findings(response, "autoexec_macro")[0]["reason"]
     assert findings(response, "autoexec_macro")[0]["path"] == (
         f"{response['results'][0]['payload_meta']['extra_data']['filename']}"
