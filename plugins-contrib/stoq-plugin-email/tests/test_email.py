@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import io
 import json
+import sysconfig
 import time
 import zipfile
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any, List
 
 import pytest
@@ -29,7 +31,8 @@ def outlook_msg() -> bytes:
 def zip_bytes() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("readme.txt", "inside\n")
+        # A fixed date: the same bytes on every call.
+        archive.writestr(zipfile.ZipInfo("readme.txt", (2026, 12, 1, 0, 0, 0)), "inside\n")
     return buffer.getvalue()
 
 
@@ -65,6 +68,14 @@ def rfc822_message() -> bytes:
     )
     message.add_attachment(forwarded, filename="original.eml")
     return message.as_bytes()
+
+
+def cpython_messages() -> Path:
+    """CPython's own test messages, shipped with the interpreter's ``test`` package."""
+    folder = Path(sysconfig.get_paths()["stdlib"], "test", "test_email", "data")
+    if not (folder / "msg_02.txt").is_file():
+        pytest.fail(f"CPython's test_email data is not installed at {folder} (the 'test' package)")
+    return folder
 
 
 def nested_message(depth: int) -> bytes:
@@ -146,6 +157,34 @@ def test_outlook_msg_properties_recipients_headers_and_attachments() -> None:
     children = {c.payload_meta.extra_data["filename"]: c.content for c in response.extracted}
     assert children["[MS-OXPROPS]-181001.docx"][:2] == b"PK"
     assert children["body-1.txt"].startswith(results["bodies"][0]["text"][:20].encode())
+
+
+def test_cpython_digest_message_extracts_each_message_of_the_digest() -> None:
+    """msg_02.txt, a Mailman digest: its five messages are extracted whole, with subjects."""
+    response = scan((cpython_messages() / "msg_02.txt").read_bytes())
+    results = response.results
+    assert results["subject"] == "Ppp digest, Vol 1 #2 - 5 msgs"
+    assert results["x_mailer"] == "Mailman v2.0.4"
+    assert [m["subject"] for m in results["messages"]] == [
+        "[Ppp] testing #1",
+        None,
+        "[Ppp] testing #3",
+        "[Ppp] testing #4",
+        "[Ppp] testing #5",
+    ]
+    assert "http://www.zzz.org/mailman/listinfo/ppp" in results["urls"]
+    names = [c.payload_meta.extra_data["filename"] for c in response.extracted]
+    assert [n for n in names if n.endswith(".eml")] == [f"message-{i}.eml" for i in range(1, 6)]
+
+
+def test_every_cpython_test_message_gives_a_result() -> None:
+    """All of CPython's msg_*.txt (some deliberately malformed) parse without an error."""
+    paths = sorted(cpython_messages().glob("msg_*.txt"))
+    assert len(paths) >= 45
+    for path in paths:
+        response = scan(path.read_bytes())
+        assert response.errors == [], path.name
+        assert response.results["format"] == "rfc822", path.name
 
 
 def test_a_message_nested_1000_deep_is_bounded_and_reported() -> None:
