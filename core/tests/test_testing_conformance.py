@@ -272,6 +272,29 @@ def test_dispatching_to_a_plugin_that_does_not_exist_fails_unless_declared(run_s
     )
 
 
+def test_if_installed_names_need_not_exist_but_must_be_a_list(run_suite) -> None:
+    """Default routing may name absent plugins; a text instead of a list fails every input."""
+    result = run_suite(
+        """
+        class TestOptionalList(DispatcherConformance):
+            plugin_name = "simple_dispatcher"
+            plugin_opts = {"workers": [], "if_installed": ["nowhere"]}
+            large_input_size = 16
+
+        class TestOptionalText(DispatcherConformance):
+            plugin_name = "simple_dispatcher"
+            plugin_opts = {"workers": [], "if_installed": "nowhere"}
+            large_input_size = 16
+        """
+    )
+    result.assert_outcomes(passed=6 + 2, failed=4)
+    result.stdout.fnmatch_lines(
+        [
+            "*get_dispatches() on input 'empty' (0 bytes): if_installed is 'nowhere', expected a list*"
+        ]
+    )
+
+
 def test_missing_entry_point_and_wrong_role_are_explained(run_suite) -> None:
     """A name nobody installed, and a worker tested as a dispatcher, each fail discovery."""
     result = run_suite(

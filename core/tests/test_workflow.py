@@ -61,6 +61,23 @@ def test_rule2_default_routing_skips_a_worker_not_installed_with_a_notice(build,
     assert notices == [f"simple_dispatcher: {notice}"]
 
 
+def test_rule2_if_installed_that_is_not_a_list_is_the_dispatchers_error(build) -> None:
+    """A text where a list belongs is not split into letters: one Error, nothing dispatched."""
+    stoq = build(
+        dispatchers=["simple_dispatcher"],
+        plugin_opts={"simple_dispatcher": {"workers": [], "if_installed": "simple_worker"}},
+    )
+    response = stoq.scan(b"abc")
+    assert response.results[0].plugins_run["workers"][0] == []
+    assert [(e.plugin_name, e.stage, e.error) for e in response.errors] == [
+        (
+            "simple_dispatcher",
+            "dispatch",
+            "if_installed is 'simple_worker', expected a list of plugin names",
+        )
+    ]
+
+
 def test_rule2_a_required_worker_not_installed_stays_a_load_error(build) -> None:
     """plugin_names (and every name the user gives) must be installed: missing is an Error."""
     stoq = build(

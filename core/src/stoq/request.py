@@ -134,13 +134,23 @@ class ScanRequest:
             wanted.extend(response.plugin_names)
             optional = getattr(response, "if_installed", None)
             if optional:
-                wanted.extend(self._installed(name, optional, meta_store))
+                wanted.extend(self._installed(name, optional, meta_store, payload, stage))
         return wanted
 
     def _installed(
-        self, dispatcher: str, names: List[str], meta_store: Dict[str, Dict[str, Any]]
+        self,
+        dispatcher: str,
+        names: Any,
+        meta_store: Dict[str, Dict[str, Any]],
+        payload: Payload,
+        stage: str,
     ) -> List[str]:
         """The names that are installed; the others are noted in the dispatcher's meta."""
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            shown = " ".join(repr(names).split())[:100]
+            error = f"if_installed is {shown}, expected a list of plugin names"
+            self.errors.append(Error(error, dispatcher, payload.payload_id, stage))
+            return []
         present = [n for n in names if self.stoq.plugins.is_available(n)]
         missing = [n for n in names if n not in present]
         if missing:

@@ -13,6 +13,7 @@ __all__ = [
     "extracted_problem",
     "json_problem",
     "names_problem",
+    "optional_names_problem",
     "payload_meta_problem",
     "type_problem",
 ]
@@ -108,6 +109,13 @@ def extracted_problem(extracted: Any) -> Optional[str]:
         problem = payload_meta_problem(item.payload_meta, f"{where}.payload_meta")
         if problem:
             return problem
+    return None
+
+
+def optional_names_problem(names: Any) -> Optional[str]:
+    """``if_installed`` is default routing: names that need not be installed, but a list."""
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return f"if_installed is {_short(names)}, expected a list of plugin names"
     return None
 
 

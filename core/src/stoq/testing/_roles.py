@@ -27,6 +27,7 @@ from stoq.testing._checks import (
     extracted_problem,
     json_problem,
     names_problem,
+    optional_names_problem,
     payload_meta_problem,
     type_problem,
 )
@@ -72,6 +73,8 @@ class _PayloadRole(PluginConformance):
             method,
             where,
         )
+        optional = getattr(result, "if_installed", [])
+        self.check(optional_names_problem(optional), method, where)
 
 
 class WorkerConformance(_PayloadRole):

@@ -14,7 +14,7 @@ class SimpleDispatcher(DispatcherPlugin):
     ) -> Optional[DispatcherResponse]:
         workers = self.plugin_opts.get("workers", ["simple_worker"])
         optional = self.plugin_opts.get("if_installed", [])
-        return DispatcherResponse(list(workers), {"why": "configured"}, if_installed=list(optional))
+        return DispatcherResponse(list(workers), {"why": "configured"}, if_installed=optional)
 
 
 class NoneDispatcher(DispatcherPlugin):
