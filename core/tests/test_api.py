@@ -186,7 +186,7 @@ def test_version_is_answered_without_loading_the_subcommands() -> None:
 
     code = (
         "import sys; from stoq.cli import main; status = main(['--version']);"
-        "print(status, 'stoq.core' in sys.modules, 'stoq.cli.scan' in sys.modules)"
+        "print(status, 'stoq.core' in sys.modules, 'stoq.cli.common' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.splitlines() == [version_line(), "0 False False"]

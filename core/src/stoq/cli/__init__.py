@@ -8,17 +8,20 @@ only with ``--log-level debug``.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import logging
 import os
 import platform
 import sys
-import traceback
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 from stoq.__about__ import __version__
-from stoq.cli.common import EXIT_FAILED, EXIT_USAGE, CliError
+
+if TYPE_CHECKING:
+    import argparse
+
+# argparse, traceback and stoq.cli.common (with the configuration machinery it imports) are
+# imported inside the functions below, so ``stoq --version`` is answered with none of them.
 
 __all__ = ["build_parser", "main"]
 
@@ -48,6 +51,10 @@ environment:
 
 def _add_new_plugin(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``stoq new-plugin`` comes from the authoring kit, when that module is present."""
+    import argparse
+
+    from stoq.cli.common import CliError
+
     try:
         module = importlib.import_module("stoq.cli.new_plugin")
     except ModuleNotFoundError as exc:
@@ -74,6 +81,8 @@ def version_line() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="stoq",
         description=DESCRIPTION,
@@ -90,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _quiet_broken_pipe() -> int:
     """stdout was closed early (``stoq scan ... | head``): stop without a second error."""
+    from stoq.cli.common import EXIT_FAILED
+
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     return EXIT_FAILED
@@ -102,6 +113,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         # tenth of the time building the whole parser takes.
         print(version_line())
         return 0
+    import traceback
+
+    from stoq.cli.common import EXIT_FAILED, EXIT_USAGE, CliError
     from stoq.exceptions import StoqConfigError
 
     parser = build_parser()
