@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Callable, Dict, List, Optional, Pattern, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Pattern, Tuple
 
 from publicsuffixlist import PublicSuffixList
 
-__all__ = ["KINDS", "find", "public_domain", "refang"]
+__all__ = ["HASHES", "KINDS", "find", "find_hashes", "public_domain", "refang"]
 
 #: The shipped public suffix list (from the publicsuffixlist package: no download at run time).
 _PSL = PublicSuffixList()
 
-#: Defanged spellings and what they stand for; applied before matching.
-_DEFANGS: List[Tuple[Pattern[str], str]] = [
-    (re.compile(r"\bhxxp(s?)\b", re.IGNORECASE), r"http\1"),
-    (re.compile(r"\bfxp\b", re.IGNORECASE), "ftp"),
-    (re.compile(r"\[(?:\.|dot)\]|\((?:\.|dot)\)|\{(?:\.|dot)\}", re.IGNORECASE), "."),
-    (re.compile(r"\[(?::|colon)\]", re.IGNORECASE), ":"),
-    (re.compile(r"\[://\]"), "://"),
-    (re.compile(r"\[(?:@|at)\]|\((?:@|at)\)", re.IGNORECASE), "@"),
-]
+#: Defanged spellings (one pass, one alternative each) and what each stands for.
+_DEFANG = re.compile(
+    r"\b(?P<http>hxxp)(?=s?\b)|\b(?P<ftp>fxp)\b"
+    r"|(?P<dot>\[(?:\.|dot)\]|\((?:\.|dot)\)|\{(?:\.|dot)\})"
+    r"|(?P<scheme>\[://\])|(?P<colon>\[(?::|colon)\])|(?P<at>\[(?:@|at)\]|\((?:@|at)\))",
+    re.IGNORECASE,
+)
+_FANGED = {"http": "http", "ftp": "ftp", "dot": ".", "scheme": "://", "colon": ":", "at": "@"}
 
 _LABEL = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)"
 _DOMAIN = rf"(?:{_LABEL}\.)+[a-z][a-z0-9-]{{1,62}}"
@@ -32,19 +31,14 @@ _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]|\.\d)")
 _IPV6 = re.compile(
     r"(?<![0-9a-f:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?![0-9a-f:])", re.IGNORECASE
 )
-_HEX = {
-    "md5": re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])", re.IGNORECASE),
-    "sha1": re.compile(r"(?<![0-9a-f])[0-9a-f]{40}(?![0-9a-f])", re.IGNORECASE),
-    "sha256": re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])", re.IGNORECASE),
-    "sha512": re.compile(r"(?<![0-9a-f])[0-9a-f]{128}(?![0-9a-f])", re.IGNORECASE),
-}
+#: Every run of 32 or more hex digits, in one pass; its length says which hash it can be.
+_HEX_RUN = re.compile(r"[0-9a-f]{32,}", re.IGNORECASE)
+_HEX_LENGTHS = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
 
 
 def refang(text: str) -> str:
     """``hxxp://evil[.]com`` → ``http://evil.com``."""
-    for pattern, replacement in _DEFANGS:
-        text = pattern.sub(replacement, text)
-    return text
+    return _DEFANG.sub(lambda m: _FANGED[m.lastgroup or ""], text)
 
 
 def public_domain(candidate: str) -> Optional[str]:
@@ -84,20 +78,33 @@ KINDS: Dict[str, Tuple[Pattern[str], Callable[[str], Optional[str]]]] = {
     "emails": (_EMAIL, _email),
     "ipv4": (_IPV4, _ip(4)),
     "ipv6": (_IPV6, _ip(6)),
-    **{name: (pattern, _hexdigest) for name, pattern in _HEX.items()},
 }
+HASHES = tuple(_HEX_LENGTHS.values())
 
 
-def find(text: str, kind: str, limit: int) -> Tuple[List[str], int]:
-    """Distinct indicators of ``kind`` in order of appearance (at most ``limit``), and the total."""
-    pattern, check = KINDS[kind]
+def _distinct(values: Iterable[Optional[str]], limit: int) -> Tuple[List[str], int]:
     found: Dict[str, None] = {}
     total = 0
-    for match in pattern.finditer(text):
-        value = check(match.group(0))
+    for value in values:
         if value is None or value in found:
             continue
         total += 1
         if len(found) < limit:
             found[value] = None
     return list(found), total
+
+
+def find(text: str, kind: str, limit: int) -> Tuple[List[str], int]:
+    """Distinct indicators of ``kind`` in order of appearance (at most ``limit``), and the total."""
+    pattern, check = KINDS[kind]
+    return _distinct((check(m.group(0)) for m in pattern.finditer(text)), limit)
+
+
+def find_hashes(text: str, limit: int) -> Dict[str, Tuple[List[str], int]]:
+    """MD5, SHA-1, SHA-256 and SHA-512 digests: hex runs of exactly those lengths."""
+    runs: Dict[str, List[Optional[str]]] = {name: [] for name in HASHES}
+    for match in _HEX_RUN.finditer(text):
+        name = _HEX_LENGTHS.get(len(match.group(0)))
+        if name is not None:
+            runs[name].append(_hexdigest(match.group(0)))
+    return {name: _distinct(values, limit) for name, values in runs.items()}

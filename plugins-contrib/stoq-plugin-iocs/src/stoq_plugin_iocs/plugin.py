@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from stoq.data_classes import Payload, RequestMeta, WorkerResponse
 from stoq.plugins import WorkerPlugin
 
-from .patterns import KINDS, find, public_domain, refang
+from .patterns import KINDS, find, find_hashes, public_domain, refang
 
 __all__ = ["IocsPlugin"]
 
@@ -41,8 +41,9 @@ class IocsPlugin(WorkerPlugin):
         text = refang(raw)
         results: Dict[str, Any] = {}
         skipped: List[str] = []
-        for kind in KINDS:
-            values, total = find(text, kind, limit)
+        found = {kind: find(text, kind, limit) for kind in KINDS}
+        found.update(find_hashes(text, limit))
+        for kind, (values, total) in found.items():
             if kind == "domains":
                 values = self._with_url_hosts(values, results.get("urls", []), limit)
             results[kind] = values
