@@ -56,10 +56,10 @@ def _target(info: Dict[str, Any], items: List[Dict[str, Any]]) -> Optional[str]:
     suffix = info.get("common_path_suffix") or ""
     if info.get("local_base_path"):
         return str(info["local_base_path"]) + suffix
-    network = info.get("location_info", {}).get("net_name")
+    network = (info.get("location_info") or {}).get("net_name")
     if network:
         return f"{network}\\{suffix}" if suffix else str(network)
-    names = [i.get("volume_name") or i.get("primary_name") for i in items]
+    names = [i.get("volume_name") or i.get("primary_name") for i in items if isinstance(i, dict)]
     names = [str(n) for n in names if n]
     return "\\".join(n.rstrip("\\") for n in names) or None
 
@@ -85,29 +85,29 @@ class LnkPlugin(WorkerPlugin):
             warnings.simplefilter("always")
             try:
                 parsed = _plain(LnkParse3.lnk_file(indata=payload.content).get_json())
+                results = self._summary(parsed)
             except Exception as exc:  # struct.error, IndexError, ... on truncated input
                 log.debug("lnk: cannot parse payload %s", payload.payload_id, exc_info=True)
                 error = f"cannot parse: {_describe(exc)}"
                 return WorkerResponse({"error": error}, errors=[error])
-        results = self._summary(parsed)
         notes = list(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
         if notes:
             results["warnings"] = notes
         return WorkerResponse(results)
 
     def _summary(self, parsed: Dict[str, Any]) -> Dict[str, Any]:
-        header = parsed.get("header", {})
-        info = parsed.get("link_info", {})
-        data = parsed.get("data", {})
-        extra = parsed.get("extra", {})
-        tracker = extra.get("DISTRIBUTED_LINK_TRACKER_BLOCK", {})
-        location = info.get("location_info", {})
-        environment = extra.get("ENVIRONMENTAL_VARIABLES_LOCATION_BLOCK", {})
-        icon_environment = extra.get("ICON_LOCATION_BLOCK", {})
+        header = parsed.get("header") or {}
+        info = parsed.get("link_info") or {}
+        data = parsed.get("data") or {}
+        extra = parsed.get("extra") or {}
+        tracker = extra.get("DISTRIBUTED_LINK_TRACKER_BLOCK") or {}
+        location = info.get("location_info") or {}
+        environment = extra.get("ENVIRONMENTAL_VARIABLES_LOCATION_BLOCK") or {}
+        icon_environment = extra.get("ICON_LOCATION_BLOCK") or {}
         arguments = data.get("command_line_arguments")
         limit = self.plugin_opts["max_argument_chars"]
         found = {
-            "target": _target(info, parsed.get("target", {}).get("items", [])),
+            "target": _target(info, (parsed.get("target") or {}).get("items") or []),
             "arguments": arguments[:limit] if isinstance(arguments, str) else arguments,
             "working_directory": data.get("working_directory"),
             "relative_path": data.get("relative_path"),
