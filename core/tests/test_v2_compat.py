@@ -361,3 +361,13 @@ def test_a_malformed_ratelimit_is_a_value_error_naming_it(build) -> None:
     """A ratelimit that is not COUNT/SECONDS is refused before scanning."""
     with pytest.raises(ValueError, match=re.escape("ratelimit '10 per minute'")):
         build().scan(b"a", ratelimit="10 per minute")
+
+
+def test_configured_instances_with_consumer_processes_are_warned_about(build, caplog) -> None:
+    """With consumers set above 1, a program's load_plugin() instances are not used: a warning."""
+    stoq = build(providers=["list_provider"], consumers=2)
+    stoq.plugins.build("list_provider", _ListProvider)
+    stoq.load_plugin("list_provider").items = []
+    stoq.run()
+    assert "those this program set up with load_plugin() scan nothing" in caplog.text
+    assert stoq.settings.consumers == 2

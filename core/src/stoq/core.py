@@ -303,6 +303,12 @@ class Stoq(StoqPluginManager):
         if self._program_loaded_plugins and self.settings.sources["consumers"] == "default":
             log.info("run mode: one consumer in this process, using the plugins it loaded")
             self.settings.consumers = 1
+        elif self._program_loaded_plugins and self.settings.consumers > 1:
+            log.warning(
+                "run mode: %d consumer processes build their own plugin instances; those this"
+                " program set up with load_plugin() scan nothing (consumers = 1 uses them)",
+                self.settings.consumers,
+            )
         self.provider_errors = []
         run_providers(self, request_meta, add_start_dispatch, add_start_deep_dispatch)
         if self.provider_errors:
