@@ -27,7 +27,7 @@ from typing import Any, Dict, List
 import pytest
 
 from stoq.loader import discover
-from stoq.testing import pinned_sample
+from stoq.testing import make_stoq, pinned_sample
 
 PLUGINS = (
     "hash", "entropy", "mimetype", "yara", "results", "decompress",
@@ -268,3 +268,21 @@ def test_summary_names_each_finding_and_its_payload(response: Dict[str, Any]) ->
         f"{response['results'][0]['payload_meta']['extra_data']['filename']}"
         " > samples.zip > sample_with_vba.ppt"
     )
+
+
+def test_an_outlook_message_reaches_email_and_its_attachments_are_scanned() -> None:
+    """msg_parser's complete.msg: yara's outlook_message rule adds email beside ole/olevba."""
+    content = pinned_sample(
+        "msg_parser-1.2.0.tar.gz",
+        "msg_parser-1.2.0/tests/files/complete.msg",
+        "e50d12b8f3e75c0f30596ab05c6a026da0265020385acbe6fd01b35987f0c9c3",
+    ).read_bytes()
+    with make_stoq(profile="default") as stoq:
+        response = json.loads(str(stoq.scan(content)))
+    root = response["results"][0]
+    assert reasons(root, "email") == ["yara:outlook_message"]
+    assert found(root, "email")["subject"] == "Test Multiple attachments complete email!!"
+    docx = named(response, "[MS-OXPROPS]-181001.docx")
+    assert docx["extracted_by"] == "email"
+    assert "ooxml" in {w for r in docx["plugins_run"]["workers"] for w in r}
+    assert found(named(response, "body-2.html"), "html")["links"]

@@ -19,7 +19,7 @@ from stoq import (
     StoqPluginLoadError,
 )
 from stoq.plugins import ArchiverPlugin
-from stoq.testing import DispatcherConformance, WorkerConformance, make_stoq
+from stoq.testing import DispatcherConformance, WorkerConformance, make_stoq, pinned_sample
 from stoq_plugin_yara.compiler import load_rules
 from stoq_plugin_yara.matches import escape_bytes
 from stoq_plugin_yara.plugin import YaraPlugin
@@ -435,3 +435,16 @@ class TestYaraConformance(WorkerConformance, DispatcherConformance):
     plugin_name = "yara"
     external_plugins = ("decompress",)
     samples = tuple(yara_samples.format_samples().values())
+
+
+def test_outlook_message_is_routed_to_email_as_well_as_ole() -> None:
+    """msg_parser's complete.msg (a real Outlook message): email, beside the OLE workers."""
+    content = pinned_sample(
+        "msg_parser-1.2.0.tar.gz",
+        "msg_parser-1.2.0/tests/files/complete.msg",
+        "e50d12b8f3e75c0f30596ab05c6a026da0265020385acbe6fd01b35987f0c9c3",
+    ).read_bytes()
+    response = dispatch(content)
+    assert response.meta["outlook_message"]["type"] == "outlook-msg"
+    assert response.meta["ole_compound_file"]["plugin"] == "ole,olevba"
+    assert response.if_installed == ["ole", "olevba", "email"]

@@ -268,6 +268,19 @@ rule email_message
         any of ($first_*) at 0 and 2 of ($header_*) in (0..8192)
 }
 
+rule outlook_message
+{
+    meta:
+        type = "outlook-msg"
+        description = "Outlook .msg: an OLE2 file of MAPI property streams (ole_compound_file matches too)"
+        plugin = "email"
+    strings:
+        $properties = "__properties_version1.0" wide
+        $property_stream = "__substg1.0_" wide
+    condition:
+        uint32be(0) == 0xD0CF11E0 and uint32be(4) == 0xA1B11AE1 and $properties and $property_stream
+}
+
 rule onenote_document
 {
     meta:
