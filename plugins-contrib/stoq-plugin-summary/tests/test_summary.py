@@ -30,7 +30,10 @@ SHAPES: Dict[bytes, Dict[str, Any]] = {
     b"pdf": {
         "javascript": [{"trigger": "open", "on_open": True}],
         "javascript_on_open": True,
-        "actions": [{"type": "Launch", "target": "cmd.exe"}],
+        "actions": [
+            {"type": "Launch", "target": "cmd.exe"},
+            {"type": "URI", "target": "http://example.org/"},
+        ],
         "embedded_files": [{"filename": "jpeg.pdf"}],
     },
     b"ole": {"packages": [{"filename": "calc.lnk"}], "encrypted": False},
@@ -41,7 +44,10 @@ SHAPES: Dict[bytes, Dict[str, Any]] = {
     b"email": {
         "authentication_results": [{"results": {"spf": "fail", "dkim": "pass", "dmarc": "fail"}}]
     },
-    b"html": {"forms": [{"action": "https://collect.example.net/", "password": True}]},
+    b"html": {
+        "forms": [{"action": "https://collect.example.net/", "password": True}],
+        "meta_refresh": [{"delay": 0.0, "url": "https://next.example.net/"}],
+    },
     b"olevba-error": {"error": "cannot parse: truncated"},
 }
 
@@ -125,6 +131,7 @@ def test_pdf_javascript_on_open_launch_and_files(stoq_factory) -> None:
         ("high", "pdf_javascript_on_open", "PDF JavaScript runs when the document opens"),
         ("high", "pdf_launch", "PDF Launch action: cmd.exe"),
         ("medium", "pdf_embedded_file", "PDF carries files: jpeg.pdf"),
+        ("low", "pdf_uri", "PDF links: http://example.org/"),
     ]
 
 
@@ -140,7 +147,8 @@ def test_ole_package_equation_editor_archive_mail_and_html(stoq_factory) -> None
         ("medium", "sender_authentication", "sender authentication failed: dmarc=fail, spf=fail")
     ]
     assert findings(summarise(stoq_factory, b"html: x", "html")) == [
-        ("medium", "credential_form", "password form posting to https://collect.example.net/")
+        ("medium", "credential_form", "password form posting to https://collect.example.net/"),
+        ("low", "meta_refresh", "page redirects to https://next.example.net/"),
     ]
 
 
@@ -178,5 +186,5 @@ def test_max_findings_is_honoured_and_counted(stoq_factory) -> None:
     stoq.plugins.build("pdf", StandIn)
     summary = stoq.scan(b"pdf: x").decorators["summary"]
     assert len(summary["findings"]) == 1
-    assert summary["findings_omitted"] == 2
-    assert summary["counts"] == {"high": 2, "medium": 1, "low": 0}
+    assert summary["findings_omitted"] == 3
+    assert summary["counts"] == {"high": 2, "medium": 1, "low": 1}

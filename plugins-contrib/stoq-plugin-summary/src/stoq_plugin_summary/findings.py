@@ -103,6 +103,9 @@ def pdf(r: Dict[str, Any]) -> Iterator[Finding]:
             yield "high", "pdf_launch", f"PDF Launch action: {action.get('target')}"
         elif kind in ("SubmitForm", "ImportData", "GoToR", "GoToE"):
             yield "medium", "pdf_action", f"PDF {kind} action: {action.get('target')}"
+    links = [a for a in _list(r.get("actions")) if _dict(a).get("type") == "URI"]
+    if links:
+        yield "low", "pdf_uri", f"PDF links: {_names(links, 'target')}"
     files = _list(r.get("embedded_files"))
     if files:
         yield "medium", "pdf_embedded_file", f"PDF carries files: {_names(files, 'filename')}"
@@ -161,6 +164,9 @@ def html(r: Dict[str, Any]) -> Iterator[Finding]:
     hidden = [f for f in _list(r.get("iframes")) if _dict(f).get("hidden")]
     if hidden:
         yield "medium", "hidden_iframe", f"hidden iframe: {_names(hidden, 'src')}"
+    refreshes = [m for m in _list(r.get("meta_refresh")) if _dict(m).get("url")]
+    if refreshes:
+        yield "low", "meta_refresh", f"page redirects to {_names(refreshes, 'url')}"
 
 
 READERS: Dict[str, Callable[[Dict[str, Any]], Iterator[Finding]]] = {
