@@ -73,3 +73,15 @@ def test_run_mode_with_v2_folder_plugins_of_every_role(run_stoq, tmp_path: Path)
         ["folder_worker"],
     ]
     assert len(list(archive.iterdir())) == 4
+
+
+def test_install_of_a_v2_plugin_folder_says_how_to_use_it(run_stoq, tmp_path: Path):
+    """v2's `stoq install path/to/plugin`: refused before pip runs, pointing at --plugin-dir."""
+    folder = tmp_path / "v2_hasher"
+    shutil.copytree(V2_PLUGINS / "v2_hasher", folder)
+    (folder / "setup.py").write_text("from setuptools import setup\nsetup(name='v2_hasher')\n")
+    result = run_stoq("install", folder)
+    assert result.returncode == 2
+    assert "is a stoQ v2 plugin folder" in result.stderr
+    assert f"--plugin-dir {folder}" in result.stderr
+    assert "running" not in result.stderr  # the installer never ran

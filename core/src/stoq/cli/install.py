@@ -21,7 +21,14 @@ from typing import Dict, List, NamedTuple, Optional, Sequence
 from stoq.cli.common import EXIT_FAILED, EXIT_OK, CliError, start_logging
 from stoq.cli.flags import add_log_flag
 
-__all__ = ["add_parser", "expand_short_name", "handle", "installer_command", "requested_name"]
+__all__ = [
+    "add_parser",
+    "expand_short_name",
+    "handle",
+    "installer_command",
+    "refuse_v2_folder",
+    "requested_name",
+]
 
 DESCRIPTION = """\
 Install a stoq plugin distribution into the Python environment stoq runs in (the interpreter
@@ -185,8 +192,26 @@ def _uninstall(name: str) -> str:
     return f"uv pip uninstall --python {sys.executable} {name}"
 
 
+def refuse_v2_folder(spec: str) -> None:
+    """A v2 plugin folder (``.stoq`` files, no ``stoq.plugins`` entry point) is not a
+    distribution: pip would put its module in site-packages where stoq never looks for it."""
+    folder = Path(spec)
+    if not folder.is_dir() or not any(folder.rglob("*.stoq")):
+        return
+    for build_file in ("pyproject.toml", "setup.py", "setup.cfg"):
+        path = folder / build_file
+        if path.is_file() and "stoq.plugins" in path.read_text(encoding="utf-8", errors="replace"):
+            return
+    raise CliError(
+        f"{spec!r} is a stoQ v2 plugin folder, not a plugin distribution: use it as it is with"
+        f" '--plugin-dir {spec}' (or copy it into $STOQ_HOME/plugins, which is searched), and"
+        " install its requirements.txt with pip"
+    )
+
+
 def handle(args: argparse.Namespace) -> int:
     start_logging(args)
+    refuse_v2_folder(args.spec)
     spec = expand_short_name(args.spec)
     command = installer_command(spec, args.upgrade, _index_options(args))
     before = _distributions()
