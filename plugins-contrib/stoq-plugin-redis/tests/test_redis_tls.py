@@ -38,9 +38,13 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, A
     """redis-server on a free TLS port (no plain port), client certificates required."""
     folder = tmp_path_factory.mktemp("tls")
     _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
-             "-out", "ca.pem", "-days", "1", "-subj", "/CN=stoq test CA", cwd=folder)  # fmt: skip
-    _sign(folder, "server", "subjectAltName=IP:127.0.0.1\n")
-    _sign(folder, "client", "extendedKeyUsage=clientAuth\n")
+             "-out", "ca.pem", "-days", "1", "-subj", "/CN=stoq test CA",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=folder)  # fmt: skip
+    # Python 3.13 verifies strictly (X.509 key usage, authority key identifier): give them all.
+    usage = "keyUsage=critical,digitalSignature,keyEncipherment\nauthorityKeyIdentifier=keyid\n"
+    _sign(folder, "server", f"subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n{usage}")
+    _sign(folder, "client", f"extendedKeyUsage=clientAuth\n{usage}")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
