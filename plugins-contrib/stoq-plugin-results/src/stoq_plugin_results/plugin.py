@@ -134,6 +134,16 @@ DEFAULT_RULES: List[Dict[str, Any]] = [
         "dispatch": ["lnk"],
         "if_installed": True,
     },
+    # Executables (issue 14): a PE whose CLR header the pe worker found is a .NET assembly.
+    {
+        "name": "dotnet-clr-header",
+        "worker": "pe",
+        "path": "dotnet",
+        "operator": "equals",
+        "value": True,
+        "dispatch": ["dotnet"],
+        "if_installed": True,
+    },
 ]
 
 
