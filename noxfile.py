@@ -306,6 +306,62 @@ def docs(session: nox.Session) -> None:
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", str(out))
 
 
+#: Modules that make up the engine; `nox -s coverage` fails if one is below ENGINE_COVERAGE %.
+ENGINE_MODULES = (
+    "core",
+    "request",
+    "invoke",
+    "deadline",
+    "loader",
+    "isolation",
+    "options",
+    "serialize",
+    "settings",
+    "data_classes",
+    "stdout",
+    "run",
+    "consumers",
+)
+ENGINE_COVERAGE = 90
+COVERAGE = "coverage==7.17.5"
+
+
+@nox.session(python=MAIN_PYTHON, default=False, tags=["checks"])
+def coverage(session: nox.Session) -> None:
+    """Core and cross-package tests under `coverage run` (subprocesses too); prints the
+    per-module table and fails if an engine module is below ENGINE_COVERAGE %. Not default.
+
+    `coverage run -m pytest`, not pytest-cov: the pytest11 plugin imports `stoq` before
+    pytest-cov would start measuring.
+    """
+    plugins = [f"plugins-contrib/{name}" for name in PLUGINS]
+    session.install("pip", COVERAGE)
+    _install_local(session, f"{CORE}[test,authoring]", TEST_PLUGINS, *plugins)
+    session.env["STOQ_HOME"] = str(Path(session.virtualenv.location) / "no-stoq-home")
+    session.env["COVERAGE_RCFILE"] = str(ROOT / "pyproject.toml")
+    session.env["COVERAGE_FILE"] = str(Path(session.virtualenv.location) / ".coverage")
+    session.run("coverage", "erase")
+    # Two runs (the folders share test module names); parallel mode keeps both data files.
+    for folder in ("core/tests", "tests"):
+        session.run("coverage", "run", "-m", "pytest", "-q", folder, *session.posargs)
+    session.run("coverage", "combine", "-q")
+    session.run("coverage", "report")
+    report = Path(session.virtualenv.location) / "coverage.json"
+    session.run("coverage", "json", "-q", "-o", str(report))
+    import json
+
+    files = json.loads(report.read_text(encoding="utf-8"))["files"]
+    low = []
+    for path, data in files.items():
+        module = Path(path).stem
+        if Path(path).parent.name == "stoq" and module in ENGINE_MODULES:
+            percent = data["summary"]["percent_covered"]
+            if percent < ENGINE_COVERAGE:
+                low.append(f"{module} {percent:.0f}%")
+    if low:
+        session.error(f"engine modules below {ENGINE_COVERAGE}%: {', '.join(low)}")
+
+
 @nox.session(python=MAIN_PYTHON, default=False, tags=["bench"])
 def bench(session: nox.Session) -> None:
     """Benchmarks (bench/*.py; `-- NAME ...` picks some) with every contrib plugin; not default."""

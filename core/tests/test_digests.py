@@ -87,7 +87,9 @@ def test_a_digest_set_on_an_object_is_not_shared_with_other_bytes() -> None:
     other = Payload(b"abd")
     other.share_digest(source)
     assert other.sha256 == hashlib.sha256(b"abd").hexdigest()
-    mutable = Payload(bytearray(b"abc"))
-    mutable.share_digest(ExtractedPayload(mutable.content))
-    mutable.content[2:] = b"d"
-    assert mutable.sha256 == hashlib.sha256(b"abd").hexdigest()
+    data = bytearray(b"abc")
+    copied = Payload(data)  # a private, immutable copy: the bytearray's owner cannot change it
+    copied.share_digest(ExtractedPayload(data))
+    data[2:] = b"d"
+    assert copied.content == b"abc"
+    assert copied.sha256 == hashlib.sha256(b"abc").hexdigest()

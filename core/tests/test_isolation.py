@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stoq.isolation import parse_size
+from stoq.options import parse_size
 
 V2_PLUGIN_DIR = Path(__file__).parent / "v2-plugins"
 

@@ -234,7 +234,8 @@ def test_plugin_folder_flag_loads_v2_plugins(run_stoq, samples: Path):
 
 
 def test_parallel_scan_survives_a_worker_process_that_dies(run_stoq, tmp_path: Path) -> None:
-    """-j 2: a file whose scan kills its process is reported; every other file is scanned."""
+    """-j 2: a file whose scan kills its process gets a response with the error (and a line
+    on stderr); every other file is scanned."""
     folder = tmp_path / "crashy"
     folder.mkdir()
     names = ["a.txt", "b.txt", "c.txt", "d.txt", "e.txt"]
@@ -243,8 +244,11 @@ def test_parallel_scan_survives_a_worker_process_that_dies(run_stoq, tmp_path: P
     (folder / "c.txt").write_text("crash this process\n")
     result = run_stoq("scan", *NO_PROFILE, "--jsonl", "-j", "2", "-a", "crash_worker", folder)
     assert result.returncode == 1
-    scanned = [json.loads(line) for line in result.stdout.splitlines()]
-    filenames = [r["results"][0]["payload_meta"]["extra_data"]["filename"] for r in scanned]
+    responses = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(responses) == 5
+    lost = responses.pop(2)
+    assert lost["results"] == [] and "c.txt" in lost["errors"][0]["error"]
+    filenames = [r["results"][0]["payload_meta"]["extra_data"]["filename"] for r in responses]
     assert [Path(f).name for f in filenames] == ["a.txt", "b.txt", "d.txt", "e.txt"]
-    assert all(r["errors"] == [] for r in scanned)
+    assert all(r["errors"] == [] for r in responses)
     assert "c.txt" in result.stderr and "killed its process (exit code -9)" in result.stderr

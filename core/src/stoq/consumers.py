@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple
 
+from stoq.stdout import protect, protected
+
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
 
@@ -50,18 +52,20 @@ Feed = Callable[[float], Any]
 
 def _consumer_main(
     conn: Connection,
+    factory: Callable[..., Stoq],
     init_kwargs: Dict[str, Any],
+    protect_stdout: bool,
     setup: Optional[Setup],
     handler: Handler,
     handler_args: Tuple[Any, ...],
 ) -> None:
     """A consumer: build a Stoq, run ``handler`` on each item received, send back its result."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    from stoq.core import Stoq
-
+    if protect_stdout:
+        protect()
     if setup is not None:
         setup[0](*setup[1])
-    stoq = Stoq(**init_kwargs)
+    stoq = factory(**init_kwargs)
     inbox: queue.Queue[Any] = queue.Queue()
     threading.Thread(target=_receive, args=(conn, inbox), name="stoq-inbox", daemon=True).start()
     try:
@@ -113,13 +117,14 @@ class ConsumerPool:
     def __init__(
         self,
         size: int,
-        init_kwargs: Dict[str, Any],
+        init: Tuple[Callable[..., Stoq], Dict[str, Any]],
         handler: Handler,
         handler_args: Tuple[Any, ...] = (),
         setup: Optional[Setup] = None,
     ) -> None:
         self._size = size
-        self._args = (init_kwargs, setup, handler, handler_args)
+        factory, init_kwargs = init
+        self._args = (factory, init_kwargs, protected(), setup, handler, handler_args)
         #: Items sent to a consumer that died before starting them: they go out again first.
         self._retry: Deque[Tuple[Any, Any]] = deque()
         #: Consumers that died and were replaced.
@@ -208,8 +213,12 @@ def logging_setup() -> Optional[Setup]:
     return (configure_logging, settings) if settings is not None else None
 
 
-def stoq_for(stoq: Stoq) -> Dict[str, Any]:
-    """Arguments that rebuild ``stoq`` in another process: its resolved settings and options."""
+def stoq_for(stoq: Stoq) -> Tuple[Callable[..., Stoq], Dict[str, Any]]:
+    """What rebuilds ``stoq`` in another process: its class, its resolved settings and options.
+
+    The settings are the one place role lists live, so a list changed after construction
+    (``stoq.always_dispatch = [...]``) reaches every consumer.
+    """
     kwargs: Dict[str, Any] = dict(stoq.settings.as_dict())
     kwargs.update(
         base_dir=stoq.base_dir,
@@ -217,4 +226,4 @@ def stoq_for(stoq: Stoq) -> Dict[str, Any]:
         plugin_opts=stoq.plugin_opts,
         profile=None,
     )
-    return kwargs
+    return type(stoq), kwargs

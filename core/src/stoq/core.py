@@ -5,30 +5,24 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from stoq.config import find_config_file, read_config_file
-from stoq.data_classes import (
-    DecoratorResponse,
-    Error,
-    Payload,
-    PayloadMeta,
-    RequestMeta,
-    StoqResponse,
-)
-from stoq.exceptions import StoqException, StoqPluginException
-from stoq.invoke import PluginCall, invoke, normalise_errors
+from stoq.data_classes import Error, Payload, PayloadMeta, RequestMeta, StoqResponse
+from stoq.exceptions import StoqException
+from stoq.invoke import PluginCalls
 from stoq.loader import PluginManager
 from stoq.plugin_manager import StoqPluginManager
-from stoq.plugins import BasePlugin, ConnectorPlugin, DecoratorPlugin
+from stoq.plugins import BasePlugin
 from stoq.ratelimit import RateLimiter
-from stoq.request import ScanRequest
+from stoq.request import Outcome, RequestArgs, decorate, payload_for_item, run_request, save
 from stoq.settings import (
     PLUGIN_LIST_KEYS,
     SETTING_KEYS,
     CoreSettings,
     load_profile,
     resolve_settings,
+    setting_value,
 )
 
 __all__ = ["Stoq"]
@@ -49,6 +43,20 @@ class _Setting:
         setattr(stoq.settings, self.name, value)
 
 
+def _role_list(key: str) -> property:
+    """A role list read from and written to ``settings``: the one place it lives, which run
+    mode's consumer processes are rebuilt from."""
+
+    def get(self: Stoq) -> List[str]:
+        value: List[str] = getattr(self.settings, key)
+        return value
+
+    def set_(self: Stoq, value: Any) -> None:
+        setattr(self.settings, key, setting_value(key, value, "attribute"))
+
+    return property(get, set_, doc=f"``settings.{key}`` (setting it checks and de-duplicates).")
+
+
 class Stoq(StoqPluginManager):
     """Scans payloads through the configured plugins.
 
@@ -64,6 +72,15 @@ class Stoq(StoqPluginManager):
     max_recursion = _Setting()
     max_dispatch_passes = _Setting()
     log = log
+
+    providers = _role_list("providers")
+    source_archivers = _role_list("source_archivers")
+    dest_archivers = _role_list("dest_archivers")
+    connectors = _role_list("connectors")
+    dispatchers = _role_list("dispatchers")
+    deep_dispatchers = _role_list("deep_dispatchers")
+    decorators = _role_list("decorators")
+    always_dispatch = _role_list("always_dispatch")
 
     def __init__(
         self,
@@ -119,15 +136,9 @@ class Stoq(StoqPluginManager):
             base_dir=self.base_dir,
         )
         self._drop_missing_profile_plugins()
-        s = self.settings
-        self.always_dispatch = s.always_dispatch
-        self.dispatchers = s.dispatchers
-        self.deep_dispatchers = s.deep_dispatchers
-        self.dest_archivers = s.dest_archivers
-        self.decorators = s.decorators
-        self.connectors = s.connectors
-        self._timeouts: Dict[str, float] = {}
-        self._calls: Dict[Tuple[Any, ...], PluginCall] = {}
+        #: Every plugin call goes through this one object.
+        self.calls = PluginCalls(self.plugins)
+        #: Totals over every request of this instance (each request reports its own Outcome).
         #: How many connector saves have failed since this instance was built.
         self.connector_failures = 0
         #: How many providers raised in run mode (or failed to acknowledge an item).
@@ -143,7 +154,6 @@ class Stoq(StoqPluginManager):
         self.consumer_deaths = 0
         #: Set by ``stop()``: run mode finishes the request in flight and returns.
         self.stopping = threading.Event()
-        self._noticed: Set[Tuple[str, str]] = set()
 
     def _drop_missing_profile_plugins(self) -> None:
         """A profile names plugins that may not be installed: skip those with a notice."""
@@ -158,14 +168,7 @@ class Stoq(StoqPluginManager):
 
     def notice_not_installed(self, dispatcher: str, names: List[str]) -> None:
         """Log, once per ``Stoq``, that default routing named a plugin that is not installed."""
-        for name in names:
-            if (dispatcher, name) not in self._noticed:
-                self._noticed.add((dispatcher, name))
-                log.info(
-                    "%s: routes some payloads to plugin %r, which is not installed; skipped",
-                    dispatcher,
-                    name,
-                )
+        self.calls.notice_not_installed(dispatcher, names)
 
     # -- plugins ---------------------------------------------------------------------------
 
@@ -174,42 +177,6 @@ class Stoq(StoqPluginManager):
         plugin = self.plugins.load(plugin_name.strip())
         self._program_loaded_plugins = True
         return plugin
-
-    def plugin_for_role(
-        self, errors: List[Error], name: str, role: type, stage: str, payload_id: Optional[str]
-    ) -> Optional[Any]:
-        """The loaded plugin if it serves ``role``; otherwise an Error in ``errors`` and None."""
-        try:
-            plugin = self.plugins.load(name)
-        except StoqPluginException as exc:
-            errors.append(Error(str(exc), name, payload_id, "load"))
-            return None
-        if not isinstance(plugin, role):
-            errors.append(
-                Error(f"plugin {name!r} is not a {role.__name__}", name, payload_id, stage)
-            )
-            return None
-        return plugin
-
-    def call_for(
-        self,
-        errors: List[Error],
-        name: str,
-        role: type,
-        method: str,
-        stage: str,
-        payload_id: Optional[str],
-    ) -> Optional[PluginCall]:
-        """The plugin's ``method`` ready to invoke (cached), or None with an Error recorded."""
-        call = self._calls.get((name, method))
-        if call is None:
-            plugin = self.plugin_for_role(errors, name, role, stage, payload_id)
-            if plugin is None:
-                return None
-            call = self._calls[(name, method)] = PluginCall(
-                name, getattr(plugin, method), self.timeout_for(name)
-            )
-        return call
 
     def preload_plugins(self) -> None:
         """Import (not start) every configured plugin's code, so forked consumers inherit it.
@@ -221,20 +188,13 @@ class Stoq(StoqPluginManager):
                 self.plugins.preload(name)
 
     def timeout_for(self, plugin_name: str) -> float:
-        """The deadline for one call of the plugin: its ``timeout`` option or plugin_timeout."""
-        timeout = self._timeouts.get(plugin_name)
-        if timeout is None:
-            plugin = self.plugins.loaded.get(plugin_name)
-            option = plugin.plugin_opts.get("timeout") if plugin is not None else None
-            timeout = float(option) if option not in (None, "") else self.settings.plugin_timeout
-            self._timeouts[plugin_name] = timeout
-        return timeout
+        """The deadline for one call of a loaded plugin: its ``timeout`` option or plugin_timeout."""
+        return self.plugins.timeout_of(plugin_name)
 
     def close(self) -> None:
         """Stop every loaded plugin (their ``stop()`` hooks)."""
         self.plugins.close()
-        self._timeouts.clear()
-        self._calls.clear()
+        self.calls.clear()
 
     def __enter__(self) -> Stoq:
         return self
@@ -274,15 +234,38 @@ class Stoq(StoqPluginManager):
     ) -> StoqResponse:
         """Scan a prepared Payload as one request; ``scan_id`` fixes the response's id (a
         provider's redelivered message keeps its id, so connectors can write idempotently)."""
-        request_meta = RequestMeta() if request_meta is None else request_meta
-        request = ScanRequest(self, request_meta, add_start_dispatch, add_start_deep_dispatch)
-        request.run(payload)
-        response = StoqResponse(request.results, request_meta, request.errors, scan_id=scan_id)
-        self._decorate(response)
-        if response.errors:
-            self.responses_with_errors += 1
-        self.save(response)
-        return response
+        args = RequestArgs(
+            request_meta, add_start_dispatch, add_start_deep_dispatch, scan_id=scan_id
+        )
+        return self.request(payload, args).response
+
+    def request(self, payload: Payload, args: RequestArgs) -> Outcome:
+        """Run one request (scan, decorate, save) and report how it ended."""
+        return self._count(run_request(self.calls, self.settings, payload, args))
+
+    def request_item(self, item: Any, args: RequestArgs) -> Outcome:
+        """One provider item as a request. An item that yields no payload is still saved, and
+        the outcome says why; an ``Error`` item (a provider giving up on a message) is saved
+        as a response holding just that error."""
+        meta = RequestMeta() if args.request_meta is None else args.request_meta
+        if isinstance(item, Error):
+            return self._unscanned(StoqResponse([], meta, [item], scan_id=args.scan_id))
+        errors: List[Error] = []
+        payload = payload_for_item(self.calls, self.settings, item, errors)
+        if payload is not None:
+            return self.request(payload, args)
+        response = StoqResponse([], meta, errors, scan_id=args.scan_id)
+        reason = "no payload: " + "; ".join(e.error for e in errors)
+        return self._unscanned(response, reason)
+
+    def _unscanned(self, response: StoqResponse, reason: Optional[str] = None) -> Outcome:
+        failures = save(self.calls, self.connectors, response)
+        return self._count(Outcome(response, failures, reason))
+
+    def _count(self, outcome: Outcome) -> Outcome:
+        self.responses_with_errors += bool(outcome.response.errors)
+        self.connector_failures += len(outcome.save_failures)
+        return outcome
 
     def run(
         self,
@@ -310,7 +293,7 @@ class Stoq(StoqPluginManager):
                 self.settings.consumers,
             )
         self.provider_errors = []
-        run_providers(self, request_meta, add_start_dispatch, add_start_deep_dispatch)
+        run_providers(self, RequestArgs(request_meta, add_start_dispatch, add_start_deep_dispatch))
         if self.provider_errors:
             names = ", ".join(repr(name) for name, _ in self.provider_errors)
             raise StoqException(f"provider {names} failed") from self.provider_errors[0][1]
@@ -322,8 +305,7 @@ class Stoq(StoqPluginManager):
     def report_unscanned(self, response: StoqResponse) -> int:
         """Send a response that has errors but no payload (e.g. a failed archiver ``get``);
         returns the connectors' failures, as ``save``."""
-        self.responses_with_errors += 1
-        return self.save(response)
+        return len(self._unscanned(response).save_failures)
 
     def reconstruct_all_subresponses(self, stoq_response: StoqResponse) -> Iterator[StoqResponse]:
         """One response per payload, holding it and its descendants, re-decorated (v2 API)."""
@@ -343,18 +325,7 @@ class Stoq(StoqPluginManager):
             yield response
 
     def _decorate(self, response: StoqResponse) -> None:
-        for name in self.decorators:
-            call = self.call_for(
-                response.errors, name, DecoratorPlugin, "decorate", "decorate", None
-            )
-            if call is None:
-                continue
-            result = invoke(response.errors, "decorate", None, call, DecoratorResponse, response)
-            if result is None:
-                continue
-            if result.results is not None:
-                response.decorators[name] = result.results
-            response.errors.extend(normalise_errors(result.errors, name, None, "decorate"))
+        decorate(self.calls, self.decorators, response)
 
     def save(self, response: StoqResponse, connectors: Optional[List[str]] = None) -> int:
         """Send a finished response to the connectors (all configured ones by default).
@@ -363,14 +334,6 @@ class Stoq(StoqPluginManager):
         keeps the response from the other connectors. Returns this call's failures, so run
         mode acknowledges only what every connector saved.
         """
-        failures = 0
-        for name in self.connectors if connectors is None else connectors:
-            failed: List[Error] = []
-            call = self.call_for(failed, name, ConnectorPlugin, "save", "save", None)
-            if call is not None:
-                invoke(failed, "save", None, call, None, response)
-            for error in failed:
-                failures += 1
-                log.error("scan %s: connector %r failed: %s", response.scan_id, name, error.error)
-        self.connector_failures += failures
-        return failures
+        failures = save(self.calls, self.connectors if connectors is None else connectors, response)
+        self.connector_failures += len(failures)
+        return len(failures)

@@ -54,7 +54,11 @@ class _Printable:
 
 
 class Error(_Printable):
-    """One failure, kept as data: which plugin, on which payload, at which stage."""
+    """One failure, kept as data: which plugin, on which payload, at which stage.
+
+    ``error`` is always one line (SPEC §5.2): line breaks and runs of spaces in the text given
+    become single spaces; the full traceback belongs in the log.
+    """
 
     def __init__(
         self,
@@ -63,7 +67,8 @@ class Error(_Printable):
         payload_id: Optional[str] = None,
         stage: Optional[str] = None,
     ) -> None:
-        self.error = error
+        text = error if isinstance(error, str) else str(error)
+        self.error = " ".join(text.split()) if ("\n" in text or "\r" in text) else text
         self.plugin_name = plugin_name
         self.payload_id = payload_id
         self.stage = stage
@@ -136,14 +141,17 @@ class _Digested:
     ever taken on trust: the API has no way to pass one in.
     """
 
-    content: bytes
     _sha256: Optional[str] = None
     _digested: Optional[bytes] = None
+
+    def _digest_content(self) -> bytes:
+        """The content object to hash (each subclass holds it its own way)."""
+        raise NotImplementedError
 
     @property
     def sha256(self) -> str:
         """SHA-256 of the content, computed once (duplicate detection and output share it)."""
-        content = self.content
+        content = self._digest_content()
         if self._sha256 is None or self._digested is not content:
             self._sha256 = hashlib.sha256(content).hexdigest()
             self._digested = content
@@ -157,12 +165,20 @@ class ExtractedPayload(_Printable, _Digested):
         self.content = content.encode() if isinstance(content, str) else content
         self.payload_meta = PayloadMeta() if payload_meta is None else payload_meta
 
+    def _digest_content(self) -> bytes:
+        return self.content
+
     def to_dict(self) -> Dict[str, Any]:
         return {"size": len(self.content), "payload_meta": self.payload_meta.to_dict()}
 
 
 class Payload(_Printable, _Digested):
-    """One file under analysis, with everything plugins have said about it so far."""
+    """One file under analysis, with everything plugins have said about it so far.
+
+    ``content`` is read-only bytes: every plugin analyses what the response's ``sha256`` and
+    ``size`` describe. A plugin assigning to it gets an ``AttributeError`` (an Error for that
+    plugin); one that wants to pass on changed bytes extracts them as a child.
+    """
 
     def __init__(
         self,
@@ -172,7 +188,15 @@ class Payload(_Printable, _Digested):
         extracted_from: Optional[str] = None,
         payload_id: Optional[str] = None,
     ) -> None:
-        self.content = content.encode() if isinstance(content, str) else content
+        if isinstance(content, str):
+            content = content.encode()
+        elif not isinstance(content, bytes):
+            if not isinstance(content, (bytearray, memoryview)):
+                raise TypeError(f"payload content is {type(content).__name__}, expected bytes")
+            content = bytes(content)  # a private copy nobody can change in place
+        if payload_meta is not None and not isinstance(payload_meta, PayloadMeta):
+            raise TypeError(f"payload_meta is {type(payload_meta).__name__}, expected PayloadMeta")
+        self._content = content
         self.payload_meta = PayloadMeta() if payload_meta is None else payload_meta
         self.extracted_by = extracted_by
         self.extracted_from = extracted_from
@@ -182,6 +206,14 @@ class Payload(_Printable, _Digested):
         self.worker_results: List[Dict[str, Any]] = [{}]
         self.plugins_run: Dict[str, List[Any]] = {"workers": [[]], "archivers": []}
         self.archiver_results: Dict[str, Any] = {}
+
+    @property
+    def content(self) -> bytes:
+        """The payload's bytes (read-only)."""
+        return self._content
+
+    def _digest_content(self) -> bytes:
+        return self._content
 
     def share_digest(self, source: _Digested) -> None:
         """Take the SHA-256 the core already computed for this payload's content object.

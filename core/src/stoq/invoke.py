@@ -1,20 +1,31 @@
-"""Calling a plugin method once: deadline, exception capture, return-type check.
+"""Every call of a plugin, in one place: find it for a role, call it within its deadline, check
+what it returned, and record each failure as an ``Error`` (SPEC §5.2: failures are data).
 
-Every failure becomes an ``Error`` record and the caller gets ``None``: failures are data.
+``PluginCalls`` is the only object that calls plugin methods for a request; the request,
+decorators, connectors and run mode all go through it. ``KeyboardInterrupt`` is the one
+exception it lets through (it stops the scan); ``SystemExit`` from plugin code is an error.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from typing import Any, Callable, List, Optional, Tuple, Type, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple, Type, Union
 
 from stoq.data_classes import Error
 from stoq.deadline import call_with_deadline
-from stoq.exceptions import StoqPluginTimeout
+from stoq.exceptions import StoqPluginException, StoqPluginTimeout
+from stoq.serialize import jsonable
+from stoq.stdout import plugin_output
 
-__all__ = ["PluginCall", "invoke", "normalise_errors", "one_line"]
+if TYPE_CHECKING:
+    from stoq.loader import PluginManager
+
+__all__ = ["PluginCall", "PluginCalls", "checked_names", "normalise_errors", "one_line"]
 
 log = logging.getLogger("stoq")
+
+Expected = Union[Type[Any], Tuple[Type[Any], ...], None]
 
 
 def one_line(exc: BaseException) -> str:
@@ -28,34 +39,147 @@ def one_line(exc: BaseException) -> str:
 def normalise_errors(
     raw: Any, plugin_name: str, payload_id: Optional[str], stage: str
 ) -> List[Error]:
-    """Plugins may report strings or Error objects; the response holds Error records."""
+    """Plugins may report strings or Error objects; the response holds Error records.
+
+    An ``Error`` keeps its own stage: a plugin reports "not everything was scanned" with
+    ``Error(text, stage="limit")``, as the engine does for its own limits.
+    """
+    if isinstance(raw, (str, bytes)) or not isinstance(raw, (list, tuple)):
+        raw = [raw] if raw else []
     errors = []
-    for item in raw or ():
+    for item in raw:
         if isinstance(item, Error):
             errors.append(
                 Error(
-                    " ".join(item.error.split()),
+                    item.error if isinstance(item.error, str) else str(item.error),
                     item.plugin_name or plugin_name,
                     item.payload_id or payload_id,
                     item.stage or stage,
                 )
             )
         else:
-            errors.append(Error(" ".join(str(item).split()), plugin_name, payload_id, stage))
+            errors.append(Error(str(item), plugin_name, payload_id, stage))
     return errors
 
 
-class PluginCall:
-    """One plugin method, ready to call: the engine builds it once per plugin and method."""
+def checked_results(value: Any) -> Any:
+    """``value`` if it can be written as JSON (§5.7 converts it on output); raises if not.
 
-    __slots__ = ("isolated", "method", "plugin_name", "timeout")
+    Plain JSON passes one C-speed ``json.dumps``; bytes keys, NaN and the like take the slower
+    conversion, which raises ``ValueError`` only for what no conversion can write.
+    """
+    try:
+        json.dumps(value, default=_probe, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        jsonable(value)
+    return value
+
+
+def _probe(obj: Any) -> Any:
+    raise TypeError  # anything json cannot write natively takes the full conversion
+
+
+def checked_names(value: Any, what: str) -> List[str]:
+    """A list of plugin names, or ``TypeError`` saying what was given instead."""
+    if isinstance(value, (list, tuple)) and all(isinstance(n, str) for n in value):
+        return list(value)
+    if isinstance(value, str):
+        raise TypeError(
+            f"{what} is the text {value!r}, expected a list of plugin names (e.g. [{value!r}])"
+        )
+    raise TypeError(f"{what} is {type(value).__name__}, expected a list of plugin names")
+
+
+class PluginCall:
+    """One plugin method, ready to call: built once per plugin and method."""
+
+    __slots__ = ("isolated", "method", "plugin_name", "timeout", "writes_stdout")
 
     def __init__(self, plugin_name: str, method: Callable[..., Any], timeout: float) -> None:
         self.plugin_name = plugin_name
         self.method = method
         self.timeout = timeout
+        owner = getattr(method, "__self__", None)
         #: An isolated plugin's child process enforces the deadline itself.
-        self.isolated = bool(getattr(getattr(method, "__self__", None), "isolated", False))
+        self.isolated = bool(getattr(owner, "isolated", False))
+        #: A connector whose job is writing responses to standard output (stdout's owner).
+        self.writes_stdout = bool(getattr(owner, "writes_stdout", False))
+
+
+class PluginCalls:
+    """Owns plugin calls: the manager, the cache of ready calls, and error recording."""
+
+    def __init__(self, plugins: PluginManager) -> None:
+        self.plugins = plugins
+        self._calls: Dict[Tuple[str, str], PluginCall] = {}
+        self._noticed: Set[Tuple[str, str]] = set()
+
+    def notice_not_installed(self, dispatcher: str, names: List[str]) -> None:
+        """Log, once per engine, that default routing named a plugin that is not installed."""
+        for name in names:
+            if (dispatcher, name) not in self._noticed:
+                self._noticed.add((dispatcher, name))
+                log.info(
+                    "%s: routes some payloads to plugin %r, which is not installed; skipped",
+                    dispatcher,
+                    name,
+                )
+
+    def plugin(
+        self, errors: List[Error], name: str, role: type, stage: str, payload_id: Optional[str]
+    ) -> Optional[Any]:
+        """The loaded plugin if it serves ``role``; otherwise an Error in ``errors`` and None."""
+        try:
+            plugin = self.plugins.load(name)
+        except StoqPluginException as exc:
+            errors.append(Error(str(exc), name, payload_id, "load"))
+            return None
+        if not isinstance(plugin, role):
+            errors.append(
+                Error(f"plugin {name!r} is not a {role.__name__}", name, payload_id, stage)
+            )
+            return None
+        return plugin
+
+    def prepare(
+        self,
+        errors: List[Error],
+        name: str,
+        role: type,
+        method: str,
+        stage: str,
+        payload_id: Optional[str],
+    ) -> Optional[PluginCall]:
+        """The plugin's ``method`` ready to invoke (cached), or None with an Error recorded."""
+        call = self._calls.get((name, method))
+        if call is None:
+            plugin = self.plugin(errors, name, role, stage, payload_id)
+            if plugin is None:
+                return None
+            call = self._calls[(name, method)] = PluginCall(
+                name, getattr(plugin, method), self.plugins.timeout_of(name)
+            )
+        return call
+
+    def __call__(
+        self,
+        errors: List[Error],
+        name: str,
+        role: type,
+        method: str,
+        stage: str,
+        payload_id: Optional[str],
+        expected: Expected,
+        *args: Any,
+    ) -> Any:
+        """Find, call and check in one step; None (with the Error recorded) on any failure."""
+        call = self.prepare(errors, name, role, method, stage, payload_id)
+        if call is None:
+            return None
+        return invoke(errors, stage, payload_id, call, expected, *args)
+
+    def clear(self) -> None:
+        self._calls.clear()
 
 
 def invoke(
@@ -63,7 +187,7 @@ def invoke(
     stage: str,
     payload_id: Optional[str],
     call: PluginCall,
-    expected: Union[Type[Any], Tuple[Type[Any], ...], None],
+    expected: Expected,
     *args: Any,
 ) -> Any:
     """Run the call within its deadline; record any failure in ``errors`` and return None.
@@ -72,10 +196,11 @@ def invoke(
     pass ``None`` for methods whose return value is ignored.
     """
     try:
-        if call.isolated:
-            result, timed_out = call.method(*args), False
-        else:
-            result, timed_out = call_with_deadline(call.timeout, call.method, *args)
+        with plugin_output(call.writes_stdout):
+            if call.isolated:
+                result, timed_out = call.method(*args), False
+            else:
+                result, timed_out = call_with_deadline(call.timeout, call.method, *args)
     except StoqPluginTimeout as exc:
         log.error("plugin %r: %s", call.plugin_name, exc)
         errors.append(Error(f"{exc} during {stage}", call.plugin_name, payload_id, "timeout"))
@@ -84,7 +209,7 @@ def invoke(
         log.error("plugin %r ran out of memory at stage %s", call.plugin_name, stage, exc_info=True)
         errors.append(Error(one_line(exc), call.plugin_name, payload_id, "limit"))
         return None
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a plugin's sys.exit() ends its call, not stoq
         log.error(
             "plugin %r failed at stage %s on payload %s",
             call.plugin_name,
@@ -119,3 +244,11 @@ def invoke(
         )
         return None
     return result
+
+
+def unusable(
+    errors: List[Error], name: str, payload_id: Optional[str], stage: str, exc: Exception
+) -> None:
+    """Record a response the engine could not use (malformed fields, unwritable results)."""
+    log.error("plugin %r returned an unusable response at stage %s", name, stage, exc_info=True)
+    errors.append(Error(f"unusable response: {one_line(exc)}", name, payload_id, stage))

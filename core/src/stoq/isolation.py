@@ -5,26 +5,34 @@ the process it runs in. The engine talks to an ``IsolatedPlugin`` proxy that has
 roles; each call is sent to the child over a pipe. At the deadline the child is killed; past
 ``memory_limit`` (an address-space limit set in the child) its allocation fails and the child
 is replaced. Either way the call becomes an Error and the next call gets a fresh child.
+
+The child leads its own session (process group), and the whole group is killed: processes the
+plugin started itself cannot outlive its deadline and hold the parent's output pipes open.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import os
 import signal
 import traceback
 from typing import Any, Dict, Optional, Tuple, Type
 
 from stoq.config import StoqConfigParser
+from stoq.deadline import call_with_deadline
 from stoq.exceptions import StoqPluginTimeout
+from stoq.options import CoreOptions
 from stoq.plugins import ROLES, BasePlugin, roles_of
 
-__all__ = ["IsolatedPluginError", "isolated", "parse_size"]
+__all__ = ["IsolatedPluginError", "isolated"]
 
 log = logging.getLogger("stoq")
 
-#: Seconds a child gets to import and start its plugin.
-STARTUP_TIMEOUT = 120.0
+#: Seconds a child gets to start an interpreter and import its plugin, before the plugin's
+#: ``start()`` gets its own deadline.
+SPAWN_ALLOWANCE = 30.0
 #: Methods forwarded to the child, per role. ``ingest`` stays in the parent (it feeds a queue).
 _FORWARDED = {
     "worker": ("scan",),
@@ -34,27 +42,18 @@ _FORWARDED = {
     "connector": ("save",),
     "decorator": ("decorate",),
 }
-_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
 class IsolatedPluginError(Exception):
     """The isolated call failed in the child; the message is already ``Type: message``."""
 
 
-def parse_size(value: Any) -> Optional[int]:
-    """``memory_limit`` as bytes: an integer, or text such as ``512M`` / ``2GiB``."""
-    if value in (None, "", 0):
-        return None
-    if isinstance(value, int):
-        return value
-    text = str(value).strip().lower().replace("ib", "").replace("b", "")
-    number, unit = (text[:-1], text[-1]) if text and text[-1] in _UNITS else (text, "")
-    try:
-        return int(float(number) * _UNITS[unit])
-    except ValueError:
-        raise ValueError(
-            f"memory_limit {value!r}: expected bytes, e.g. 536870912 or '512M'"
-        ) from None
+def hard_memory_limit() -> Optional[int]:
+    """The hard address-space limit this process inherited (``ulimit -Hv``); None if none."""
+    import resource
+
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    return None if hard == resource.RLIM_INFINITY else hard
 
 
 def _child_main(
@@ -63,20 +62,26 @@ def _child_main(
     sections: Dict[str, Dict[str, str]],
     options: Dict[str, Any],
     memory_limit: Optional[int],
+    timeout: float,
 ) -> None:
     """The child: build the plugin, then answer calls until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if memory_limit:
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    os.setsid()  # its own process group: the parent kills the plugin's children with it
     config = StoqConfigParser()
     config.read_dict(sections)
     try:
+        if memory_limit:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
         instance = _resolve(origin)(config, options)
-        instance.start()
-    except Exception as exc:  # noqa: BLE001 - the parent reports it as a load error
-        conn.send(("error", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+        _, timed_out = call_with_deadline(timeout, instance.start)
+        if timed_out:
+            raise StoqPluginTimeout(f"start() did not finish within {timeout:g}s")
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the parent reports a load error
+        conn.send(
+            ("error", " ".join(f"{type(exc).__name__}: {exc}".split()), traceback.format_exc())
+        )
         return
     conn.send(("ok", None, ""))
     while True:
@@ -91,22 +96,16 @@ def _child_main(
         except MemoryError:
             conn.send(("memory", None, ""))
             return
-        except Exception as exc:  # noqa: BLE001 - the parent reports it as the call's error
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - reported as the call's error
             conn.send(
                 ("error", " ".join(f"{type(exc).__name__}: {exc}".split()), traceback.format_exc())
             )
 
 
 def _resolve(origin: Any) -> Type[BasePlugin]:
-    """The plugin class in the child: pickled by reference, or re-imported from a v2 folder."""
-    if isinstance(origin, tuple):
-        from pathlib import Path
-
-        from stoq.loader import import_folder_module, plugin_class_in
-
-        name, stoq_file, module = origin
-        return plugin_class_in(import_folder_module(name, Path(stoq_file), module), name)
-    plugin_class: Type[BasePlugin] = origin
+    """The plugin class in the child: pickled by reference, or a picklable function that
+    returns it (a v2 plugin folder's module is imported again from its file)."""
+    plugin_class: Type[BasePlugin] = origin if isinstance(origin, type) else origin()
     return plugin_class
 
 
@@ -116,13 +115,20 @@ class _IsolatedBase:
     isolated = True
 
     def __init__(
-        self, config: StoqConfigParser, options: Dict[str, Any], origin: Any, timeout: float
+        self, config: StoqConfigParser, options: Dict[str, Any], origin: Any, core: CoreOptions
     ) -> None:
         BasePlugin.__init__(self, config, options)  # type: ignore[arg-type]
         self._origin = origin
         self._sections = {s: dict(config.items(s)) for s in config.sections()}
-        self._timeout = timeout
-        self._memory_limit = parse_size(options.get("memory_limit"))
+        self._timeout = core.timeout
+        self._memory_limit = core.memory_limit
+        hard = hard_memory_limit() if core.memory_limit else None
+        if hard is not None and core.memory_limit is not None and core.memory_limit > hard:
+            raise ValueError(
+                f"memory_limit {core.memory_limit} bytes is above the hard address-space limit"
+                f" of {hard} bytes this process inherited (ulimit -Hv); lower memory_limit or"
+                " raise the hard limit"
+            )
         self._context = multiprocessing.get_context("spawn")
         self._process: Any = None
         self._conn: Any = None
@@ -144,17 +150,27 @@ class _IsolatedBase:
         options = dict(self.plugin_opts)  # type: ignore[attr-defined]
         self._process = self._context.Process(
             target=_child_main,
-            args=(child_end, self._origin, self._sections, options, self._memory_limit),
+            args=(
+                child_end,
+                self._origin,
+                self._sections,
+                options,
+                self._memory_limit,
+                self._timeout,
+            ),
             name=f"stoq-isolated-{self.plugin_name}",  # type: ignore[attr-defined]
             daemon=True,
         )
         self._process.start()
         child_end.close()
         self._conn = parent_end
-        self._receive(STARTUP_TIMEOUT, "starting")
+        self._receive(SPAWN_ALLOWANCE + self._timeout, "starting")
 
     def _discard(self) -> None:
         if self._process is not None:
+            # the child's whole session: the plugin's own children die with it
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._process.pid, signal.SIGKILL)
             if self._process.is_alive():
                 self._process.kill()
             self._process.join()
@@ -195,7 +211,7 @@ def isolated(
     origin: Any,
     config: StoqConfigParser,
     options: Dict[str, Any],
-    timeout: float,
+    core: CoreOptions,
 ) -> BasePlugin:
     """A proxy with ``plugin_class``'s roles whose calls run in a child process."""
     roles = [r for r in roles_of(plugin_class) if r != "provider"]
@@ -205,4 +221,4 @@ def isolated(
             methods[name] = (lambda method: lambda self, *args: self._call(method, *args))(name)
     bases: Tuple[type, ...] = (_IsolatedBase, *(ROLES[r] for r in roles))
     proxy_class = type(f"Isolated{plugin_class.__name__}", bases, methods)
-    return proxy_class(config, options, origin, timeout)  # type: ignore[no-any-return]
+    return proxy_class(config, options, origin, core)  # type: ignore[no-any-return]

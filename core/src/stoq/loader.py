@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import logging
 import re
 import sys
@@ -17,11 +18,14 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, 
 
 from stoq.__about__ import __version__
 from stoq.config import StoqConfigParser, option_to_text
+from stoq.deadline import call_with_deadline
 from stoq.exceptions import (
+    StoqConfigError,
     StoqDuplicatePlugin,
     StoqPluginException,
     StoqPluginLoadError,
     StoqPluginNotFound,
+    StoqPluginTimeout,
 )
 from stoq.folders import (
     folder_entries,
@@ -30,6 +34,7 @@ from stoq.folders import (
     plugin_class_in,
     plugin_folders,
 )
+from stoq.options import core_options, typed_options
 from stoq.plugins import BasePlugin
 
 if sys.version_info >= (3, 10):
@@ -216,6 +221,11 @@ def _packaging_allows(text: str) -> bool:
     return requirement.specifier.contains(__version__, prereleases=True)
 
 
+def _folder_class(name: str, stoq_file: str) -> Type[BasePlugin]:
+    """A v2 folder plugin's class, imported again from its file (in an isolated child)."""
+    return folder_plugin_class(name, Path(stoq_file))[0]
+
+
 class PluginManager:
     """Loads plugins by name, one instance per name, with their merged options."""
 
@@ -235,6 +245,7 @@ class PluginManager:
         self._sources: Optional[Dict[str, List[PluginSource]]] = None
         self._instances: Dict[str, BasePlugin] = {}
         self._failures: Dict[str, StoqPluginException] = {}
+        self._timeouts: Dict[str, float] = {}
         self._from_folders: Set[str] = set()
 
     def is_folder_plugin(self, name: str) -> bool:
@@ -287,9 +298,9 @@ class PluginManager:
                 plugin_class = sources[0].entry_point.load()
                 getattr(plugin_class, "preload", lambda: None)()
 
-    def add_instance(self, name: str, instance: BasePlugin) -> None:
-        """Use an already built plugin under ``name`` (tests, embedding)."""
-        self._instances[name] = instance
+    def timeout_of(self, name: str) -> float:
+        """The deadline for one call of a loaded plugin (its ``timeout`` or plugin_timeout)."""
+        return self._timeouts.get(name, self._default_timeout)
 
     def build(self, name: str, plugin_class: Type[BasePlugin], **documentation: str) -> BasePlugin:
         """Construct and start ``plugin_class`` with ``name``'s merged options, and keep it."""
@@ -336,11 +347,10 @@ class PluginManager:
     def _load_folder(self, source: PluginSource) -> BasePlugin:
         stoq_file = Path(source.location)
         plugin_class, config = folder_plugin_class(source.name, stoq_file)
-        module_name = config.get("Core", "Module", fallback=source.name)
         defaults = dict(getattr(plugin_class, "DEFAULT_OPTIONS", {}) or {})
         if config.has_section("options"):
             defaults.update(config.items("options"))
-        origin = (source.name, str(stoq_file), module_name)
+        origin = functools.partial(_folder_class, source.name, str(stoq_file))
         instance = self._construct(source.name, plugin_class, config, defaults, origin)
         self._from_folders.add(source.name)
         return instance
@@ -353,31 +363,38 @@ class PluginManager:
         defaults: Dict[str, Any],
         origin: Any,
     ) -> BasePlugin:
-        """Merge options, then build the instance (or its process-isolated proxy) and start it."""
-        options = {
+        """Merge and type the options, then build the instance (or its process-isolated proxy)
+        and start it within the plugin's deadline."""
+        merged = {
             **defaults,
             **self._file_options.get(name, {}),
             **self._plugin_opts.get(name, {}),
         }
+        declared = getattr(plugin_class, "DEFAULT_OPTIONS", None) or {}
+        try:
+            options = typed_options(name, merged, declared)
+            core = core_options(name, options, self._default_timeout)
+        except StoqConfigError as exc:
+            raise StoqPluginLoadError(str(exc), name) from None
         config["options"] = {k: option_to_text(v) for k, v in options.items()}
         try:
-            if options.get("isolation", "none") == "process":
+            if core.isolation == "process":
                 from stoq.isolation import isolated
 
-                timeout = float(options.get("timeout") or self._default_timeout)
-                instance = isolated(plugin_class, origin, config, options, timeout)
-            elif options.get("isolation", "none") != "none":
-                raise ValueError(
-                    f"isolation = {options['isolation']!r}: expected 'none' or 'process'"
-                )
+                instance = isolated(plugin_class, origin, config, options, core)
+                instance.start()
             else:
                 instance = plugin_class(config, options)
-            instance.start()
-        except Exception as exc:
+                _, timed_out = call_with_deadline(core.timeout, instance.start)
+                if timed_out:
+                    raise StoqPluginTimeout(f"start() did not finish within {core.timeout:g}s")
+        except (Exception, SystemExit) as exc:
+            log.error("plugin %r could not be started", name, exc_info=True)
             raise StoqPluginLoadError(
                 f"plugin {name!r}: could not be started: {type(exc).__name__}: {exc}", name
             ) from exc
         self._instances[name] = instance
+        self._timeouts[name] = core.timeout
         return instance
 
     def close(self) -> None:

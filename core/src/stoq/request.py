@@ -1,36 +1,86 @@
-"""One request's scan loop: breadth-first levels, dispatch, workers, deep dispatch, archive.
+"""One request's life, top to bottom (SPEC §5.1): provider item → payload → dispatch → workers
+→ deep dispatch → archive, level by level → response → decorate → save → outcome.
 
-``ScanRequest`` holds what belongs to a single request (seen hashes, budgets, errors,
-results) so the ``Stoq`` object itself stays free of per-request state.
+Everything a plugin returns is used inside the failure boundary: a malformed response becomes
+one ``Error`` for that plugin and the rest of the request goes on. ``Request`` holds only what
+belongs to one request (seen hashes, budgets, errors, results); plugins are called through the
+engine's one ``PluginCalls``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Set
 
 from stoq.data_classes import (
     ArchiverResponse,
+    DecoratorResponse,
     DispatcherResponse,
     Error,
     ExtractedPayload,
     Payload,
     PayloadResults,
     RequestMeta,
+    StoqResponse,
     WorkerResponse,
 )
-from stoq.invoke import invoke, normalise_errors, one_line
-from stoq.plugins import ArchiverPlugin, DeepDispatcherPlugin, DispatcherPlugin, WorkerPlugin
+from stoq.invoke import (
+    PluginCalls,
+    checked_names,
+    checked_results,
+    invoke,
+    normalise_errors,
+    one_line,
+    unusable,
+)
+from stoq.plugins import (
+    ArchiverPlugin,
+    ConnectorPlugin,
+    DecoratorPlugin,
+    DeepDispatcherPlugin,
+    DispatcherPlugin,
+    WorkerPlugin,
+)
+from stoq.settings import CoreSettings
 
-if TYPE_CHECKING:
-    from stoq.core import Stoq
+__all__ = ["Outcome", "Request", "RequestArgs", "decorate", "payload_for_item", "save"]
 
-__all__ = ["ScanRequest"]
+log = logging.getLogger("stoq")
 
 #: Individual limit errors kept per request and limit; further ones are counted in one record.
 LIMIT_ERRORS_KEPT = 100
 
 
-def _union(*groups: Any) -> List[str]:
+@dataclass
+class RequestArgs:
+    """What the caller says about one request (picklable: it travels to consumer processes)."""
+
+    request_meta: Optional[RequestMeta] = None
+    add_start_dispatch: Optional[List[str]] = None
+    add_start_deep_dispatch: Optional[List[str]] = None
+    #: Errors found before the scan started (e.g. the root input was cut at its size limit).
+    errors: List[Error] = field(default_factory=list)
+    #: The response's id, when the caller fixes it (a provider's redelivered message).
+    scan_id: Optional[str] = None
+
+
+@dataclass
+class Outcome:
+    """How one request ended: its response, and the connectors that failed to save it."""
+
+    response: StoqResponse
+    save_failures: List[Error] = field(default_factory=list)
+    #: Why a provider's item did not become a payload (it is then not acknowledged).
+    unscanned: Optional[str] = None
+
+    @property
+    def failed(self) -> bool:
+        """Whether anything went wrong (what the CLI's exit status and run mode's nack read)."""
+        return bool(self.response.errors or self.save_failures)
+
+
+def _union(*groups: Optional[Sequence[str]]) -> List[str]:
     """Ordered union without duplicates (dict keys keep insertion order)."""
     merged: Dict[str, None] = {}
     for group in groups:
@@ -39,22 +89,112 @@ def _union(*groups: Any) -> List[str]:
     return list(merged)
 
 
-class ScanRequest:
-    """Scans one root payload and everything extracted from it."""
+def run_request(
+    calls: PluginCalls, settings: CoreSettings, payload: Payload, args: RequestArgs
+) -> Outcome:
+    """Scan ``payload`` and everything extracted from it; decorate; save; report the outcome."""
+    request_meta = RequestMeta() if args.request_meta is None else args.request_meta
+    request = Request(calls, settings, request_meta, args)
+    request.run(payload)
+    response = StoqResponse(request.results, request_meta, request.errors, scan_id=args.scan_id)
+    decorate(calls, settings.decorators, response)
+    return Outcome(response, save(calls, settings.connectors, response))
+
+
+def payload_for_item(
+    calls: PluginCalls, settings: CoreSettings, item: Any, errors: List[Error]
+) -> Optional[Payload]:
+    """A provider item is a Payload, or ``{source_archiver: task}`` resolved through ``get``.
+
+    The archiver must be one of the configured ``source_archivers``; anything else is an Error
+    for that item, never a silent success.
+    """
+    if isinstance(item, Payload):
+        return item
+    if isinstance(item, dict) and len(item) == 1:
+        ((name, task),) = item.items()
+        if name not in settings.source_archivers:
+            configured = ", ".join(settings.source_archivers) or "none"
+            errors.append(
+                Error(
+                    f"provider task names archiver {name!r}, which is not a configured source"
+                    f" archiver (source_archivers: {configured})",
+                    str(name),
+                    None,
+                    "load",
+                )
+            )
+            return None
+        call = calls.prepare(errors, name, ArchiverPlugin, "get", "archive", None)
+        if call is None:
+            return None
+        if calls.plugins.is_folder_plugin(name) and not isinstance(task, ArchiverResponse):
+            task = ArchiverResponse(task)  # v2's get(task) received ArchiverResponse(task)
+        payload: Optional[Payload] = invoke(errors, "archive", None, call, Payload, task)
+        if payload is None and not errors:
+            errors.append(Error("get() returned no payload for the task", name, None, "archive"))
+        return payload
+    errors.append(
+        Error(
+            f"provider item {type(item).__name__} is neither a Payload nor {{archiver_name: task}}",
+            None,
+            None,
+            "load",
+        )
+    )
+    return None
+
+
+def decorate(calls: PluginCalls, decorators: Sequence[str], response: StoqResponse) -> None:
+    """Each decorator, in order, sees the response with the earlier decorators' results."""
+    for name in decorators:
+        result = calls(
+            response.errors,
+            name,
+            DecoratorPlugin,
+            "decorate",
+            "decorate",
+            None,
+            DecoratorResponse,
+            response,
+        )
+        if result is None:
+            continue
+        try:
+            if result.results is not None:
+                response.decorators[name] = checked_results(result.results)
+            response.errors.extend(normalise_errors(result.errors, name, None, "decorate"))
+        except Exception as exc:  # noqa: BLE001 - the failure boundary
+            unusable(response.errors, name, None, "decorate", exc)
+
+
+def save(calls: PluginCalls, connectors: Sequence[str], response: StoqResponse) -> List[Error]:
+    """Send a finished response to each connector; returns the failures (each also logged).
+
+    A failure never keeps the response from the other connectors.
+    """
+    failures: List[Error] = []
+    for name in connectors:
+        calls(failures, name, ConnectorPlugin, "save", "save", None, None, response)
+    for error in failures:
+        log.error(
+            "scan %s: connector %r failed: %s", response.scan_id, error.plugin_name, error.error
+        )
+    return failures
+
+
+class Request:
+    """Scans one root payload and everything extracted from it, breadth first."""
 
     def __init__(
-        self,
-        stoq: Stoq,
-        request_meta: RequestMeta,
-        add_start_dispatch: Optional[List[str]] = None,
-        add_start_deep_dispatch: Optional[List[str]] = None,
+        self, calls: PluginCalls, settings: CoreSettings, request_meta: RequestMeta, args: Any
     ) -> None:
-        self.stoq = stoq
-        self.settings = stoq.settings
+        self.calls = calls
+        self.settings = settings
         self.request_meta = request_meta
-        self.add_start_dispatch = add_start_dispatch or []
-        self.add_start_deep_dispatch = add_start_deep_dispatch or []
-        self.errors: List[Error] = []
+        self.start_dispatch = args.add_start_dispatch or []
+        self.start_deep_dispatch = args.add_start_deep_dispatch or []
+        self.errors: List[Error] = list(args.errors)
         self.results: List[PayloadResults] = []
         self._seen: Set[str] = set()
         self._payload_count = 0
@@ -62,6 +202,7 @@ class ScanRequest:
         self._limit_hits: Dict[str, int] = {}
 
     def run(self, root: Payload) -> None:
+        self._start_lists(root)
         self._seen.add(root.sha256)
         self._payload_count = 1
         level, depth = [root], 0
@@ -81,19 +222,29 @@ class ScanRequest:
                     )
                 )
 
+    def _start_lists(self, root: Payload) -> None:
+        """The caller's start lists must be lists of names: a wrong type is reported as one."""
+        for attribute in ("start_dispatch", "start_deep_dispatch"):
+            try:
+                setattr(self, attribute, checked_names(getattr(self, attribute), attribute))
+            except TypeError as exc:
+                self.errors.append(Error(str(exc), None, root.payload_id, "dispatch"))
+                setattr(self, attribute, [])
+
     # -- one payload -------------------------------------------------------------------
 
     def _process(
         self, payload: Payload, depth: int, is_root: bool, next_level: List[Payload]
     ) -> None:
         self.results.append(PayloadResults.from_payload(payload))
+        settings = self.settings
         if payload.payload_meta.should_scan:
             workers = self._dispatch(payload, is_root)
             self._run_workers(payload, workers, 0, depth, next_level)
-            if self.stoq.deep_dispatchers or (is_root and self.add_start_deep_dispatch):
+            if settings.deep_dispatchers or (is_root and self.start_deep_dispatch):
                 self._deep_dispatch(payload, depth, is_root, next_level)
         if (
-            self.stoq.dest_archivers
+            settings.dest_archivers
             and self.request_meta.archive_payloads
             and payload.payload_meta.should_archive
         ):
@@ -111,30 +262,33 @@ class ScanRequest:
         """Ask each (deep) dispatcher for workers; keep its meta and errors."""
         wanted: List[str] = []
         for name in names:
-            call = self.stoq.call_for(self.errors, name, role, method, stage, payload.payload_id)
-            if call is None:
-                continue
-            response = invoke(
+            response = self.calls(
                 self.errors,
+                name,
+                role,
+                method,
                 stage,
                 payload.payload_id,
-                call,
                 DispatcherResponse,
                 payload,
                 self.request_meta,
             )
             if response is None:
                 continue
-            if response.meta:
-                meta_store.setdefault(name, {}).update(response.meta)
-            if response.errors:
+            try:
+                asked = checked_names(response.plugin_names, "plugin_names")
+                optional = getattr(response, "if_installed", None)
+                if optional:
+                    asked += self._installed(name, optional, meta_store, payload, stage)
+                if response.meta:
+                    meta_store.setdefault(name, {}).update(checked_results(response.meta))
                 self.errors.extend(
                     normalise_errors(response.errors, name, payload.payload_id, stage)
                 )
-            wanted.extend(response.plugin_names)
-            optional = getattr(response, "if_installed", None)
-            if optional:
-                wanted.extend(self._installed(name, optional, meta_store, payload, stage))
+            except Exception as exc:  # noqa: BLE001 - the failure boundary
+                unusable(self.errors, name, payload.payload_id, stage, exc)
+                continue
+            wanted.extend(asked)
         return wanted
 
     def _installed(
@@ -151,33 +305,41 @@ class ScanRequest:
             error = f"if_installed is {shown}, expected a list of plugin names"
             self.errors.append(Error(error, dispatcher, payload.payload_id, stage))
             return []
-        present = [n for n in names if self.stoq.plugins.is_available(n)]
+        present = [n for n in names if self.calls.plugins.is_available(n)]
         missing = [n for n in names if n not in present]
         if missing:
             noted = meta_store.setdefault(dispatcher, {}).setdefault("not_installed", [])
             noted.extend(n for n in missing if n not in noted)
-            self.stoq.notice_not_installed(dispatcher, missing)
+            self.calls.notice_not_installed(dispatcher, missing)
         return present
 
     def _dispatch(self, payload: Payload, is_root: bool) -> List[str]:
-        stoq = self.stoq
+        settings = self.settings
         start = payload.payload_meta.dispatch_to
-        if not (stoq.dispatchers or start or (is_root and self.add_start_dispatch)):
-            return stoq.always_dispatch  # the common case: nothing to merge
+        if start and not (isinstance(start, list) and all(isinstance(n, str) for n in start)):
+            try:
+                checked_names(start, "payload_meta.dispatch_to")
+            except TypeError as exc:
+                self.errors.append(
+                    Error(str(exc), payload.extracted_by, payload.payload_id, "dispatch")
+                )
+            start = []
+        if not (settings.dispatchers or start or (is_root and self.start_dispatch)):
+            return settings.always_dispatch  # the common case: nothing to merge
         asked = (
             self._ask(
-                stoq.dispatchers,
+                settings.dispatchers,
                 DispatcherPlugin,
                 "get_dispatches",
                 "dispatch",
                 payload,
                 payload.dispatch_meta,
             )
-            if stoq.dispatchers
+            if settings.dispatchers
             else []
         )
         return _union(
-            start, self.add_start_dispatch if is_root else None, stoq.always_dispatch, asked
+            start, self.start_dispatch if is_root else None, settings.always_dispatch, asked
         )
 
     def _deep_dispatch(
@@ -185,7 +347,7 @@ class ScanRequest:
     ) -> None:
         for round_number in range(1, self.settings.max_dispatch_passes + 1):
             asked = self._ask(
-                self.stoq.deep_dispatchers,
+                self.settings.deep_dispatchers,
                 DeepDispatcherPlugin,
                 "get_deep_dispatches",
                 "deep_dispatch",
@@ -200,7 +362,7 @@ class ScanRequest:
                 for e in self.errors
                 if e.payload_id == payload.payload_id and e.stage in ("load", "scan")
             }
-            wanted = _union(self.add_start_deep_dispatch if is_root else None, asked)
+            wanted = _union(self.start_deep_dispatch if is_root else None, asked)
             new = [name for name in wanted if name not in already]
             if not new:
                 return
@@ -218,9 +380,9 @@ class ScanRequest:
     ) -> None:
         results = payload.worker_results[round_number]
         ran = payload.plugins_run["workers"][round_number]
-        errors, call_for, payload_id = self.errors, self.stoq.call_for, payload.payload_id
+        errors, calls, payload_id = self.errors, self.calls, payload.payload_id
         for name in names:
-            call = call_for(errors, name, WorkerPlugin, "scan", "scan", payload_id)
+            call = calls.prepare(errors, name, WorkerPlugin, "scan", "scan", payload_id)
             if call is None:  # not run: as in v2, only workers that ran are in plugins_run
                 continue
             ran.append(name)
@@ -229,16 +391,26 @@ class ScanRequest:
             )
             if response is None:
                 continue
-            if response.results is not None:
-                results[name] = response.results
-            if response.errors:
-                errors.extend(normalise_errors(response.errors, name, payload_id, "scan"))
-            for extracted in response.extracted:
-                self._accept_child(payload, name, extracted, depth, next_level)
+            try:
+                extracted = response.extracted
+                if not isinstance(extracted, (list, tuple)):
+                    raise TypeError(
+                        f"extracted is {type(extracted).__name__}, expected a list of"
+                        " ExtractedPayload"
+                    )
+                if response.results is not None:
+                    results[name] = checked_results(response.results)
+                if response.errors:
+                    errors.extend(normalise_errors(response.errors, name, payload_id, "scan"))
+            except Exception as exc:  # noqa: BLE001 - the failure boundary
+                unusable(errors, name, payload_id, "scan", exc)
+                continue
+            for child in extracted:
+                self._accept_child(payload, name, child, depth, next_level)
 
     def _archive(self, payload: Payload) -> None:
-        for name in self.stoq.dest_archivers:
-            call = self.stoq.call_for(
+        for name in self.settings.dest_archivers:
+            call = self.calls.prepare(
                 self.errors, name, ArchiverPlugin, "archive", "archive", payload.payload_id
             )
             if call is None:
@@ -255,12 +427,14 @@ class ScanRequest:
             )
             if response is None:
                 continue
-            if response.results is not None:
-                payload.archiver_results[name] = response.results
-            if response.errors:
+            try:
+                if response.results is not None:
+                    payload.archiver_results[name] = checked_results(response.results)
                 self.errors.extend(
                     normalise_errors(response.errors, name, payload.payload_id, "archive")
                 )
+            except Exception as exc:  # noqa: BLE001 - the failure boundary
+                unusable(self.errors, name, payload.payload_id, "archive", exc)
 
     # -- children and limits -------------------------------------------------------------
 
@@ -280,12 +454,21 @@ class ScanRequest:
         try:
             child = Payload(extracted.content, extracted.payload_meta, worker, parent.payload_id)
             child.share_digest(extracted)
-        except Exception as exc:  # noqa: BLE001 - e.g. content that is neither bytes nor str
-            self.errors.append(Error(one_line(exc), worker, parent.payload_id, "scan"))
+            checked_results(child.payload_meta.extra_data)
+            sha256 = child.sha256
+        except Exception as exc:  # noqa: BLE001 - content or meta of the wrong type
+            self.errors.append(
+                Error(
+                    f"unusable extracted payload: {one_line(exc)}",
+                    worker,
+                    parent.payload_id,
+                    "scan",
+                )
+            )
             return
-        if child.sha256 in self._seen:
+        if sha256 in self._seen:
             return
-        self._seen.add(child.sha256)
+        self._seen.add(sha256)
         size = len(child.content)
         limits = self.settings
         if size > limits.max_payload_size:

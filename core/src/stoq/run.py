@@ -9,6 +9,7 @@ provider wrapped in a ``Delivery`` is settled here, in the parent, once its fate
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import queue
@@ -16,15 +17,15 @@ import threading
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from stoq.consumers import DONE, ConsumerPool, logging_setup, stoq_for
-from stoq.data_classes import ArchiverResponse, Error, Payload, RequestMeta, StoqResponse
+from stoq.data_classes import Error, Payload, RequestMeta, StoqResponse
 from stoq.exceptions import StoqConfigError
-from stoq.invoke import invoke
-from stoq.plugins import ArchiverPlugin, Delivery, ProviderPlugin
+from stoq.plugins import Delivery, ProviderPlugin
+from stoq.request import RequestArgs
 
 if TYPE_CHECKING:
     from stoq.core import Stoq
 
-__all__ = ["ItemSource", "run_providers", "scan_item"]
+__all__ = ["ItemSource", "run_providers"]
 
 log = logging.getLogger("stoq")
 
@@ -46,61 +47,6 @@ def _unwrap(item: Any) -> Tuple[Work, Optional[Delivery]]:
     return (item, None), None
 
 
-def _to_payload(stoq: Stoq, item: Any, errors: List[Error]) -> Optional[Payload]:
-    """A provider item is a Payload, or ``{source_archiver: task}`` resolved through ``get``."""
-    if isinstance(item, Payload):
-        return item
-    if isinstance(item, dict) and len(item) == 1:
-        ((name, task),) = item.items()
-        call = stoq.call_for(errors, name, ArchiverPlugin, "get", "archive", None)
-        if call is None:
-            return None
-        if stoq.plugins.is_folder_plugin(name) and not isinstance(task, ArchiverResponse):
-            task = ArchiverResponse(task)  # v2's get(task) received ArchiverResponse(task)
-        payload: Optional[Payload] = invoke(errors, "archive", None, call, Payload, task)
-        return payload
-    errors.append(
-        Error(
-            f"provider item {type(item).__name__} is neither a Payload nor {{archiver_name: task}}",
-            None,
-            None,
-            "load",
-        )
-    )
-    return None
-
-
-def scan_item(
-    stoq: Stoq,
-    item: Any,
-    request_meta: Optional[RequestMeta],
-    add_start_dispatch: Optional[List[str]],
-    add_start_deep_dispatch: Optional[List[str]],
-    scan_id: Optional[str] = None,
-) -> Tuple[StoqResponse, Optional[str]]:
-    """Scan one provider item; an item that yields no payload still reaches the connectors.
-
-    Returns the response and, when the item did not become a payload, why (the provider is
-    then not told ``ack``). An ``Error`` item is a provider giving up on a message: its
-    response holds just that error.
-    """
-    meta = request_meta or RequestMeta()
-    if isinstance(item, Error):
-        response = StoqResponse([], meta, [item], scan_id=scan_id)
-        stoq.report_unscanned(response)
-        return response, None
-    errors: List[Error] = []
-    payload = _to_payload(stoq, item, errors)
-    if payload is None:
-        response = StoqResponse([], meta, errors, scan_id=scan_id)
-        stoq.report_unscanned(response)
-        return response, "no payload: " + "; ".join(e.error for e in errors)
-    response = stoq.scan_payload(
-        payload, request_meta, add_start_dispatch, add_start_deep_dispatch, scan_id=scan_id
-    )
-    return response, None
-
-
 class ItemSource:
     """The providers' items, pulled one at a time: ``next_item()`` until it returns ``DONE``."""
 
@@ -108,7 +54,7 @@ class ItemSource:
         self._stoq = stoq
         errors: List[Error] = []
         providers = [
-            (name, stoq.plugin_for_role(errors, name, ProviderPlugin, "load", None))
+            (name, stoq.calls.plugin(errors, name, ProviderPlugin, "load", None))
             for name in stoq.settings.providers
         ]
         for error in errors:
@@ -162,26 +108,16 @@ class ItemSource:
                 items.append(item)
 
 
-def _scan_for_pool(
-    stoq: Stoq,
-    work: Work,
-    request_meta: Optional[RequestMeta],
-    add_start_dispatch: Optional[List[str]],
-    add_start_deep_dispatch: Optional[List[str]],
-    send_back: bool,
-) -> Outcome:
-    """In a consumer: scan one item; tell the parent what it needs to count and settle it
-    (and the response itself when the parent has connectors of its own to run)."""
+def _scan_for_pool(stoq: Stoq, work: Work, args: RequestArgs, send_back: bool) -> Outcome:
+    """In a consumer: scan one item; tell the parent its outcome, to count and settle it (and
+    the response itself when the parent has connectors of its own to run)."""
     item, scan_id = work
-    failures = stoq.connector_failures
-    response, unscanned = scan_item(
-        stoq, item, request_meta, add_start_dispatch, add_start_deep_dispatch, scan_id
-    )
+    outcome = stoq.request_item(item, dataclasses.replace(args, scan_id=scan_id))
     return (
-        bool(response.errors),
-        stoq.connector_failures - failures,
-        response if send_back else None,
-        unscanned,
+        bool(outcome.response.errors),
+        len(outcome.save_failures),
+        outcome.response if send_back else None,
+        outcome.unscanned,
     )
 
 
@@ -235,12 +171,7 @@ def _describe(item: Any) -> str:
 _Held = Tuple[Optional[str], str, Optional[str], Optional[Delivery]]
 
 
-def _run_on_pool(
-    stoq: Stoq,
-    request_meta: Optional[RequestMeta],
-    add_start_dispatch: Optional[List[str]],
-    add_start_deep_dispatch: Optional[List[str]],
-) -> None:
+def _run_on_pool(stoq: Stoq, args: RequestArgs) -> None:
     held: Dict[int, _Held] = {}
     keys = itertools.count()
 
@@ -263,14 +194,14 @@ def _run_on_pool(
     # cannot load in a consumer: consumers send their responses back for it to run here.
     installed = stoq.plugins.sources
     in_parent = [name for name in stoq.connectors if name not in installed]
-    kwargs = stoq_for(stoq)
+    factory, kwargs = stoq_for(stoq)
     kwargs["connectors"] = [name for name in stoq.connectors if name in installed]
     stoq.preload_plugins()
     pool = ConsumerPool(
         stoq.settings.consumers,
-        kwargs,
+        (factory, kwargs),
         _scan_for_pool,
-        (request_meta, add_start_dispatch, add_start_deep_dispatch, bool(in_parent)),
+        (args, bool(in_parent)),
         logging_setup(),
     )
     for key, result, exit_code in pool.process(feed, stoq.stopping.is_set):
@@ -289,24 +220,19 @@ def _run_on_pool(
             payload_id,
             "scan",
         )
-        meta = request_meta or RequestMeta()
+        meta = args.request_meta or RequestMeta()
         stoq.report_unscanned(StoqResponse([], meta, [error], scan_id=scan_id))
         _settle(stoq, delivery, f"consumer process died (exit code {exit_code})")
     stoq.consumer_deaths += pool.deaths
     _nack_unstarted(stoq, source)
 
 
-def run_providers(
-    stoq: Stoq,
-    request_meta: Optional[RequestMeta],
-    add_start_dispatch: Optional[List[str]],
-    add_start_deep_dispatch: Optional[List[str]],
-) -> None:
+def run_providers(stoq: Stoq, args: RequestArgs) -> None:
     """Scan until every provider has finished and the queue is drained, or ``stoq.stop()``."""
     if not stoq.settings.providers:
         raise StoqConfigError("run mode needs at least one provider (providers = [...])")
     if stoq.settings.consumers > 1:
-        _run_on_pool(stoq, request_meta, add_start_dispatch, add_start_deep_dispatch)
+        _run_on_pool(stoq, args)
         return
     source = ItemSource(stoq)
     while not stoq.stopping.is_set():
@@ -315,8 +241,6 @@ def run_providers(
             return
         if entry is not None:
             work, delivery = _unwrap(entry)
-            _, failures, _, unscanned = _scan_for_pool(
-                stoq, work, request_meta, add_start_dispatch, add_start_deep_dispatch, False
-            )
+            _, failures, _, unscanned = _scan_for_pool(stoq, work, args, False)
             _settle(stoq, delivery, _verdict(unscanned, failures))
     _nack_unstarted(stoq, source)

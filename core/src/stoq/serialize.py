@@ -1,15 +1,56 @@
-"""JSON output that never guesses: bytes become escaped UTF-8 text, times are ISO 8601."""
+"""JSON output that never guesses and never fails: SPEC §5.7.
+
+Bytes become UTF-8 text with undecodable bytes escaped (``\\xff``), in values and in keys; times
+are ISO 8601; NaN and the infinities (which standard JSON lacks) become the strings ``"NaN"``,
+``"Infinity"`` and ``"-Infinity"``; text holding lone surrogates (undecodable file names read
+with ``surrogateescape``) is escaped the same way as bytes. The result is always valid UTF-8.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from datetime import date, datetime
 from typing import Any, Optional
 
-__all__ = ["dumps", "to_jsonable"]
+__all__ = ["dumps", "jsonable", "to_jsonable"]
+
+#: Deeper nesting than this is refused (json itself would hit the recursion limit).
+MAX_DEPTH = 200
+_NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
+
+
+def _text(value: str) -> str:
+    """``value`` if it encodes as UTF-8; otherwise with its lone surrogates escaped."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        raw = value.encode("utf-8", "surrogateescape" if _escapable(value) else "backslashreplace")
+        return raw.decode("utf-8", "backslashreplace")
+
+
+def _escapable(value: str) -> bool:
+    """Whether every surrogate in ``value`` stands for an undecodable byte (U+DC80..U+DCFF)."""
+    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in value)
+
+
+def _key(key: Any) -> str:
+    if isinstance(key, str):
+        return _text(key)
+    if isinstance(key, (bytes, bytearray, memoryview)):
+        return bytes(key).decode("utf-8", "backslashreplace")
+    if key is None or isinstance(key, bool):
+        return json.dumps(key)
+    if isinstance(key, float) and not math.isfinite(key):
+        return "NaN" if key != key else _NON_FINITE[key]
+    if isinstance(key, (int, float)):
+        return json.dumps(key)
+    return _text(str(key))
 
 
 def _default(obj: Any) -> Any:
+    """Non-JSON values as JSON ones (one level; ``jsonable`` recurses)."""
     if isinstance(obj, (bytes, bytearray, memoryview)):
         return bytes(obj).decode("utf-8", "backslashreplace")
     if isinstance(obj, (datetime, date)):
@@ -28,6 +69,45 @@ def _default(obj: Any) -> Any:
     return repr(obj)
 
 
+def jsonable(value: Any, _depth: int = 0, _path: Optional[set[int]] = None) -> Any:
+    """A copy of ``value`` made only of standard JSON types, following §5.7's rules.
+
+    Raises ``ValueError`` for what cannot be written at all (a container that contains itself,
+    nesting deeper than ``MAX_DEPTH``); an object's ``to_dict`` that raises propagates.
+    """
+    if value is None or value is True or value is False:
+        return value
+    kind = type(value)
+    if kind is str:
+        return _text(value)
+    if kind is int:
+        return value
+    if kind is float:
+        if math.isfinite(value):
+            return value
+        return "NaN" if value != value else _NON_FINITE[value]
+    if _depth > MAX_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, (dict, list, tuple)):
+        path = set() if _path is None else _path
+        if id(value) in path:
+            raise ValueError(f"a {type(value).__name__} that contains itself")
+        path.add(id(value))
+        try:
+            if isinstance(value, dict):
+                return {_key(k): jsonable(v, _depth + 1, path) for k, v in value.items()}
+            return [jsonable(v, _depth + 1, path) for v in value]
+        finally:
+            path.discard(id(value))
+    if isinstance(value, str):  # subclasses (str enums and the like) as plain values
+        return _text(str(value))
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return jsonable(float(value))
+    return jsonable(_default(value), _depth + 1, _path)
+
+
 def to_jsonable(value: Any) -> Any:
     """Plain JSON types pass through; anything else is converted as the encoder would."""
     if value is None or isinstance(value, (str, int, float, bool, list, dict)):
@@ -36,7 +116,25 @@ def to_jsonable(value: Any) -> Any:
 
 
 def dumps(obj: Any, indent: Optional[int] = None) -> str:
-    """Serialise a response (or any result) to JSON text."""
-    if indent is None:
-        return json.dumps(obj, default=_default, separators=(",", ":"), ensure_ascii=False)
-    return json.dumps(obj, default=_default, indent=indent, ensure_ascii=False)
+    """Serialise a response (or any result) to JSON text that always encodes as UTF-8.
+
+    The common case (results already plain JSON) costs one ``json.dumps``; anything else is
+    converted by ``jsonable`` first.
+    """
+    separators = (",", ":") if indent is None else None
+    try:
+        text = json.dumps(
+            obj,
+            default=_default,
+            indent=indent,
+            separators=separators,
+            ensure_ascii=False,
+            allow_nan=False,
+        )
+        text.encode("utf-8")
+        return text
+    except (TypeError, ValueError, UnicodeEncodeError):
+        pass
+    return json.dumps(
+        jsonable(obj), indent=indent, separators=separators, ensure_ascii=False, allow_nan=False
+    )

@@ -14,7 +14,14 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from stoq.config import ConfigFile, read_config_file, split_list
 from stoq.exceptions import StoqConfigError
 
-__all__ = ["PLUGIN_LIST_KEYS", "SETTING_KEYS", "CoreSettings", "load_profile", "resolve_settings"]
+__all__ = [
+    "PLUGIN_LIST_KEYS",
+    "SETTING_KEYS",
+    "CoreSettings",
+    "load_profile",
+    "resolve_settings",
+    "setting_value",
+]
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +86,7 @@ def _coerce(key: str, value: Any, where: str) -> Any:
         if isinstance(default, list):
             if not isinstance(value, (str, list, tuple)):
                 raise TypeError
-            return split_list(value)
+            return list(dict.fromkeys(split_list(value)))  # a name listed twice runs once
         if isinstance(default, int):
             if isinstance(value, (bool, float)):
                 raise TypeError
@@ -104,6 +111,13 @@ def _coerce(key: str, value: Any, where: str) -> Any:
         if key == "log_dir":
             expected = "a folder path"
         raise StoqConfigError(f"{where}: [core] {key} = {value!r}: expected {expected}") from None
+
+
+def setting_value(key: str, value: Any, where: str) -> Any:
+    """``value`` checked and converted for ``[core] key``; ``StoqConfigError`` if it cannot be."""
+    if key not in SETTING_KEYS:
+        raise StoqConfigError(f"{where}: unknown [core] key {key!r}")
+    return _coerce(key, value, where)
 
 
 def _normalise(values: Mapping[str, Any], where: str) -> Dict[str, Any]:

@@ -231,14 +231,22 @@ def test_zip_tool_encrypted_archive_opens(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "option", ["max_members", "max_member_size", "max_total_bytes", "max_ratio"]
 )
-@pytest.mark.parametrize("value", [0, -1, "many", True])
-def test_bad_limit_options_fail_the_load_naming_them(option: str, value: object) -> None:
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (0, "must be a positive number"),
+        (-1, "must be a positive number"),
+        ("many", "= 'many': expected a"),  # the core's typing of options says so
+        (True, "= True: expected a"),
+    ],
+)
+def test_bad_limit_options_fail_the_load_naming_them(
+    option: str, value: object, message: str
+) -> None:
     """A limit that is not a positive number stops the plugin from loading."""
     stoq = make_stoq(plugin_opts={"decompress": {option: value}})
     try:
-        with pytest.raises(
-            StoqPluginLoadError, match=f"option '{option}' must be a positive number"
-        ):
+        with pytest.raises(StoqPluginLoadError, match=f"option '{option}' {message}"):
             stoq.load_plugin("decompress")
     finally:
         stoq.close()

@@ -14,7 +14,7 @@ import decompress_samples as samples
 import pytest
 from decompress_harness import decompress
 
-from stoq import Stoq, StoqResponse
+from stoq import Error, Stoq, StoqResponse
 from stoq.testing import walk
 
 TEXT = b"payload text that is the same everywhere\n"
@@ -65,9 +65,11 @@ def test_truncated_and_corrupt_files_of_every_format(kind: str) -> None:
         results = response.results
         assert set(results) >= {"format", "members", "extracted", "limits_hit"}
         problems = [m for m in results["members"] if "error" in m or m.get("truncated")]
-        if response.errors:
+        errors = [e for e in response.errors if not isinstance(e, Error)]
+        if errors:
             assert results.get("error") or problems, response.errors
-        assert all(isinstance(e, str) for e in response.errors)
+        assert all(isinstance(e, str) for e in errors)
+        assert all(e.stage == "limit" for e in response.errors if isinstance(e, Error))
 
 
 def test_zero_byte_file_is_an_error_not_a_crash() -> None:

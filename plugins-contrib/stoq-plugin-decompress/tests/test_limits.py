@@ -166,3 +166,12 @@ def test_duplicate_members_are_extracted_once() -> None:
     assert {"archive_path": "b.txt", "size": 4, "duplicate_of": "a.txt"} in response.results[
         "members"
     ]
+
+
+def test_a_limit_reached_is_a_limit_error_in_the_response(archive_stoq) -> None:
+    """A cut bomb is not a clean result: the response has a `limit` Error (the CLI exits 1)."""
+    bomb = samples.STREAMS["gzip"](bytes(3 * MIB))
+    response = archive_stoq().scan(bomb)
+    [error] = response.errors
+    assert (error.plugin_name, error.stage) == ("decompress", "limit")
+    assert "max_ratio 100" in error.error

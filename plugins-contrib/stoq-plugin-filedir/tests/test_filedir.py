@@ -78,6 +78,7 @@ def test_run_mode_fetches_archived_payloads_through_get(tmp_path: Path, zip_byte
     with make_stoq(
         plugins={"sha_provider": ShaProvider},
         providers=["sha_provider"],
+        source_archivers=["filedir"],
         connectors=["filedir"],
         consumers=1,
         plugin_opts={"filedir": opts, "sha_provider": {"tasks": [sha256, "../../etc/passwd"]}},

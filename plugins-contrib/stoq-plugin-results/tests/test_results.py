@@ -433,8 +433,9 @@ def load_error(rules: Any, **options: Any) -> str:
             [rule("exists", "size", name="flag", if_installed="yes")],
             "rule 'flag' (#1): 'if_installed' must be true or false",
         ),
-        ("[{not json", "option 'rules' is not valid JSON"),
-        (42, "option 'rules' must be a list of tables"),
+        # the core types options after their defaults (a list here) and names the mistake
+        ("[{not json", "option 'rules' = '[{not json': expected a list"),
+        (42, "option 'rules' = 42: expected a list"),
     ],
 )
 def test_invalid_rules_fail_the_load_naming_the_rule(rules: Any, message: str) -> None:
@@ -444,7 +445,8 @@ def test_invalid_rules_fail_the_load_naming_the_rule(rules: Any, message: str) -
 
 def test_bad_default_rules_flag_is_an_error() -> None:
     assert re.search(
-        "option 'default_rules' must be true or false", load_error([], default_rules="maybe")
+        "option 'default_rules' = 'maybe': expected true or false",
+        load_error([], default_rules="maybe"),
     )
 
 

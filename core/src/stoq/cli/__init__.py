@@ -35,7 +35,9 @@ exit status:
   0    success
   1    a scan finished with errors, a file could not be read, a connector or provider failed,
        or an install did not give a usable plugin
-  2    usage or configuration error (bad flag, missing path, unknown plugin, invalid config file)
+  2    usage or configuration error (bad flag, missing path, unknown plugin, invalid config file,
+       a plugin option the core reads with a wrong value); nothing was scanned
+  3    an unexpected error inside stoq itself (please report it, with --log-level debug output)
   130  interrupted (Ctrl-C)
 
 examples:
@@ -102,8 +104,16 @@ def _quiet_broken_pipe() -> int:
     from stoq.cli.common import EXIT_FAILED
 
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, sys.__stdout__.fileno() if sys.__stdout__ else 1)
     return EXIT_FAILED
+
+
+def _utf8_streams() -> None:
+    """Responses are UTF-8 whatever the locale; messages on stderr never fail to encode."""
+    for stream, errors in ((sys.stdout, "strict"), (sys.stderr, "backslashreplace")):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(encoding="utf-8", errors=errors)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -115,9 +125,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     import traceback
 
-    from stoq.cli.common import EXIT_FAILED, EXIT_USAGE, CliError
+    from stoq.cli.common import EXIT_INTERNAL, EXIT_USAGE, CliError
     from stoq.exceptions import StoqConfigError
 
+    _utf8_streams()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -149,4 +160,4 @@ def main(argv: Optional[List[str]] = None) -> int:
                 f"stoq: error: {type(exc).__name__}: {exc} (run with --log-level debug for details)",
                 file=sys.stderr,
             )
-        return EXIT_FAILED
+        return EXIT_INTERNAL

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import difflib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, TextIO, Tuple
 
 from stoq.cli.flags import PLUGIN_LIST_FLAGS, PROVIDER_FLAG
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXIT_FAILED",
+    "EXIT_INTERNAL",
     "EXIT_OK",
     "EXIT_USAGE",
     "CliError",
@@ -28,11 +29,26 @@ __all__ = [
     "load_settings",
     "plugin_opts",
     "request_meta",
+    "response_stream",
     "setup_logging",
     "start_logging",
+    "write_response",
 ]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+#: 0 ok; 1 a scan completed with errors (or a connector, provider or consumer failed);
+#: 2 usage or configuration error, nothing scanned; 3 an unexpected error inside stoq itself.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+#: Which role each plugin-list setting asks of the plugins it names.
+ROLE_OF_SETTING = {
+    "providers": "provider",
+    "source_archivers": "archiver",
+    "dest_archivers": "archiver",
+    "connectors": "connector",
+    "dispatchers": "dispatcher",
+    "deep_dispatchers": "deep_dispatcher",
+    "decorators": "decorator",
+    "always_dispatch": "worker",
+}
 
 
 class CliError(Exception):
@@ -121,17 +137,68 @@ def close_matches_hint(name: str, known: List[str]) -> str:
 
 
 def _check_names(stoq: Stoq, args: argparse.Namespace) -> None:
+    """Plugin names from the flags and the configuration file must be installed; the core's
+    own options (``timeout``, ``isolation``, ``memory_limit``) must be readable."""
+    from stoq.exceptions import StoqConfigError
+    from stoq.options import CORE_OPTIONS, core_options
+    from stoq.settings import PLUGIN_LIST_KEYS
+
     given: List[Tuple[str, str]] = []
     for short, long, dest, _ in PLUGIN_LIST_FLAGS + [PROVIDER_FLAG]:
         given += [(name, f"{short}/{long}") for name in getattr(args, dest, None) or []]
     given += [(name, "--plugin-opts") for name, _, _ in getattr(args, "plugin_opts", [])]
+    for key in PLUGIN_LIST_KEYS:
+        source = stoq.settings.sources.get(key, "")
+        if source.startswith("file"):
+            given += [(name, f"[core] {key} in {source[5:]}") for name in getattr(stoq, key)]
     problems = []
     for name, flag in given:
         if not stoq.plugins.is_available(name):
             hint = close_matches_hint(name, sorted(stoq.plugins.sources))
             problems.append(f"unknown plugin {name!r} (given with {flag}); {hint}")
+    options: List[Tuple[str, str, Any, str]] = [
+        (name, key, value, "--plugin-opts") for name, key, value in args.plugin_opts
+    ]
+    for name, values in stoq.config.plugins.items():
+        options += [(name, k, v, str(stoq.config.path)) for k, v in values.items()]
+    for name, key, value, where in options:
+        if key in CORE_OPTIONS:
+            try:
+                core_options(name, {key: value}, stoq.settings.plugin_timeout)
+            except StoqConfigError as exc:
+                problems.append(f"{exc} (given in {where})")
     if problems:
         raise CliError("\n".join(dict.fromkeys(problems)))
+
+
+def response_stream(stoq: Stoq) -> Optional[TextIO]:
+    """Reserve standard output for responses (plugins' prints go to stderr). Returns the
+    stream the command writes responses to, or None when a configured connector writes
+    them there itself (``writes_stdout``), so each response is printed once."""
+    from stoq.exceptions import StoqPluginException
+    from stoq.stdout import protect
+
+    real = protect()
+    for name in stoq.connectors:
+        try:
+            if getattr(stoq.plugins.load(name), "writes_stdout", False):
+                return None
+        except StoqPluginException:
+            continue  # reported in each response
+    return real
+
+
+def write_response(stream: TextIO, text: str) -> None:
+    """One response and a newline, as UTF-8 whatever the locale, flushed at once."""
+    data = (text + "\n").encode("utf-8")
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:
+        stream.write(data.decode("utf-8"))
+    else:
+        stream.flush()
+        buffer.write(data)
+        buffer.flush()
+    stream.flush()
 
 
 def build_stoq(args: argparse.Namespace) -> Stoq:

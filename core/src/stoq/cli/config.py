@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional
 from stoq.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
+    ROLE_OF_SETTING,
     CliError,
     build_stoq,
     close_matches_hint,
@@ -145,7 +146,9 @@ def check_file(path: Path, extra_plugin_dirs: Optional[List[str]] = None) -> Lis
 
     from stoq.config import ConfigFile, read_config_file, split_list
     from stoq.exceptions import StoqConfigError, StoqDuplicatePlugin
+    from stoq.inventory import inventory
     from stoq.loader import choose_source, discover
+    from stoq.options import CORE_OPTIONS, core_options
     from stoq.settings import PLUGIN_LIST_KEYS, resolve_settings
 
     config = read_config_file(path)  # a syntax error raises, naming the file
@@ -163,15 +166,19 @@ def check_file(path: Path, extra_plugin_dirs: Optional[List[str]] = None) -> Lis
             resolve_settings({}, ConfigFile(path=path, core={key: value}))
         except StoqConfigError as exc:
             problems.append(str(exc))
-    if problems:
-        return problems
-    folders = split_list(config.core.get("plugin_dir_list", [])) + list(extra_plugin_dirs or [])
+    dirs = config.core.get("plugin_dir_list", [])
+    folders = split_list(dirs) if isinstance(dirs, (str, list, tuple)) else []
+    folders += list(extra_plugin_dirs or [])
     for folder in folders:
         if not Path(folder).expanduser().is_dir():
             problems.append(f"{path}: [core] plugin_dir_list: folder {folder!r} does not exist")
-    available = discover([f for f in folders if Path(f).expanduser().is_dir()])
+    existing = [f for f in folders if Path(f).expanduser().is_dir()]
+    available = discover(existing)
+    roles = {info.name: info for info in inventory(existing, check=False)}
     for key in PLUGIN_LIST_KEYS:
-        for name in split_list(config.core.get(key, [])):
+        value = config.core.get(key, [])
+        for name in split_list(value) if isinstance(value, (str, list, tuple)) else []:
+            info = roles.get(name)
             if name not in available:
                 hint = close_matches_hint(name, sorted(available))
                 problems.append(
@@ -182,6 +189,19 @@ def check_file(path: Path, extra_plugin_dirs: Optional[List[str]] = None) -> Lis
                     choose_source(name, available[name])
                 except StoqDuplicatePlugin as exc:
                     problems.append(f"{path}: [core] {key} names plugin {name!r}: {exc}")
+                    continue
+                if info is not None and info.roles and ROLE_OF_SETTING[key] not in info.roles:
+                    problems.append(
+                        f"{path}: [core] {key} names plugin {name!r}, which is not a"
+                        f" {ROLE_OF_SETTING[key]} (its roles: {', '.join(info.roles)})"
+                    )
+    for name, options in config.plugins.items():
+        for key, value in options.items():
+            if key in CORE_OPTIONS:
+                try:
+                    core_options(name, {key: value}, 60.0)
+                except StoqConfigError as exc:
+                    problems.append(f"{path}: [plugins.{name}] {exc}")
     for name in config.plugins:
         if name not in available:
             print(

@@ -8,21 +8,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union
+from typing import TYPE_CHECKING, Any, BinaryIO, Dict, Iterator, List, Optional, Tuple, Union
 
-from stoq.data_classes import PayloadMeta, RequestMeta
+from stoq.data_classes import Error, Payload, PayloadMeta, RequestMeta, StoqResponse
+from stoq.request import RequestArgs
 from stoq.serialize import dumps
 
 if TYPE_CHECKING:
     from stoq.core import Stoq
 
-__all__ = ["Outcome", "ScanOptions", "scan_items"]
+__all__ = ["Outcome", "ScanOptions", "read_bounded", "scan_items"]
 
 log = logging.getLogger("stoq.cli")
 
-#: A file path (str), or bytes already read from standard input.
-Item = Union[str, bytes]
+#: A file path (str), or standard input already read: its bytes and whether it was cut.
+Item = Union[str, Tuple[bytes, bool]]
 
 
 @dataclass
@@ -34,6 +34,8 @@ class ScanOptions:
     start_dispatch: Optional[List[str]]
     start_deep_dispatch: Optional[List[str]]
     indent: Optional[int]
+    #: The most bytes read from one input (``max_payload_size``); the rest is reported cut.
+    read_limit: int = 256 * 1024**2
 
 
 @dataclass
@@ -45,23 +47,63 @@ class Outcome:
     problem: Optional[str] = None
 
 
+def read_bounded(stream: BinaryIO, limit: int) -> Tuple[bytes, bool]:
+    """At most ``limit`` bytes of ``stream``, and whether there was more (files, FIFOs, stdin,
+    ``/dev/zero``: nothing is read past the bound)."""
+    chunks: List[bytes] = []
+    remaining = limit + 1
+    while remaining > 0:
+        chunk = stream.read(min(remaining, 1024**2))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    content = b"".join(chunks)
+    return content[:limit], len(content) > limit
+
+
+def _request_meta(options: ScanOptions) -> RequestMeta:
+    return RequestMeta(source=options.request_source, extra_data=dict(options.request_extra))
+
+
 def scan_one(stoq: Stoq, item: Item, options: ScanOptions) -> Outcome:
     """Scan one file (or stdin's bytes) as one request."""
-    if isinstance(item, bytes):
-        content, meta = item, PayloadMeta()
+    cut = False
+    if isinstance(item, tuple):
+        (content, cut), meta = item, PayloadMeta()
     else:
         try:
-            content = Path(item).read_bytes()
+            with open(item, "rb") as handle:
+                content, cut = read_bounded(handle, options.read_limit)
         except OSError as exc:
             return Outcome(None, True, f"cannot read {item!r}: {exc.strerror or exc}")
         meta = PayloadMeta(extra_data={"filename": item})
-    request = RequestMeta(source=options.request_source, extra_data=dict(options.request_extra))
-    failures = stoq.connector_failures
-    response = stoq.scan(
-        content, meta, request, options.start_dispatch, options.start_deep_dispatch
+    payload = Payload(content, meta)
+    errors: List[Error] = []
+    if cut:
+        errors.append(
+            Error(
+                f"input cut at {options.read_limit} bytes (max_payload_size); the rest was not"
+                " read or scanned",
+                None,
+                payload.payload_id,
+                "limit",
+            )
+        )
+    args = RequestArgs(
+        _request_meta(options), options.start_dispatch, options.start_deep_dispatch, errors
     )
-    failed = bool(response.errors) or stoq.connector_failures > failures
-    return Outcome(dumps(response, indent=options.indent), failed)
+    outcome = stoq.request(payload, args)
+    return Outcome(dumps(outcome.response, indent=options.indent), outcome.failed)
+
+
+def _lost(item: Item, exit_code: int, options: ScanOptions) -> Outcome:
+    """An input whose scan killed its process still gets a response, with the error."""
+    name = "standard input" if isinstance(item, tuple) else repr(item)
+    problem = f"scanning {name} killed its process (exit code {exit_code})"
+    error = Error(problem, None, None, "scan")
+    response = StoqResponse([], _request_meta(options), [error])
+    return Outcome(dumps(response, indent=options.indent), True, problem)
 
 
 def _scan_in_consumer(stoq: Stoq, item: Item, options: ScanOptions) -> Outcome:
@@ -96,10 +138,7 @@ def scan_items(
     next_index = 0
     for index, outcome, exit_code in pool.process(lambda _timeout: next(feed_order, DONE)):
         if exit_code is not None:
-            name = "standard input" if isinstance(items[index], bytes) else repr(items[index])
-            outcome = Outcome(
-                None, True, f"scanning {name} killed its process (exit code {exit_code})"
-            )
+            outcome = _lost(items[index], exit_code, options)
         done[index] = outcome
         while next_index in done:
             yield done.pop(next_index)

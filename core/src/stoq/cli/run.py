@@ -18,7 +18,9 @@ from stoq.cli.common import (
     CliError,
     build_stoq,
     request_meta,
+    response_stream,
     start_logging,
+    write_response,
 )
 from stoq.cli.flags import add_output_flags, add_stoq_flags, output_indent, whole_number
 
@@ -78,9 +80,10 @@ def _stdout_connector(indent: Optional[int]) -> Any:
     class StdoutConnector(ConnectorPlugin):
         """Writes each response to standard output as JSON."""
 
+        writes_stdout = True
+
         def save(self, response: StoqResponse) -> None:
-            sys.stdout.write(dumps(response, indent=indent) + "\n")
-            sys.stdout.flush()
+            write_response(sys.stdout, dumps(response, indent=indent))
 
     return StdoutConnector
 
@@ -110,10 +113,11 @@ def handle(args: argparse.Namespace) -> int:
         raise CliError(
             "run mode needs a provider: give -P NAME, or set providers in [core] of the config file"
         )
+    out = response_stream(stoq)
     if not stoq.connectors:
         # Printed by this process (consumers send their responses back), so every response
         # reaches stdout whole, whatever the number of consumers.
-        indent = output_indent(args, sys.stdout.isatty())
+        indent = output_indent(args, out is not None and out.isatty())
         stoq.plugins.build(STDOUT_CONNECTOR, _stdout_connector(indent))
         stoq.connectors = [STDOUT_CONNECTOR]
     from stoq.exceptions import StoqException

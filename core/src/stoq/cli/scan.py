@@ -9,7 +9,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, List, Optional
 
-from stoq.cli.common import EXIT_FAILED, EXIT_OK, CliError, build_stoq, start_logging
+from stoq.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CliError,
+    build_stoq,
+    response_stream,
+    start_logging,
+    write_response,
+)
 from stoq.cli.flags import add_output_flags, add_stoq_flags, output_indent, whole_number
 
 if TYPE_CHECKING:
@@ -122,7 +130,7 @@ def _progress(args: argparse.Namespace, count: int) -> Optional[ProgressBar]:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from stoq.cli.jobs import ScanOptions, scan_items
+    from stoq.cli.jobs import ScanOptions, read_bounded, scan_items
 
     start_logging(args)
     inputs = collect_inputs(args.paths, args.recursive)
@@ -130,16 +138,19 @@ def handle(args: argparse.Namespace) -> int:
     if not inputs:
         log.warning("nothing to scan")
         return EXIT_OK
-    items = [sys.stdin.buffer.read() if item == "-" else item for item in inputs]
+    out = response_stream(stoq)
+    limit = stoq.settings.max_payload_size
+    items = [read_bounded(sys.stdin.buffer, limit) if item == "-" else item for item in inputs]
     options = ScanOptions(
         request_source=args.request_source,
         request_extra=dict(args.request_extra),
         start_dispatch=args.start_dispatch,
         start_deep_dispatch=args.start_deep_dispatch,
-        indent=output_indent(args, sys.stdout.isatty()),
+        indent=output_indent(args, out is not None and out.isatty()),
+        read_limit=limit,
     )
     bar = _progress(args, len(items))
-    shared_screen = bar is not None and sys.stdout.isatty()
+    shared_screen = bar is not None and out is not None and out.isatty()
     failed = False
     try:
         for outcome in scan_items(stoq, items, options, args.jobs):
@@ -148,9 +159,8 @@ def handle(args: argparse.Namespace) -> int:
                 bar.clear()  # type: ignore[union-attr]
             if outcome.problem:
                 print(f"stoq: error: {outcome.problem}", file=sys.stderr)
-            if outcome.text is not None:
-                sys.stdout.write(outcome.text + "\n")
-                sys.stdout.flush()
+            if outcome.text is not None and out is not None:
+                write_response(out, outcome.text)
             failed = failed or outcome.failed
             if bar is not None:
                 bar.advance()

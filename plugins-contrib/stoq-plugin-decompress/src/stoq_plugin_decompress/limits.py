@@ -23,16 +23,12 @@ class StopExtraction(Exception):
     """A payload-wide limit was reached: extraction of this payload ends here."""
 
 
-def _positive(options: Dict[str, Any], name: str, kind: type) -> Any:
-    """Option ``name`` as a positive ``kind``; INI files give text, so convert and check."""
+def _positive(options: Dict[str, Any], name: str) -> Any:
+    """Option ``name``, which the core already typed after its default, checked positive."""
     value = options[name]
-    try:
-        number = None if isinstance(value, bool) else kind(value)
-    except (TypeError, ValueError):
-        number = None
-    if number is None or number <= 0:
+    if value <= 0:
         raise ValueError(f"decompress: option {name!r} must be a positive number, got {value!r}")
-    return number
+    return value
 
 
 @dataclass(frozen=True)
@@ -47,10 +43,10 @@ class Limits:
     @classmethod
     def from_options(cls, options: Dict[str, Any]) -> Limits:
         return cls(
-            max_members=_positive(options, "max_members", int),
-            max_member_size=_positive(options, "max_member_size", int),
-            max_total_bytes=_positive(options, "max_total_bytes", int),
-            max_ratio=_positive(options, "max_ratio", float),
+            max_members=_positive(options, "max_members"),
+            max_member_size=_positive(options, "max_member_size"),
+            max_total_bytes=_positive(options, "max_total_bytes"),
+            max_ratio=_positive(options, "max_ratio"),
         )
 
     def expansion_cap(self, input_size: int) -> int:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import contextlib
 from configparser import ConfigParser
-from typing import Any, ClassVar, Dict, List, Optional
+from typing import Any, ClassVar, Dict, List, Optional, Union
 
-from stoq.config import split_list
-from stoq.data_classes import Payload, RequestMeta, WorkerResponse
+from stoq.data_classes import Error, Payload, RequestMeta, WorkerResponse
 from stoq.plugins import WorkerPlugin
 
 from .detect import detect
@@ -29,7 +28,8 @@ class DecompressPlugin(WorkerPlugin):
     Every member becomes an ``ExtractedPayload`` whose ``extra_data`` holds ``filename``,
     ``archive_path`` and ``format``; names are metadata only and never touch the file system.
     Limits on member count, member size, total bytes and expansion ratio are enforced while
-    decompressing, and each one reached is listed in the results' ``limits_hit``.
+    decompressing; each one reached is listed in the results' ``limits_hit`` and reported as an
+    ``Error`` with stage ``limit`` (not everything was scanned), as the engine's own limits are.
     """
 
     DEFAULT_OPTIONS: ClassVar[Dict[str, Any]] = {
@@ -37,14 +37,14 @@ class DecompressPlugin(WorkerPlugin):
         "max_members": 10000,
         "max_member_size": 256 * MIB,
         "max_total_bytes": 1024 * MIB,
-        "max_ratio": 100,
+        "max_ratio": 100.0,
     }
 
     def __init__(self, config: ConfigParser, plugin_opts: Optional[Dict[str, Any]] = None) -> None:
         super().__init__(config, plugin_opts)
-        options = {**self.DEFAULT_OPTIONS, **self.plugin_opts}
-        self.limits = Limits.from_options(options)
-        self.passwords = split_list(options["passwords"] or [])
+        # The core merged the defaults in and typed every option after them.
+        self.limits = Limits.from_options(self.plugin_opts)
+        self.passwords = list(self.plugin_opts["passwords"] or [])
 
     def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
         content = payload.content
@@ -54,7 +54,12 @@ class DecompressPlugin(WorkerPlugin):
             extraction.fail(UNKNOWN_FORMAT)
         else:
             _read(content, extraction)
-        return WorkerResponse(extraction.results(), extraction.extracted, extraction.errors)
+        limits = [
+            Error(f"not everything was extracted: {hit}", stage="limit")
+            for hit in extraction.limits_hit
+        ]
+        errors: List[Union[str, Error]] = [*extraction.errors, *limits]
+        return WorkerResponse(extraction.results(), extraction.extracted, errors)
 
 
 def _read(content: bytes, x: Extraction) -> None:

@@ -147,17 +147,6 @@ DEFAULT_RULES: List[Dict[str, Any]] = [
 ]
 
 
-def _flag(value: Any, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "yes", "1", "on"):
-        return True
-    if text in ("false", "no", "0", "off"):
-        return False
-    raise ValueError(f"results: option {name!r} must be true or false, got {value!r}")
-
-
 def _latest_results(payload: Payload, worker: str) -> Any:
     """The worker's results from the latest round it ran in (None if it has not run)."""
     for round_results in reversed(payload.worker_results):
@@ -179,11 +168,9 @@ class ResultsPlugin(DeepDispatcherPlugin):
 
     def __init__(self, config: ConfigParser, plugin_opts: Optional[Dict[str, Any]] = None) -> None:
         super().__init__(config, plugin_opts)
-        options = {**self.DEFAULT_OPTIONS, **self.plugin_opts}
+        options = self.plugin_opts  # merged with the defaults and typed by the core
         user_rules = parse_rules(options["rules"])
-        builtin = (
-            parse_rules(DEFAULT_RULES) if _flag(options["default_rules"], "default_rules") else []
-        )
+        builtin = parse_rules(DEFAULT_RULES) if options["default_rules"] else []
         names = {rule.name for rule in user_rules}
         # A rule of the user's with a default rule's name replaces it.
         self.rules: List[Rule] = [r for r in builtin if r.name not in names] + user_rules

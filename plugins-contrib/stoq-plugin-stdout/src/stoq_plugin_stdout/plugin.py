@@ -40,6 +40,8 @@ class StdoutPlugin(ConnectorPlugin):
     """
 
     DEFAULT_OPTIONS: ClassVar[Dict[str, Any]] = {"indent": "compact"}
+    #: Under the ``stoq`` command, this connector owns standard output (printed once).
+    writes_stdout = True
 
     def __init__(self, config: ConfigParser, plugin_opts: Optional[Dict[str, Any]] = None) -> None:
         super().__init__(config, plugin_opts)

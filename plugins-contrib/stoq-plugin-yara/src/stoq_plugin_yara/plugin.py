@@ -23,16 +23,12 @@ RULES_DIR = Path(__file__).resolve().parent / "rules"
 SHIPPED_DISPATCH = RULES_DIR / "dispatch.yar"
 
 
-def _positive(options: Dict[str, Any], name: str, kind: type) -> Any:
-    """An option as a positive number of ``kind``; INI files give text, so convert and check."""
+def _positive(options: Dict[str, Any], name: str) -> Any:
+    """An option (typed by the core after its default) checked positive: 0 would mean none."""
     value = options[name]
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        number = None
-    if number is None or isinstance(value, bool) or number <= 0:
+    if value <= 0:
         raise ValueError(f"yara: option {name!r} must be a positive number, got {value!r}")
-    return number
+    return value
 
 
 class YaraPlugin(WorkerPlugin, DispatcherPlugin):
@@ -49,24 +45,24 @@ class YaraPlugin(WorkerPlugin, DispatcherPlugin):
     DEFAULT_OPTIONS: ClassVar[Dict[str, Any]] = {
         "worker_rules": str(RULES_DIR),
         "dispatch_rules": str(SHIPPED_DISPATCH),
-        "match_timeout": 30,
+        "match_timeout": 30.0,
         "max_strings": 50,
         "max_string_bytes": 64,
-        "rules_check_interval": 5,
+        "rules_check_interval": 5.0,
     }
 
     def __init__(self, config: ConfigParser, plugin_opts: Optional[Dict[str, Any]] = None) -> None:
         super().__init__(config, plugin_opts)
-        options = {**self.DEFAULT_OPTIONS, **self.plugin_opts}
+        options = self.plugin_opts  # merged with the defaults and typed by the core
         self.worker_rules = str(options["worker_rules"])
         self.dispatch_rules = str(options["dispatch_rules"])
         #: The shipped rules are default routing: workers they name run only if installed.
         self.shipped_dispatch_rules = Path(self.dispatch_rules).resolve() == SHIPPED_DISPATCH
         # yara takes whole seconds; round up so a fractional setting never becomes 0 (none).
-        self.match_timeout = math.ceil(_positive(options, "match_timeout", float))
-        self.max_strings = _positive(options, "max_strings", int)
-        self.max_string_bytes = _positive(options, "max_string_bytes", int)
-        self.rules_check_interval = _positive(options, "rules_check_interval", float)
+        self.match_timeout = math.ceil(_positive(options, "match_timeout"))
+        self.max_strings = _positive(options, "max_strings")
+        self.max_string_bytes = _positive(options, "max_string_bytes")
+        self.rules_check_interval = _positive(options, "rules_check_interval")
         #: location → (monotonic time the files were last looked at, compiled rules)
         self._rules: Dict[str, Tuple[float, Any]] = {}
 

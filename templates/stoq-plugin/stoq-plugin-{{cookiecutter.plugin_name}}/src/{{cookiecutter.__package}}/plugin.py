@@ -39,7 +39,8 @@ SHA256 = re.compile(r"[0-9a-f]{64}")
 {{ wrapped('class ' ~ cookiecutter.__class_name, base_classes, ':') }}
     """{{ cookiecutter.description.rstrip('.') }}."""
 
-    #: Typed defaults; a config file's [plugins.{{ name }}] and --plugin-opts override them.
+    #: Defaults, with their types: options from a config file ([plugins.{{ name }}]) or
+    #: --plugin-opts arrive converted to these types by the core, so nothing here parses them.
 {%- set options = [] -%}
 {%- if 'worker' in roles %}{% set _ = options.append('"preview_bytes": 32') %}{% endif -%}
 {%- if 'dispatcher' in roles %}{% set _ = options.append('"text_workers": [' ~ ('"%s"' % name if 'worker' in roles else '') ~ ']') %}{% endif -%}
@@ -79,7 +80,7 @@ SHA256 = re.compile(r"[0-9a-f]{64}")
 
     def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
         """Describe the payload: its size, how many lines it has, and its first bytes."""
-        preview = payload.content[: int(self.plugin_opts["preview_bytes"])]
+        preview = payload.content[: self.plugin_opts["preview_bytes"]]
         return WorkerResponse(
             results={
                 "size": len(payload.content),

@@ -1,0 +1,102 @@
+"""Plugins that misbehave on purpose, one ``mode`` option each, for the failure boundary tests."""
+
+import os
+import subprocess
+import sys
+import time
+from typing import Any, Optional
+
+from stoq.data_classes import (
+    DispatcherResponse,
+    Error,
+    ExtractedPayload,
+    Payload,
+    PayloadMeta,
+    RequestMeta,
+    WorkerResponse,
+)
+from stoq.plugins import DispatcherPlugin, WorkerPlugin
+
+
+class _Opaque:
+    """A value JSON has no type for, whose ``to_dict`` fails."""
+
+    def to_dict(self) -> Any:
+        raise RuntimeError("cannot describe myself")
+
+
+def _cycle() -> Any:
+    loop: list = []
+    loop.append(loop)
+    return {"loop": loop}
+
+
+class HostileWorker(WorkerPlugin):
+    """Returns or does what its ``mode`` option says (see ``_MODES``)."""
+
+    DEFAULT_OPTIONS = {"mode": "none", "start_mode": "none", "pid_file": ""}
+
+    def start(self) -> None:
+        start_mode = self.plugin_opts["start_mode"]
+        if start_mode == "hang":
+            time.sleep(600)
+        elif start_mode == "two_lines":
+            raise RuntimeError("first line\nsecond line")
+
+    def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
+        mode = self.plugin_opts["mode"]
+        if mode == "bytes_keys":
+            return WorkerResponse({b"key\xff": b"value\xfe", "nested": {b"k": 1}})
+        if mode == "non_finite":
+            return WorkerResponse({"nan": float("nan"), "inf": [float("inf"), float("-inf")]})
+        if mode == "cycle":
+            return WorkerResponse(_cycle())
+        if mode == "opaque":
+            return WorkerResponse({"value": _Opaque()})
+        if mode == "content_int":
+            return WorkerResponse(
+                {"ok": 1}, extracted=[ExtractedPayload(5), ExtractedPayload(b"good")]
+            )  # type: ignore[arg-type]
+        if mode == "meta_text":
+            return WorkerResponse({"ok": 1}, extracted=[ExtractedPayload(b"x", "meta")])  # type: ignore[arg-type]
+        if mode == "extracted_int":
+            return WorkerResponse({"ok": 1}, extracted=7)  # type: ignore[arg-type]
+        if mode == "dispatch_to_text":
+            meta = PayloadMeta(dispatch_to="simple_worker")  # type: ignore[arg-type]
+            return WorkerResponse({"ok": 1}, extracted=[ExtractedPayload(b"child", meta)])
+        if mode == "exit":
+            sys.exit(7)
+        if mode == "interrupt":
+            raise KeyboardInterrupt
+        if mode == "rewrite":
+            payload.content = b"something else"  # type: ignore[misc]
+        if mode == "print":
+            print("plugin chatter on stdout")
+        if mode == "limit":
+            return WorkerResponse(
+                {"members": 1},
+                errors=[Error("max_ratio reached: 3 members not extracted", stage="limit")],
+            )
+        if mode == "swallow":
+            end = time.monotonic() + 10
+            while time.monotonic() < end:
+                try:  # noqa: SIM105 - the hostile part: it swallows every Exception
+                    time.sleep(0.01)
+                except Exception:  # noqa: BLE001
+                    pass
+            return WorkerResponse({"ran": "on"})
+        if mode == "children":
+            child = subprocess.Popen(["sleep", "600"], stdout=sys.stdout, stderr=sys.stderr)
+            with open(self.plugin_opts["pid_file"], "w") as handle:
+                handle.write(str(child.pid))
+            time.sleep(600)
+        return WorkerResponse({"mode": mode, "pid": os.getpid()})
+
+
+class HostileDispatcher(DispatcherPlugin):
+    """Returns ``plugin_names`` as one string instead of a list."""
+
+    def get_dispatches(
+        self, payload: Payload, request_meta: RequestMeta
+    ) -> Optional[DispatcherResponse]:
+        return DispatcherResponse("simple_worker")  # type: ignore[arg-type]

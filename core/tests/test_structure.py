@@ -1,0 +1,110 @@
+"""The package's shape: no import cycles inside ``stoq``, and ``import stoq`` stays light."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List, Set
+
+import stoq
+
+PACKAGE = Path(stoq.__file__).parent
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _imports(tree: ast.AST, known: Set[str]) -> Set[str]:
+    """Every ``stoq`` module a module imports, at any depth, except under TYPE_CHECKING."""
+    found: Set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name in known)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in known:
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                found.add(sub if sub in known else node.module)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return found
+
+
+def _graph() -> Dict[str, Set[str]]:
+    files = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    known = set(files)
+    return {
+        name: _imports(ast.parse(path.read_text(encoding="utf-8")), known) - {name}
+        for name, path in files.items()
+    }
+
+
+def _cycle(graph: Dict[str, Set[str]]) -> List[str]:
+    """One import cycle as a path (empty if there is none)."""
+    state: Dict[str, int] = {}
+    stack: List[str] = []
+
+    def visit(node: str) -> List[str]:
+        state[node] = 1
+        stack.append(node)
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == 1:
+                return [*stack[stack.index(target) :], target]
+            if target not in state:
+                found = visit(target)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return []
+
+    for node in sorted(graph):
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return []
+
+
+def test_the_import_graph_finds_a_cycle_when_there_is_one() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_module_inside_stoq_imports_itself_in_a_circle() -> None:
+    """Function-level imports count too: a lazy import hides a cycle, it does not remove it."""
+    graph = _graph()
+    assert "stoq.core" in graph and "stoq.request" in graph["stoq.core"]
+    assert _cycle(graph) == []
+
+
+def test_import_stoq_pulls_in_no_plugin_no_cli_and_no_multiprocessing() -> None:
+    code = (
+        "import sys, stoq\n"
+        "heavy = [m for m in sys.modules if m.startswith(('stoq_plugin', 'stoq.cli',"
+        " 'multiprocessing', 'stoq.consumers', 'stoq.isolation', 'stoq.run', 'stevedore'))]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]"
