@@ -240,7 +240,9 @@ def fuzz(session: nox.Session) -> None:
     # The plugins' own tests first: they must pass, and they fetch the pinned real samples.
     session.env["STOQ_HOME"] = str(work / "no-stoq-home")
     for name in targets:
-        session.run("python", "-m", "pytest", f"plugins-contrib/stoq-plugin-{name}/tests", "-q", "-x")
+        session.run(
+            "python", "-m", "pytest", f"plugins-contrib/stoq-plugin-{name}/tests", "-q", "-x"
+        )
     session.run(
         "python",
         "-c",
