@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import struct
+import time
 import zipfile
+from pathlib import Path
 from typing import List
 
+import olefile
 import pytest
 
 from stoq.data_classes import PayloadMeta
@@ -61,6 +65,9 @@ VBA_PROJECT = zipfile.ZipFile(
 ).read("word/vbaProject.bin")
 
 
+DOC_SUMMARY = "\x05DocumentSummaryInformation"
+
+
 def _hostile_variants(content: bytes) -> List[bytes]:
     """Truncations at several offsets and copies with bytes flipped across the file."""
     cuts = [content[:n] for n in (8, 512, 1536, len(content) // 2, len(content) - 1)]
@@ -91,6 +98,39 @@ def test_metadata_is_decoded_from_the_summary_streams() -> None:
     assert results["clsid"] == "00020906-0000-0000-C000-000000000046"
     assert "Word.Document.8" in results["clsid_name"]
     assert results["encrypted"] is False and results["packages"] == []
+
+
+def _vector_bomb(path: Path) -> bytes:
+    """olefile's test document whose first vector property claims 4 billion empty items."""
+    path.write_bytes(OLEFILE_DOC)
+    with olefile.OleFileIO(str(path), write_mode=True) as ole:
+        stream = bytearray(ole.openstream(DOC_SUMMARY).read())
+        (start,) = struct.unpack_from("<I", stream, 44)
+        (count,) = struct.unpack_from("<I", stream, start + 4)
+        for index in range(count):
+            (offset,) = struct.unpack_from("<I", stream, start + 12 + index * 8)
+            (kind,) = struct.unpack_from("<I", stream, start + offset)
+            if kind & 0x1000:
+                struct.pack_into("<II", stream, start + offset, 0x1000, 0xFFFFFFF0)
+                break
+        else:
+            raise AssertionError("no vector property to damage")
+        ole.write_stream(DOC_SUMMARY, bytes(stream))
+    return path.read_bytes()
+
+
+def test_a_vector_count_bomb_in_the_metadata_is_refused_quickly(tmp_path: Path) -> None:
+    """A property vector claiming billions of items: one error, the rest reported, no hang."""
+    started = time.monotonic()
+    response = run_plugin("ole", "scan", _vector_bomb(tmp_path / "bomb.doc"))
+    assert time.monotonic() - started < 5
+    refused = (
+        "metadata: ValueError: '\\x05DocumentSummaryInformation': a vector property claims"
+        " 4294967280 items in 4096 bytes; metadata not parsed"
+    )
+    assert response.errors == [refused]
+    assert "metadata" not in response.results
+    assert response.results["entries"] and response.results["encrypted"] is False
 
 
 def test_streams_and_storages_are_listed_with_sizes_and_clsids() -> None:

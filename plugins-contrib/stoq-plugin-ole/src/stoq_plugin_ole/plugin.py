@@ -13,7 +13,7 @@ from stoq.data_classes import ExtractedPayload, Payload, PayloadMeta, RequestMet
 from stoq.plugins import WorkerPlugin
 
 from .decrypt import decrypt
-from .metadata import metadata
+from .metadata import read_metadata
 
 with warnings.catch_warnings():  # oletools uses pyparsing names that pyparsing 3.3 deprecates
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -74,7 +74,7 @@ class OlePlugin(WorkerPlugin):
             extracted: List[ExtractedPayload] = []
             for name, step in (
                 ("entries", lambda o: self._entries(o, results)),
-                ("metadata", lambda o: metadata(o.get_metadata())),
+                ("metadata", read_metadata),
                 ("encrypted", lambda o: bool(is_encrypted(o))),
                 ("packages", lambda o: self._packages(o, extracted, results)),
             ):
