@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import zipfile
 from typing import List
 
@@ -24,9 +26,12 @@ PPT_VBA = _oletools_sample(
     "olevba/sample_with_vba.ppt", "618644f5fe56d83b13cbc0f95f944a88617ab096088fbfcc52d395ef84424ea4"
 )
 #: A Word 2007+ macro document with four modules, two of them forms.
-DOCM_VBA = _oletools_sample(
-    "oleform/oleform-PR314.docm", "075069f5d309eeb2b2e65387b6417fd75c7bf8de56e401468146688d82cfb40f"
+DOCM_PATH = pinned_sample(
+    OLETOOLS,
+    TEST_DATA + "oleform/oleform-PR314.docm",
+    "075069f5d309eeb2b2e65387b6417fd75c7bf8de56e401468146688d82cfb40f",
 )
+DOCM_VBA = DOCM_PATH.read_bytes()
 #: An Excel 97 workbook with an Excel 4 macro sheet and an Auto_Open name.
 XLS_XLM = _oletools_sample(
     "excel4-macros/excel4_sample_macro.xls",
@@ -163,6 +168,17 @@ def test_truncated_ole_file_is_reported_as_an_error() -> None:
     response = run_plugin("olevba", "scan", CLEAN_DOC[:4096])
     assert response.results["error"].startswith("cannot parse: ")
     assert response.errors == [response.results["error"]]
+
+
+def test_gpl_pcodedmp_is_never_imported() -> None:
+    """oletools depends on pcodedmp (GPL-3.0); the plugin's analysis never loads it."""
+    code = (
+        "import sys; from stoq.testing import run_plugin; "
+        f"run_plugin('olevba', 'scan', open({str(DOCM_PATH)!r}, 'rb').read()); "
+        "print('pcodedmp' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
 
 
 def test_full_scan_puts_results_under_the_plugin_name(stoq_factory) -> None:

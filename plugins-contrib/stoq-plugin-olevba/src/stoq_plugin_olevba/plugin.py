@@ -61,6 +61,9 @@ class OlevbaPlugin(WorkerPlugin):
 
     def _analyse(self, content: bytes) -> WorkerResponse:
         parser = VBA_Parser("payload", data=content)
+        # olevba checks VBA stomping (with the GPL pcodedmp) only for files on disk; in memory it
+        # logs a warning per document instead. Say "not checked" up front, quietly.
+        parser.vba_stomping_detected = False
         try:
             if parser.type not in DOCUMENT_TYPES:
                 return WorkerResponse({"container": parser.type, "error": NOT_A_DOCUMENT})
