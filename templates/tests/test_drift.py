@@ -78,6 +78,7 @@ def test_pyproject_changes_are_reported_by_table_and_key(package: Path, tmp_path
     )
     edit(pyproject, 'build-backend = "hatchling.build"', 'build-backend = "setuptools.build_meta"')
     edit(pyproject, 'readme = "README.md"', 'readme = "README.md"\nkeywords = ["x"]')
+    pyproject.write_text(pyproject.read_text() + '\n[project.scripts]\nsniff-now = "x:y"\n')
     pyproject.write_text(pyproject.read_text() + '\n[tool.pytest.ini_options]\naddopts = "-q"\n')
     edit(
         pyproject,
@@ -87,6 +88,7 @@ def test_pyproject_changes_are_reported_by_table_and_key(package: Path, tmp_path
     found = "\n".join(drift(package, tmp_path))
     assert "[build-system] is" in found
     assert "[project] key 'keywords' is not in the template" in found
+    assert "'scripts'" not in found  # a command the plugin ships is its own business
     assert (
         "[project] entry-points = {'stoq.plugins': {'sniff': 'stoq_plugin_sniff:SniffPlugin'}}"
         in found

@@ -25,6 +25,8 @@ SUITES = {
 }
 #: [project] keys whose values may differ from the template's on purpose.
 FREE_PROJECT_KEYS = {"version", "dependencies", "optional-dependencies"}
+#: [project] keys a plugin may add that the template does not render: commands it ships.
+EXTRA_PROJECT_KEYS = {"scripts"}
 
 
 def _requirement_names(requirements: Any) -> Dict[str, str]:
@@ -75,7 +77,7 @@ def compare_pyproject(actual: Path, rendered: Path) -> List[str]:
     assert isinstance(project, dict) and isinstance(template, dict)
     diffs += [
         f"pyproject.toml: [project] key {k!r} is not in the template"
-        for k in sorted(set(project) - set(template))
+        for k in sorted(set(project) - set(template) - EXTRA_PROJECT_KEYS)
     ]
     diffs += [
         f"pyproject.toml: [project] key {k!r} is missing"

@@ -100,6 +100,26 @@ def test_the_command_submits_files_and_waits_for_their_responses(
     assert sorted(r["results"][0]["size"] for r in found.values()) == [15, 15]
 
 
+def test_the_installed_command_submits_and_exits_1_when_the_backlog_is_full(
+    client: redis.Redis, opts: Dict[str, Any], tmp_path: Path
+) -> None:
+    """``stoq-redis-submit``, the console script the distribution installs."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    command = shutil.which("stoq-redis-submit", path=os.path.dirname(sys.executable))
+    assert command, "stoq-redis-submit is not installed beside this interpreter"
+    (tmp_path / "one.txt").write_bytes(b"one")
+    args = [command, str(tmp_path / "one.txt"), "--url", opts["url"], "--stream", opts["stream"]]
+    done = subprocess.run([*args, "--max-backlog", "1"], capture_output=True, text=True)
+    assert done.returncode == 0 and json.loads(done.stdout)["file"] == "one.txt"
+    full = subprocess.run([*args, "--max-backlog", "1"], capture_output=True, text=True)
+    assert full.returncode == 1 and "max_backlog" in full.stderr
+    assert client.xlen(opts["stream"]) == 1
+
+
 def test_the_command_reports_a_full_backlog(
     opts: Dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

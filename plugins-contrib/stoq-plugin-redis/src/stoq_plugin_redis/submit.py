@@ -1,6 +1,7 @@
 """Put files on the work stream, refusing to grow it past a backlog; optionally wait for results.
 
-    python -m stoq_plugin_redis.submit FILE... [--stream S] [--max-backlog N] [--wait]
+    stoq-redis-submit FILE... [--stream S] [--max-backlog N] [--wait]
+    (or python -m stoq_plugin_redis.submit ...)
 
 The same as a function: ``Submitter(options).submit(content, extra_data)`` or
 ``submit_files(paths, options)``. A payload above ``inline_max`` bytes travels as a reference:
@@ -162,7 +163,7 @@ def _options(args: argparse.Namespace) -> Dict[str, Any]:
 def main(argv: Optional[List[str]] = None) -> int:
     """Submit files; print one JSON line per file (and its response with ``--wait``)."""
     parser = argparse.ArgumentParser(
-        prog="python -m stoq_plugin_redis.submit",
+        prog="stoq-redis-submit",
         description="Put files on a stoQ Redis work stream for `stoq run -P redis` nodes.",
     )
     parser.add_argument("files", nargs="+", type=Path)
