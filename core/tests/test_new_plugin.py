@@ -48,6 +48,7 @@ def test_flags_render_the_package_shape(tmp_path: Path, capsys: pytest.CaptureFi
     project = tmp_path / "stoq-plugin-wordcount"
     assert sorted(tree(project)) == [
         ".cookiecutter.json",
+        "LICENSE",
         "README.md",
         "pyproject.toml",
         "src/stoq_plugin_wordcount/__init__.py",
