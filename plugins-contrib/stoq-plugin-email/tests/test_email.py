@@ -205,6 +205,14 @@ def test_nested_messages_within_the_limit_are_extracted_one_level_at_a_time() ->
     assert child.content.count(b"message/rfc822") == 2
 
 
+def test_attached_outlook_messages_are_bounded_too() -> None:
+    """complete.msg attaches messages: with max_parts 1 only the first is read, the rest noted."""
+    results = scan(outlook_msg(), max_parts=1).results
+    read = [a for a in results["attachments"] if "message" in a]
+    assert len(read) == 1
+    assert any("beyond max_parts not read" in note for note in results["skipped"])
+
+
 def test_max_parts_is_honoured_and_reported() -> None:
     response = scan(rfc822_message(), max_parts=2)
     assert len(response.extracted) == 2

@@ -39,6 +39,7 @@ class _Reader:
     def __init__(self, ole: olefile.OleFileIO, parsed: Parsed) -> None:
         self.ole = ole
         self.parsed = parsed
+        self.messages_read = 0
 
     def stream(self, path: List[str]) -> Optional[bytes]:
         if not self.ole.exists("/".join(path)) or self.ole.get_type("/".join(path)) != 2:
@@ -111,9 +112,13 @@ class _Reader:
             record["size"] = len(data)
             self.parsed.add_child(data, {"filename": name or "attachment"})
         elif self.ole.exists("/".join([*prefix, "__substg1.0_3701000D"])):
-            if depth + 1 > self.parsed.limits.max_nested:
+            limits = self.parsed.limits
+            if depth + 1 > limits.max_nested:
                 self.parsed.skipped.append(f"attached message at depth {depth + 1} not read")
+            elif self.messages_read >= limits.max_parts:
+                self.parsed.skipped.append(f"attached message {name!r} beyond max_parts not read")
             else:
+                self.messages_read += 1
                 record["message"] = self.message([*prefix, "__substg1.0_3701000D"], depth + 1)
         return record
 
