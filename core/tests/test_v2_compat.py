@@ -371,3 +371,14 @@ def test_configured_instances_with_consumer_processes_are_warned_about(build, ca
     stoq.run()
     assert "those this program set up with load_plugin() scan nothing" in caplog.text
     assert stoq.settings.consumers == 2
+
+
+def test_a_min_stoq_version_that_is_not_a_version_is_a_load_error(build, tmp_path: Path) -> None:
+    """min_stoq_version must be a version; anything else is refused, naming the value."""
+    _copy_plugin("folder_worker", tmp_path)
+    stoq_file = tmp_path / "folder_worker" / "folder_worker.stoq"
+    stoq_file.write_text(stoq_file.read_text() + "min_stoq_version = next year\n")
+    with pytest.raises(
+        StoqPluginLoadError, match="min_stoq_version = 'next year' is not a version"
+    ):
+        build(plugin_dir_list=[str(tmp_path)]).load_plugin("folder_worker")
