@@ -36,3 +36,12 @@ def dotnet_dll() -> Path:
         "pythonnet/runtime/Python.Runtime.dll",
         "2ebd4492e28442ef1f1af587afe5b3a090c2ebfa220758ded4f1450f2a27f13a",
     )
+
+
+def tls_dll() -> Path:
+    """vcamp140.dll: a TLS directory whose callback array is empty (zero-terminated at once)."""
+    return pinned_sample(
+        MSVC_WHEEL,
+        "msvc_runtime-14.51.36231.data/data/vcamp140.dll",
+        "dc283ffb87e9b82e687ed4e899ae062a209aa338207abfc9a89d61407d678bd4",
+    )

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import struct
 import zipfile
 from collections import Counter
 
+import pefile
 import pytest
-from pe_samples import dotnet_dll, launcher, signed_dll
+from pe_samples import dotnet_dll, launcher, signed_dll, tls_dll
 
 from stoq.testing import WorkerConformance, run_plugin, walk
 
@@ -178,3 +180,19 @@ def test_full_scan_extracts_resources_as_children(stoq_factory) -> None:
     children = [r for depth, r in found if depth == 1]
     assert {r.extracted_by for r in children} == {"pe"}
     assert len(children) == 10
+
+
+def test_tls_callbacks_are_read_from_the_callback_array() -> None:
+    """vcamp140.dll's TLS callback array is empty; two addresses written into it are listed.
+
+    The array is zero-terminated and holds virtual addresses (image base included).
+    """
+    data = bytearray(tls_dll().read_bytes())
+    assert scan(bytes(data)).results["tls_callbacks"] == []
+    pe = pefile.PE(data=bytes(data), fast_load=True)
+    pe.parse_data_directories([pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_TLS"]])
+    array = pe.DIRECTORY_ENTRY_TLS.struct.AddressOfCallBacks - pe.OPTIONAL_HEADER.ImageBase
+    offset = pe.get_offset_from_rva(array)
+    base = pe.OPTIONAL_HEADER.ImageBase
+    struct.pack_into("<QQQ", data, offset, base + 0x1000, base + 0x1010, 0)
+    assert scan(bytes(data)).results["tls_callbacks"] == [base + 0x1000, base + 0x1010]

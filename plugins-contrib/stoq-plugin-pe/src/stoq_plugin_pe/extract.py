@@ -33,6 +33,11 @@ class Limits:
         self.count += 1
         return True
 
+    def unreadable(self, what: str, size: int, reason: str) -> None:
+        """An admitted payload whose bytes could not be read: it no longer counts."""
+        self.count -= 1
+        self.skipped.append({"what": what, "size": size, "reason": reason})
+
 
 def _label(entry: Any) -> str:
     if entry.name is not None:
@@ -70,8 +75,13 @@ def resources(
         listed.append(entry)
         what = f"resource {type_name}/{name}"
         if extract and size and limits.admit(what, size):
+            try:
+                data = pe.get_data(rva, size)
+            except pefile.PEFormatError as exc:  # an RVA outside the image: this one only
+                limits.unreadable(what, size, str(exc))
+                continue
             meta = {"pe_resource": {k: entry[k] for k in ("type", "name", "language")}}
-            extracted.append(ExtractedPayload(pe.get_data(rva, size), PayloadMeta(extra_data=meta)))
+            extracted.append(ExtractedPayload(data, PayloadMeta(extra_data=meta)))
     return listed, extracted
 
 
