@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import lzma
 import shutil
 import subprocess
 import zipfile
@@ -76,6 +77,20 @@ def test_single_compressed_streams_give_one_member(fmt: str) -> None:
     [item] = response.extracted
     assert item.content == TEXT
     assert item.payload_meta.extra_data == {"filename": None, "archive_path": None, "format": fmt}
+
+
+@pytest.mark.parametrize(
+    ("dict_size", "lc", "lp", "pb"), [(3 * 2**15, 0, 2, 0), (2**12, 4, 0, 0), (2**20, 3, 0, 2)]
+)
+def test_lzma_alone_with_unusual_properties_decompresses(
+    dict_size: int, lc: int, lp: int, pb: int
+) -> None:
+    """LZMA_Alone streams with properties other than 0x5D or odd dictionaries are recognised."""
+    lzma_filter = {"id": lzma.FILTER_LZMA1, "dict_size": dict_size, "lc": lc, "lp": lp, "pb": pb}
+    data = lzma.compress(TEXT, format=lzma.FORMAT_ALONE, filters=[lzma_filter])
+    response = decompress(data)
+    assert response.results["format"] == "lzma"
+    assert [item.content for item in response.extracted] == [TEXT]
 
 
 def test_gzip_header_name_becomes_the_member_name() -> None:

@@ -167,13 +167,14 @@ def test_a_users_rule_naming_a_worker_not_installed_is_a_load_error() -> None:
     assert response.results[0].deep_dispatch_meta["results"]["not_installed"] == ["absent"]
 
 
-def test_default_rules_send_text_to_iocs_only() -> None:
-    """Plain text matches text-mimetype alone: iocs (not installed here, so noted)."""
+def test_default_rules_send_text_to_iocs_and_the_decoders() -> None:
+    """Plain text matches text-mimetype (iocs) and text-decoders (b64decode, xordecode); none
+    is installed here, so each is noted."""
     response = scan(b"just words\n")
     assert dispatched(response) == []
     meta = response.results[0].deep_dispatch_meta["results"]
-    assert sorted(meta) == ["not_installed", "text-mimetype"]
-    assert meta["not_installed"] == ["iocs"]
+    assert sorted(meta) == ["not_installed", "text-decoders", "text-mimetype"]
+    assert meta["not_installed"] == ["iocs", "b64decode", "xordecode"]
 
 
 @pytest.mark.parametrize(
@@ -182,8 +183,16 @@ def test_default_rules_send_text_to_iocs_only() -> None:
         ("application/pdf", "pdf-mimetype", ["pdf"]),
         ("message/rfc822", "email-mimetype", ["email"]),
         ("application/vnd.ms-outlook", "email-mimetype", ["email"]),
-        ("text/html", "html-mimetype", ["html", "iocs"]),
-        ("text/plain", "text-mimetype", ["iocs"]),
+        ("text/html", "html-mimetype", ["html", "iocs", "b64decode", "xordecode"]),
+        ("text/plain", "text-mimetype", ["iocs", "b64decode", "xordecode"]),
+        ("application/x-iso9660-image", "iso-mimetype", ["iso"]),
+        ("application/javascript", "javascript-mimetype", ["javascript"]),
+        (
+            "text/javascript",
+            "javascript-mimetype",
+            ["iocs", "javascript", "b64decode", "xordecode"],
+        ),
+        ("application/octet-stream", "unknown-data-decoders", ["b64decode", "xordecode"]),
     ],
 )
 def test_default_rules_route_documents_and_mail(

@@ -154,7 +154,7 @@ def test_results_serialise_to_json(windows_pe: bytes) -> None:
         ("tar", "tar_archive", ["decompress"]),
         ("cpio", "cpio_archive", ["decompress"]),
         ("ar", "ar_archive", ["decompress"]),
-        ("iso9660", "iso9660_image", ["decompress"]),
+        ("iso9660", "iso9660_image", ["iso"]),
         ("pe", "pe_executable", ["pe"]),
         ("elf", "elf_executable", ["elf"]),
         ("pdf", "pdf_document", ["pdf"]),
@@ -165,12 +165,55 @@ def test_results_serialise_to_json(windows_pe: bytes) -> None:
 def test_default_dispatch_rules_recognise_each_format(
     format_samples: Dict[str, bytes], kind: str, rule: str, workers: List[str]
 ) -> None:
-    """Each real sample is identified (type in the meta) and archives go to decompress."""
+    """Each real sample is identified (type in the meta) and archives go to decompress;
+    payloads of 1 KiB or more also go to carve and fuzzyhash."""
     response = dispatch(format_samples[kind])
     assert response.meta[rule]["type"] == kind
+    if len(format_samples[kind]) >= 1024:
+        workers = [*workers, "carve", "fuzzyhash"]
     assert response.if_installed == workers
     assert response.plugin_names == []
     assert response.errors == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "rule", "workers"),
+    [
+        ("lzma-unusual", "lzma_alone_unusual_header", ["decompress"]),
+        ("macho-fat", "macho_fat_binary", ["macho", "carve", "fuzzyhash"]),
+        ("javascript", "javascript_source", ["javascript"]),
+    ],
+)
+def test_wave2_rules_recognise_what_libmagic_names_weakly(
+    format_samples: Dict[str, bytes], kind: str, rule: str, workers: List[str]
+) -> None:
+    """Raw LZMA with properties 0x12 and a 96 KiB dictionary, a real fat dylib and a script."""
+    response = dispatch(format_samples[kind])
+    assert rule in response.meta
+    assert response.if_installed == workers
+
+
+def test_every_payload_of_1_kib_goes_to_carve_and_fuzzyhash() -> None:
+    """The size rule says why carve and fuzzyhash ran; smaller payloads are left alone."""
+    response = dispatch(b"\x01" * 1024)
+    assert response.meta["payload_above_minimum_size"]["type"] == "any"
+    assert response.if_installed == ["carve", "fuzzyhash"]
+    assert dispatch(b"\x01" * 1023).meta == {}
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\xca\xfe\xba\xbe\x00\x00\x00\x34" + b"\x00" * 200,  # a Java class file, version 52
+        b"<html><script>var a = 1; function f() { eval(a); }</script></html>",
+        b"\x00\x00\x10\x00\x00" + b"\x00" * 200,  # zeros: an empty LZMA size is no stream
+    ],
+    ids=["java-class", "html", "zeros"],
+)
+def test_wave2_rules_leave_lookalikes_alone(content: bytes) -> None:
+    """A Java class (CAFEBABE too), HTML with a script, and zeros match none of the new rules."""
+    new_rules = {"lzma_alone_unusual_header", "macho_fat_binary", "javascript_source"}
+    assert not new_rules & set(dispatch(content).meta)
 
 
 def test_shipped_dispatch_rules_route_only_if_installed(format_samples: Dict[str, bytes]) -> None:

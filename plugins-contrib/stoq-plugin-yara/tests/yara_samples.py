@@ -109,4 +109,29 @@ def format_samples() -> Dict[str, bytes]:
         "pdf": PDF,
         "rtf": RTF,
         "email": _email(),
+        **wave2_samples(),
+    }
+
+
+#: A universal (fat) Mach-O dylib (i386 + x86_64) from delocate's sdist test data.
+FAT_DYLIB = (
+    "delocate-0.12.0.tar.gz",
+    "delocate-0.12.0/delocate/tests/data/liba_both.dylib",
+    "c990632ab6b77602460b01edfe9944872665ca2f5f4bf3f221d23da11707fdbd",
+)
+JAVASCRIPT = (
+    b"var shell = new ActiveXObject('WScript.Shell');\n"
+    b"function run(c) { shell.Run(c); }\n"
+    b"eval(unescape('%72%75%6e%28%22%63%61%6c%63%22%29'));\n"
+)
+
+
+def wave2_samples() -> Dict[str, bytes]:
+    """Samples for the issue 14 rules: raw LZMA with unusual properties, a fat Mach-O, a script."""
+    text = b"plain text for compression\n" * 50
+    unusual = [{"id": lzma.FILTER_LZMA1, "dict_size": 3 * 2**15, "lc": 0, "lp": 2, "pb": 0}]
+    return {
+        "lzma-unusual": lzma.compress(text, format=lzma.FORMAT_ALONE, filters=unusual),
+        "macho-fat": stoq.testing.pinned_sample(*FAT_DYLIB).read_bytes(),
+        "javascript": JAVASCRIPT,
     }

@@ -10,6 +10,7 @@ import bz2
 import gzip
 import io
 import lzma
+import struct
 import zlib
 from typing import Callable, Dict, Optional
 
@@ -69,9 +70,26 @@ def _bzip2(data: bytes) -> bool:
     )
 
 
+def _encoder_dictionary(size: int) -> bool:
+    """A dictionary size LZMA encoders write: 2^n, 3*2^(n-1) or a whole number of MiB."""
+    third = size // 3
+    return size >= 4096 and (
+        size & (size - 1) == 0 or (size % 3 == 0 and third & (third - 1) == 0) or size % 2**20 == 0
+    )
+
+
 def _lzma_alone(data: bytes) -> bool:
-    """The legacy .lzma header is weak magic: confirm by decoding the first bytes."""
-    if len(data) < 14 or data[0] != 0x5D or data[1:3] != b"\x00\x00":
+    """The legacy .lzma header is weak magic: confirm by decoding the first bytes.
+
+    Any properties byte (lc/lp/pb, below 225) is accepted, not only the usual 0x5D, and any
+    dictionary an encoder writes (2^n or 3*2^(n-1), or a multiple of 1 MiB, from 4 KiB); the
+    size is unknown (all ones) or below 2^38, and the range coder's first byte is always 0.
+    These rule most other data out (zero-filled headers included) before the decode.
+    """
+    if len(data) < 14 or data[0] >= 225 or data[13] != 0:
+        return False
+    dictionary, size = struct.unpack_from("<IQ", data, 1)
+    if not (size == 2**64 - 1 or 0 < size < 2**38) or not _encoder_dictionary(dictionary):
         return False
     try:
         lzma.LZMADecompressor(format=lzma.FORMAT_ALONE).decompress(data[:4096], max_length=64)

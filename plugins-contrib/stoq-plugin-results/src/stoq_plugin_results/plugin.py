@@ -28,7 +28,6 @@ ARCHIVE_MIMETYPES = [
     "application/x-rar-compressed",
     "application/vnd.rar",
     "application/vnd.ms-cab-compressed",
-    "application/x-iso9660-image",
     "application/x-cpio",
     "application/x-archive",
 ]
@@ -48,6 +47,15 @@ OOXML_MIMETYPE = (
     r"(?i)^application/vnd\.(openxmlformats-officedocument\."
     r"|ms-(word|excel|powerpoint)\.[a-z0-9.]*macroenabled)"
 )
+#: MIME types libmagic and puremagic give scripts (libmagic often says text/plain instead: the
+#: yara rule ``javascript_source`` catches those).
+JAVASCRIPT_MIMETYPES = [
+    "application/javascript",
+    "application/x-javascript",
+    "text/javascript",
+    "application/ecmascript",
+    "text/ecmascript",
+]
 
 #: Applied before the ``rules`` option unless ``default_rules`` is false.
 DEFAULT_RULES: List[Dict[str, Any]] = [
@@ -142,6 +150,43 @@ DEFAULT_RULES: List[Dict[str, Any]] = [
         "operator": "equals",
         "value": True,
         "dispatch": ["dotnet"],
+        "if_installed": True,
+    },
+    # Wave 2 (issue 14): disc images, scripts, and the decoders on text and unknown data.
+    {
+        "name": "iso-mimetype",
+        "worker": "mimetype",
+        "path": "mimetype",
+        "operator": "in",
+        "value": ["application/x-iso9660-image"],
+        "dispatch": ["iso"],
+        "if_installed": True,
+    },
+    {
+        "name": "javascript-mimetype",
+        "worker": "mimetype",
+        "path": "mimetype",
+        "operator": "in",
+        "value": JAVASCRIPT_MIMETYPES,
+        "dispatch": ["javascript"],
+        "if_installed": True,
+    },
+    {
+        "name": "text-decoders",
+        "worker": "mimetype",
+        "path": "mimetype",
+        "operator": "regex",
+        "value": "^text/",
+        "dispatch": ["b64decode", "xordecode"],
+        "if_installed": True,
+    },
+    {
+        "name": "unknown-data-decoders",
+        "worker": "mimetype",
+        "path": "mimetype",
+        "operator": "in",
+        "value": ["application/octet-stream"],
+        "dispatch": ["b64decode", "xordecode"],
         "if_installed": True,
     },
 ]

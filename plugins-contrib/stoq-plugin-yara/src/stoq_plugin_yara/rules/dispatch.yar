@@ -113,8 +113,8 @@ rule iso9660_image
 {
     meta:
         type = "iso9660"
-        description = "decompress reads it through libarchive when libarchive is installed"
-        plugin = "decompress"
+        description = "ISO 9660 disc image (also Joliet, Rock Ridge and UDF bridge images): the iso worker extracts its files"
+        plugin = "iso"
     condition:
         uint32be(0x8001) == 0x43443030 and uint8(0x8005) == 0x31
 }
@@ -301,4 +301,67 @@ rule windows_shortcut
     condition:
         uint32(0) == 0x0000004C and uint32be(4) == 0x01140200 and uint32be(8) == 0
         and uint32be(12) == 0xC0000000 and uint32be(16) == 0x00000046
+}
+
+/*
+    Wave 2 (issue 14): formats libmagic names weakly, scripts, and the rule for every payload.
+*/
+
+rule lzma_alone_unusual_header
+{
+    meta:
+        type = "lzma"
+        description = "LZMA_Alone with properties or a dictionary other than lzma_compressed expects: a properties byte below 225, a dictionary an encoder writes (2^n, 3*2^(n-1) or whole MiB, 4 KiB to 1.5 GiB), a size below 2^38 or unknown, and the range coder's first byte 0"
+        plugin = "decompress"
+    condition:
+        filesize > 18 and uint8(0) < 225 and uint8(13) == 0
+        and uint32(1) >= 0x1000 and uint32(1) <= 0x60000000
+        and ((uint32(1) & (uint32(1) - 1)) == 0
+             or (uint32(1) % 3 == 0 and ((uint32(1) \ 3) & ((uint32(1) \ 3) - 1)) == 0)
+             or uint32(1) % 0x100000 == 0)
+        and ((uint32(5) == 0xFFFFFFFF and uint32(9) == 0xFFFFFFFF)
+             or (uint32(9) < 0x40 and (uint32(5) != 0 or uint32(9) != 0)))
+}
+
+rule macho_fat_binary
+{
+    meta:
+        type = "macho-fat"
+        description = "Mach-O universal (fat) binary: CAFEBABE (or CAFEBABF, 64-bit) with 1 to 19 slices of a Mach-O CPU type; a Java class file has its version (45 or more) where the slice count would be"
+        plugin = "macho"
+    condition:
+        (uint32be(0) == 0xCAFEBABE or uint32be(0) == 0xCAFEBABF)
+        and uint32be(4) > 0 and uint32be(4) < 20
+        and ((uint32be(8) & 0xFEFFFFFF) == 7 or (uint32be(8) & 0xFEFFFFFF) == 12
+             or (uint32be(8) & 0xFEFFFFFF) == 18)
+}
+
+rule javascript_source
+{
+    meta:
+        type = "javascript"
+        description = "script text (libmagic often says text/plain): two JavaScript constructs droppers use, starting with a printable byte that is not markup"
+        plugin = "javascript"
+    strings:
+        $function = /function\s*[A-Za-z0-9_$]*\s*\(/
+        $declaration = /\b(var|let|const)\s+[A-Za-z_$][A-Za-z0-9_$]*\s*=/
+        $eval = "eval("
+        $unescape = "unescape("
+        $from_char_code = "String.fromCharCode"
+        $activex = "ActiveXObject"
+        $wscript = "WScript."
+        $document_write = "document.write"
+    condition:
+        filesize < 16MB and uint8(0) >= 0x09 and uint8(0) < 0x7F and uint8(0) != 0x3C
+        and 2 of them
+}
+
+rule payload_above_minimum_size
+{
+    meta:
+        type = "any"
+        description = "every payload of at least 1 KiB: carve looks for files embedded in it, fuzzyhash computes its similarity hashes"
+        plugin = "carve,fuzzyhash"
+    condition:
+        filesize >= 1024
 }
