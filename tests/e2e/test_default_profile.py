@@ -102,15 +102,17 @@ def workers(result: Dict[str, Any]) -> Dict[str, Any]:
 
 def why_decompress(result: Dict[str, Any]) -> List[str]:
     """The rules (yara dispatch or results deep dispatch) that asked for decompress."""
+    # Rule entries are tables; "not_installed" (workers routed to but absent) is a list.
     reasons = [
         f"yara:{rule}"
         for rule, meta in result["dispatch_meta"].get("yara", {}).items()
-        if "decompress" in [n.strip() for n in str(meta.get("plugin", "")).split(",")]
+        if isinstance(meta, dict)
+        and "decompress" in [n.strip() for n in str(meta.get("plugin", "")).split(",")]
     ]
     reasons += [
         f"results:{rule}"
         for rule, meta in result["deep_dispatch_meta"].get("results", {}).items()
-        if "decompress" in meta["dispatch"]
+        if isinstance(meta, dict) and "decompress" in meta["dispatch"]
     ]
     return reasons
 
