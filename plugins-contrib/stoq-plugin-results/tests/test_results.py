@@ -219,7 +219,7 @@ def test_default_rules_route_documents_and_mail(
             ["ooxml", "olevba"],
         ),
         ("application/vnd.ms-excel.sheet.macroEnabled.12", "ooxml-mimetype", ["ooxml", "olevba"]),
-        ("text/rtf", "rtf-mimetype", ["iocs", "rtf"]),
+        ("text/rtf", "rtf-mimetype", ["iocs", "rtf", "b64decode", "xordecode"]),
         ("application/x-ms-shortcut", "lnk-mimetype", ["lnk"]),
     ],
 )
