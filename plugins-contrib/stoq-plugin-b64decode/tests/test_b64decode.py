@@ -145,3 +145,14 @@ def test_recursion_limit_bounds_a_deep_base64_bomb(stoq_factory) -> None:
     response = stoq.scan(data)
     assert max(depth for depth, _ in walk(response)) == 4
     assert [error.stage for error in response.errors] == ["limit"]
+
+
+def test_pem_armoured_runs_are_left_to_x509_unless_asked() -> None:
+    """A PEM block's body is counted as ``pem``, not decoded; ``skip_pem`` false decodes it."""
+    body = base64.encodebytes(PE[:1500])
+    pem = b"# bundle\n-----BEGIN CERTIFICATE-----\n" + body + b"-----END CERTIFICATE-----\n"
+    skipped = run_plugin("b64decode", "scan", pem)
+    assert skipped.extracted == []
+    assert skipped.results["runs"]["pem"] == 1
+    decoded = run_plugin("b64decode", "scan", pem, plugin_opts={"skip_pem": False})
+    assert [child.content for child in decoded.extracted] == [PE[:1500]]

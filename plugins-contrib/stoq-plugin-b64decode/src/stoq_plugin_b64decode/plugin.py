@@ -22,6 +22,7 @@ __all__ = ["B64decodePlugin"]
 
 _RUN = re.compile(rb"[A-Za-z0-9+/]{16,}={0,2}(?:[ \t]*\r?\n[ \t]*[A-Za-z0-9+/]{4,}={0,2})*")
 _HEX = re.compile(rb"[0-9A-Fa-f]+")
+_PEM_HEADER = re.compile(rb"-----BEGIN [A-Z0-9 ]{1,64}-----[ \t]*\r?\n[ \t]*\Z")
 _UPPER = re.compile(rb"[A-Z]")
 _LOWER = re.compile(rb"[a-z]")
 #: At most this many skipped runs are listed one by one; the rest are counted.
@@ -66,6 +67,7 @@ class B64decodePlugin(WorkerPlugin):
         "min_length": 64,
         "max_decodes": 100,
         "max_size": 64 * 1024 * 1024,
+        "skip_pem": True,
     }
 
     def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
@@ -74,9 +76,14 @@ class B64decodePlugin(WorkerPlugin):
         decoded: List[Dict[str, Any]] = []
         skipped: List[Dict[str, Any]] = []
         extracted: List[ExtractedPayload] = []
-        counts = {"invalid": 0, "skipped": 0}
+        counts = {"invalid": 0, "skipped": 0, "pem": 0}
         for offset, run in _runs(payload.content):
             if _ignored(run, opts["min_length"]):
+                continue
+            if opts["skip_pem"] and _PEM_HEADER.search(
+                payload.content[max(0, offset - 96) : offset]
+            ):
+                counts["pem"] += 1  # certificates and keys: x509 reads them
                 continue
             reason = None
             if len(run) // 4 * 3 > opts["max_size"]:
