@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Dict
 
 import libarchive
+import pytest
 
-from stoq.testing import WorkerConformance, elf_binary, run_plugin, walk, windows_pe
+from stoq.testing import WorkerConformance, elf_binary, pinned_sample, run_plugin, walk, windows_pe
 
 
 def make_zip(members: Dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
@@ -174,3 +175,37 @@ def test_full_scan_extracts_the_carved_zip_as_a_child(stoq_factory) -> None:
     assert child.extracted_by == "carve"
     assert child.payload_meta.extra_data["carved_offset"] == len(PE)
     assert child.size == len(APPENDED_ZIP)
+
+
+PPT = pinned_sample(
+    "oletools-0.60.2.zip",
+    "oletools-0.60.2/tests/test-data/olevba/sample_with_vba.ppt",
+    "618644f5fe56d83b13cbc0f95f944a88617ab096088fbfcc52d395ef84424ea4",
+).read_bytes()
+PDF = pinned_sample(
+    "pypdf-7.1.1.tar.gz",
+    "pypdf-7.1.1/resources/attachment.pdf",
+    "c621f5136783216a2011c128a3d23ce1e4390c2a2f246ceb67f8901c1c1b0f96",
+).read_bytes()
+
+
+def test_ole_host_is_sized_and_its_contents_left_to_ole() -> None:
+    """A real PowerPoint file holds zipped DrawingML parts: they are the ole plugin's, not carved."""
+    response = run_plugin("carve", "scan", PPT)
+    assert response.results["host"] == {"type": "ole", "size": len(PPT)}
+    assert response.results["carved"] == []
+    assert response.results["hits"]["inside"] > 0
+
+
+@pytest.mark.parametrize(("host", "kind"), [(PPT, "ole"), (PDF, "pdf")], ids=["ole", "pdf"])
+def test_pe_appended_to_a_document_is_carved(host: bytes, kind: str) -> None:
+    """Behind a real OLE or PDF document, an appended PE is carved at the document's end."""
+    response = run_plugin("carve", "scan", host + PE)
+    assert response.results["host"] == {"type": kind, "size": len(host)}
+    assert response.results["carved"] == [{"offset": len(host), "type": "pe", "size": len(PE)}]
+
+
+def test_truncated_ole_host_is_not_a_host() -> None:
+    """An OLE file cut inside its allocation table cannot be sized: carve searches all of it."""
+    response = run_plugin("carve", "scan", PPT[:600])
+    assert response.results["host"] is None

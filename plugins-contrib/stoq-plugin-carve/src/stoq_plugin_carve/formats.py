@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from typing import Callable, Dict, Optional, Tuple
 
-__all__ = ["SIGNATURES", "Sizer", "size_at", "zip_extents"]
+__all__ = ["HOSTS", "SIGNATURES", "Sizer", "size_at", "zip_extents"]
 
 Sizer = Callable[[bytes, int], Optional[int]]
 
@@ -111,6 +111,51 @@ def _sevenzip(data: bytes, offset: int) -> Optional[int]:
     end = 32 + next_offset + next_size
     return end if next_size and offset + end <= len(data) else None
 
+
+def _ole(data: bytes, offset: int) -> Optional[int]:
+    """An OLE2 compound file ends after the last sector its allocation table uses.
+
+    Only the header's own 109 table locations are read (files up to about 7 MiB with 512-byte
+    sectors); a larger file is taken to run to the end of the data.
+    """
+    shift = _u16(data, offset + 0x1E)
+    if shift not in (9, 12):
+        return None
+    sector = 1 << shift
+    fat_sectors = _u32(data, offset + 0x2C)
+    if fat_sectors > 109:
+        return len(data) - offset
+    last = -1
+    for index in range(fat_sectors):
+        location = _u32(data, offset + 0x4C + 4 * index)
+        table = offset + sector * (location + 1)
+        if table + sector > len(data):
+            return None
+        entries = struct.unpack_from(f"<{sector // 4}I", data, table)
+        used = [n for n, entry in enumerate(entries) if entry != 0xFFFFFFFF]
+        if used:
+            last = index * (sector // 4) + used[-1]
+    end = sector * (last + 2)
+    return min(end, len(data) - offset) if last >= 0 else None
+
+
+def _pdf(data: bytes, offset: int) -> Optional[int]:
+    """Up to the last ``%%EOF`` marker (incremental updates append more) and its line end."""
+    marker = data.rfind(b"%%EOF", offset)
+    if marker < 0:
+        return None
+    end = marker + 5
+    while end < len(data) and end < marker + 7 and data[end] in b"\r\n":
+        end += 1
+    return end - offset
+
+
+#: Containers whose own plugins (ole, pdf) extract what they hold: sized as the host at
+#: offset 0 only, so carve looks behind them but never inside them.
+HOSTS: Dict[bytes, Tuple[str, Sizer]] = {
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": ("ole", _ole),
+    b"%PDF-": ("pdf", _pdf),
+}
 
 #: Magic bytes → (format name, sizer). The magic is what is searched for; zips are found by
 #: ``zip_extents`` instead (their size is known only from their end).

@@ -3,7 +3,8 @@
 A zip appended to an executable, a PE behind a script stub, an ELF inside a firmware blob: the
 host's own parser never sees them. carve finds each format's signature, sizes the file from
 its own headers (``formats``), and extracts it with its offset. Whatever starts at offset 0 is
-the host itself, and a hit inside the host's extent or inside a file already carved belongs to
+the host itself (OLE and PDF files are sized as hosts only: their own plugins extract what
+they hold), and a hit inside the host's extent or inside a file already carved belongs to
 that file (it is carved when that file is scanned), so overlapping hits never duplicate bytes.
 """
 
@@ -14,7 +15,7 @@ from typing import Any, ClassVar, Dict, List, Optional, Tuple
 from stoq.data_classes import ExtractedPayload, Payload, PayloadMeta, RequestMeta, WorkerResponse
 from stoq.plugins import WorkerPlugin
 
-from .formats import SIGNATURES, size_at, zip_extents
+from .formats import HOSTS, SIGNATURES, size_at, zip_extents
 
 __all__ = ["CarvePlugin"]
 
@@ -76,6 +77,11 @@ class CarvePlugin(WorkerPlugin):
         formats = list(opts["formats"])
         hits, unexamined = _hits(data, formats, opts["max_hits"])
         covered_end, host = 1, None
+        for magic, (name, sizer) in HOSTS.items():
+            size = size_at(data, 0, sizer) if data.startswith(magic) else None
+            if size is not None:
+                hits = [hit for hit in hits if hit[0] != 0]
+                host, covered_end = {"type": name, "size": size}, size
         carved: List[Dict[str, Any]] = []
         skipped: List[Dict[str, Any]] = []
         extracted: List[ExtractedPayload] = []
