@@ -490,4 +490,5 @@ def test_outlook_message_is_routed_to_email_as_well_as_ole() -> None:
     response = dispatch(content)
     assert response.meta["outlook_message"]["type"] == "outlook-msg"
     assert response.meta["ole_compound_file"]["plugin"] == "ole,olevba"
-    assert response.if_installed == ["ole", "olevba", "email"]
+    # 1 KiB or more: carve (behind the OLE host) and fuzzyhash too, from payload_above_minimum_size.
+    assert response.if_installed == ["ole", "olevba", "email", "carve", "fuzzyhash"]
