@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 import subprocess
 import sys
 
@@ -190,5 +191,6 @@ def test_version_is_answered_without_loading_the_subcommands() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.splitlines() == [version_line(), "0 False False"]
+    assert f"(Python {platform.python_version()}, " in version_line()
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--version"])

@@ -72,6 +72,10 @@ class PluginSource:
     entry_point: Optional[EntryPoint] = None
     #: The plugin folder searched that holds the .stoq file (folder plugins only).
     folder: Optional[str] = None
+    #: From the distribution's metadata, read once at discovery (each read parses the file).
+    author: str = ""
+    website: str = ""
+    requires: Tuple[str, ...] = ()
 
     def describe(self) -> str:
         if self.kind == "entry point":
@@ -90,9 +94,12 @@ def _entry_point_sources() -> List[PluginSource]:
                 kind="entry point",
                 location=ep.value,
                 distribution=meta.get("Name") if meta else None,
-                version=dist.version if dist is not None else None,
+                version=meta.get("Version") if meta else None,
                 summary=meta.get("Summary") if meta else None,
                 entry_point=ep,
+                author=(meta.get("Author") or meta.get("Author-email") or "") if meta else "",
+                website=(meta.get("Home-page") or "") if meta else "",
+                requires=tuple(meta.get_all("Requires-Dist") or ()) if meta else (),
             )
         )
     return sources
@@ -190,8 +197,7 @@ def plain_specifier_contains(specifier: str, version: str) -> Optional[bool]:
 
 def check_core_requirement(source: PluginSource) -> None:
     """Refuse a plugin whose distribution needs a newer core than this one."""
-    dist = getattr(source.entry_point, "dist", None)
-    for text in (dist.requires or []) if dist is not None else []:
+    for text in source.requires:
         parsed = _NAME.match(text)
         if parsed is None or parsed.group(1).lower().replace("_", "-") != CORE_DISTRIBUTION:
             continue
@@ -333,14 +339,12 @@ class PluginManager:
                 f" {type(exc).__name__}: {exc}",
                 source.name,
             ) from exc
-        dist = getattr(source.entry_point, "dist", None)
-        meta = dist.metadata if dist is not None else None
         return self.build(
             source.name,
             plugin_class,
-            Author=(meta.get("Author") or meta.get("Author-email") or "") if meta else "",
+            Author=source.author,
             Version=source.version or "",
-            Website=(meta.get("Home-page") or "") if meta else "",
+            Website=source.website,
             Description=source.summary or "",
         )
 
