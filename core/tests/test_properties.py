@@ -1,0 +1,108 @@
+"""Property tests (Hypothesis) for the engine's small, central rules: the ordered union of
+worker lists, the request limits, typed options, and JSON output of arbitrary results."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, List
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stoq.options import typed_options
+from stoq.request import _union
+from stoq.serialize import dumps, jsonable
+from stoq.testing import make_stoq
+
+names = st.lists(st.sampled_from(["a", "b", "c", "d", "e", "hash", "yara"]), max_size=8)
+
+#: Anything a plugin might put in its results: JSON types, bytes, NaN/inf, sets, nested.
+keys = st.one_of(
+    st.text(max_size=8),
+    st.binary(max_size=8),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.booleans(),
+    st.none(),
+)
+leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(),
+    st.binary(),
+    st.frozensets(st.integers(), max_size=4),
+)
+results = st.recursive(
+    leaves,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.tuples(inner, inner),
+        st.dictionaries(keys, inner, max_size=4),
+    ),
+    max_leaves=20,
+)
+
+
+@given(st.lists(names, max_size=4))
+def test_the_ordered_union_keeps_first_occurrences_in_order(groups: List[List[str]]) -> None:
+    merged = _union(*groups)
+    flat = [name for group in groups for name in group]
+    assert merged == list(dict.fromkeys(flat))
+    assert len(merged) == len(set(merged))
+
+
+@given(results)
+def test_any_result_is_written_as_strict_utf8_json(value: Any) -> None:
+    text = dumps({"result": value})
+    text.encode("utf-8")  # strict: no lone surrogates
+
+    def refuse(constant: str) -> None:
+        raise ValueError(constant)
+
+    parsed = json.loads(text, parse_constant=refuse)
+    assert parsed == json.loads(json.dumps(jsonable({"result": value}), allow_nan=False))
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True))
+def test_floats_survive_or_become_their_standard_names(number: float) -> None:
+    [out] = json.loads(dumps([number]))
+    if math.isfinite(number):
+        assert out == number
+    else:
+        assert out in ("NaN", "Infinity", "-Infinity")
+
+
+@given(st.integers(min_value=-(10**6), max_value=10**6), st.booleans())
+def test_options_are_typed_as_their_defaults(number: int, flag: bool) -> None:
+    typed = typed_options(
+        "p",
+        {"count": str(number), "ratio": str(number), "on": str(flag).lower(), "names": "x, y"},
+        {"count": 1, "ratio": 1.0, "on": False, "names": ["z"]},
+    )
+    assert typed == {"count": number, "ratio": float(number), "on": flag, "names": ["x", "y"]}
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    count=st.integers(min_value=0, max_value=30),
+    max_payloads=st.integers(min_value=1, max_value=40),
+)
+def test_max_payloads_bounds_every_request(count: int, max_payloads: int) -> None:
+    """Whatever a worker extracts, a request holds at most max_payloads payloads, and every
+    child left out is accounted for as a limit error."""
+    with make_stoq(
+        always_dispatch=["extract_worker"],
+        max_payloads=max_payloads,
+        max_recursion=1,
+        plugin_opts={"extract_worker": {"count": count}},
+    ) as stoq:
+        response = stoq.scan(b"root")
+    scanned = len(response.results)
+    assert scanned <= max_payloads
+    limited = [e for e in response.errors if e.stage == "limit" and "max_payloads" in e.error]
+    children_at_depth_one = min(count, max_payloads - 1)
+    assert scanned >= 1 + children_at_depth_one
+    assert len(limited) == count - children_at_depth_one
