@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -104,7 +105,14 @@ def test_import_stoq_pulls_in_no_plugin_no_cli_and_no_multiprocessing() -> None:
         " 'multiprocessing', 'stoq.consumers', 'stoq.isolation', 'stoq.run', 'stevedore'))]\n"
         "print(heavy)\n"
     )
+    # Without coverage's subprocess measurement (itself imports multiprocessing).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE")}
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env=env,
     )
     assert out.stdout.strip() == "[]"
