@@ -145,3 +145,14 @@ def test_full_scan(stoq_factory) -> None:
     assert response.errors == []
     [(_depth, result)] = list(walk(response))
     assert result.workers[0]["elf"]["machine"] == "X86_64"
+
+
+@pytest.mark.parametrize(("field", "offset"), [("e_phnum", 56), ("e_shnum", 60)])
+def test_huge_declared_counts(field: str, offset: int) -> None:
+    """A header declaring 65,535 program or section headers is read within bounds, quickly."""
+    data = bytearray(elf_binary())
+    data[offset : offset + 2] = b"\xff\xff"
+    started = time.monotonic()
+    response = scan(bytes(data))
+    assert time.monotonic() - started < 10
+    assert response.results is not None or response.errors

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import random
+import struct
+import time
 
 import pytest
 from PIL import Image
@@ -125,3 +127,18 @@ def test_full_scan_extracts_the_thumbnail(stoq_factory) -> None:
     found = list(walk(response))
     assert found[0][1].workers[0]["exif"]["model"] == "Canon PowerShot S40"
     assert [r.extracted_by for depth, r in found if depth == 1] == ["exif"]
+
+
+def test_huge_declared_tag_count(stoq_factory) -> None:
+    """IFD0 declaring 65,535 entries: results, nothing or one exif error, within seconds."""
+    data = bytearray(FLOWER.read_bytes())
+    tiff = data.index(b"Exif\0\0") + 6
+    order = "<" if data[tiff : tiff + 2] == b"II" else ">"
+    (ifd0,) = struct.unpack_from(order + "I", data, tiff + 4)
+    struct.pack_into(order + "H", data, tiff + ifd0, 0xFFFF)
+    stoq = stoq_factory()
+    started = time.monotonic()
+    response = stoq.scan(bytes(data), add_start_dispatch=["exif"])
+    assert time.monotonic() - started < 30
+    assert {e.plugin_name for e in response.errors} <= {"exif"}
+    json.loads(str(response))
