@@ -1,7 +1,8 @@
 """The default profile routes executables without flags: PE to pe, then .NET to dotnet (issue 14).
 
-Every plugin that ran says why in the response (yara's dispatch meta, results' deep-dispatch
-meta).
+A fat Mach-O goes to macho and each extracted slice is scanned again; fuzzyhash runs on every
+payload of 1 KiB or more. Every plugin that ran says why in the response (yara's dispatch meta,
+results' deep-dispatch meta).
 """
 
 from __future__ import annotations
@@ -14,12 +15,17 @@ import pytest
 from stoq.loader import discover
 from stoq.testing import make_stoq, pinned_sample
 
-PLUGINS = ("yara", "results", "pe", "dotnet")
+PLUGINS = ("yara", "results", "pe", "dotnet", "macho", "fuzzyhash")
 
 RUNTIME = (
     "pythonnet-3.2.1-cp311.cp312.cp313.cp314.cp315-none-any.whl",
     "pythonnet/runtime/Python.Runtime.dll",
     "2ebd4492e28442ef1f1af587afe5b3a090c2ebfa220758ded4f1450f2a27f13a",
+)
+FAT_DYLIB = (
+    "delocate-0.13.0.tar.gz",
+    "delocate-0.13.0/delocate/tests/data/liba_both.dylib",
+    "5d4bb5ec85d2ebd0bddddecbc0cfd37cc3edeb1dab438ea50d7ba56a8428ab9f",
 )
 
 
@@ -53,3 +59,27 @@ def test_dotnet_assembly_goes_to_pe_then_dotnet() -> None:
     assert found["dotnet"]["assembly"]["name"] == "Python.Runtime"
     resources = [r for r in response["results"] if r["extracted_by"] == "dotnet"]
     assert {r["payload_meta"]["extra_data"]["filename"] for r in resources} >= {"clr.py"}
+
+
+def test_fat_macho_goes_to_macho_and_each_slice_is_scanned() -> None:
+    response = scan(FAT_DYLIB)
+    root, slices = response["results"][0], response["results"][1:]
+    assert "macho" in ran(root)
+    assert "macho_executable" not in root["dispatch_meta"]["yara"]  # fat, not thin
+    macho_slices = [r for r in slices if r["extracted_by"] == "macho"]
+    assert len(macho_slices) == 2
+    assert "macho_fat_binary" in root["dispatch_meta"]["yara"]
+    for piece in macho_slices:
+        assert "macho_executable" in piece["dispatch_meta"]["yara"]
+        assert "macho" in ran(piece)
+
+
+def test_fuzzyhash_runs_on_every_payload_above_the_minimum() -> None:
+    """Each payload of 1 KiB or more (the assembly and its larger resources) gets both hashes."""
+    response = scan(RUNTIME)
+    for result in response["results"]:
+        hashed = "fuzzyhash" in ran(result)
+        assert hashed == (result["size"] >= 1024), result["payload_meta"]["extra_data"]
+        if hashed:
+            found = {k: v for round_ in result["workers"] for k, v in round_.items()}
+            assert found["fuzzyhash"]["tlsh"].startswith("T1")
