@@ -7,12 +7,15 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List
 
 import httpx
+import psycopg
 import pytest
+import redis
 
 TOKEN = "test-token-not-secret"
 #: Small, so the limit tests need no big bodies.
@@ -73,3 +76,47 @@ def start_server(tmp: Path, extra: List[str]) -> Iterator[Server]:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The default profile, plus the test plugin that kills its process on demand."""
     yield from start_server(tmp_path_factory.mktemp("serve"), [])
+
+
+REDIS_URL = os.environ.get("STOQ_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+POSTGRES_DSN = os.environ.get("STOQ_TEST_POSTGRES_DSN", "host=127.0.0.1 dbname=test user=postgres")
+
+
+@pytest.fixture(scope="module")
+def cluster_opts() -> Iterator[List[str]]:
+    tag = uuid.uuid4().hex[:10]
+    stream, schema = f"stoq-serve-test:{tag}:work", f"stoq_serve_{tag}"
+    opts = [
+        f"redis:url={REDIS_URL}", f"redis:stream={stream}",
+        f"redis:results_key_prefix=stoq-serve-test:{tag}:result:",
+        f"postgres:dsn={POSTGRES_DSN}", f"postgres:schema={schema}",
+    ]  # fmt: skip
+    yield [arg for opt in opts for arg in ("--plugin-opts", opt)]
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(f"stoq-serve-test:{tag}:*"):
+        client.delete(key)
+    with psycopg.connect(POSTGRES_DSN, autocommit=True) as db:
+        db.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture(scope="module")
+def front(cluster_opts: List[str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    extra = ["--submit-to", "redis", "--results-from", "postgres", *cluster_opts]
+    yield from start_server(tmp_path_factory.mktemp("front"), extra)
+
+
+@pytest.fixture(scope="module")
+def node(cluster_opts: List[str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One scanning node of the cluster: run mode reading the stream, saving into PostgreSQL."""
+    home = tmp_path_factory.mktemp("node")
+    command = [str(Path(sys.executable).parent / "stoq"), "run", "-P", "redis", "-C", "postgres",
+               "--consumers", "1", *cluster_opts]  # fmt: skip
+    with open(home / "node.log", "wb") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, STOQ_HOME=str(home))
+        )
+    try:
+        yield
+    finally:
+        process.terminate()
+        process.wait(60)

@@ -9,6 +9,7 @@ import os
 
 from stoq.cli.common import EXIT_OK, CliError, build_stoq, start_logging
 from stoq.cli.flags import add_stoq_flags, whole_number
+from stoq.exceptions import StoqPluginException
 
 __all__ = ["add_parser", "handle"]
 
@@ -22,6 +23,11 @@ described at /api/v1/openapi.json. Scans run in a pool of consumer processes (--
 With a token (--token or the environment variable STOQ_API_TOKEN) every API call except
 /api/v1/health and /api/v1/openapi.json needs 'Authorization: Bearer <token>'. Uploads larger
 than --max-upload (default: the core's max_payload_size) are refused while they stream in.
+
+With --submit-to PLUGIN (e.g. redis), POST /api/v1/submit queues the file for run mode's
+scanning nodes and answers 202 with its scan id; with --results-from PLUGIN (e.g. postgres),
+GET /api/v1/scans/{scan_id} returns its saved response (404 until a node saved it) and
+GET /api/v1/scans?q=TEXT lists past scans by SHA-256 or filename, on the page too.
 
 Needs the server extra: pip install 'stoq-framework[server]'."""
 
@@ -65,6 +71,16 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="N",
         help="scanning processes (default: consumers setting)",
     )
+    server.add_argument(
+        "--submit-to",
+        metavar="PLUGIN",
+        help="queue plugin for POST /api/v1/submit (e.g. redis; its options as usual)",
+    )
+    server.add_argument(
+        "--results-from",
+        metavar="PLUGIN",
+        help="results store for GET /api/v1/scans (e.g. postgres, or redis by scan id)",
+    )
     add_stoq_flags(parser)
     parser.set_defaults(handler=handle)
 
@@ -87,8 +103,14 @@ def handle(args: argparse.Namespace) -> int:
         token=token,
         max_upload=args.max_upload or settings.max_payload_size,
         consumers=args.consumers or settings.consumers,
+        submit_to=args.submit_to,
+        results_from=args.results_from,
     )
-    app = create_app(stoq, config)
+    try:
+        app = create_app(stoq, config)
+    except (ValueError, StoqPluginException) as exc:
+        stoq.close()
+        raise CliError(str(exc)) from None
     log.info(
         "serving on http://%s:%s (token %s)",
         args.host,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Optional
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -60,6 +61,10 @@ class ServerConfig:
     token: Optional[str]
     max_upload: int
     consumers: int
+    #: A plugin with ``submit(content, extra_data, dispatch_to)`` (e.g. redis): POST /submit.
+    submit_to: Optional[str] = None
+    #: A plugin with ``fetch(scan_id)`` and optionally ``search(text, limit)`` (e.g. postgres).
+    results_from: Optional[str] = None
 
 
 class SecurityHeaders:
@@ -101,11 +106,24 @@ def _plugin_status(stoq: Stoq) -> Dict[str, str]:
     return status
 
 
+def _plugin_with(stoq: Stoq, name: Optional[str], method: str, flag: str) -> Any:
+    """The loaded plugin ``name`` (None when not configured); ValueError if it lacks ``method``."""
+    if not name:
+        return None
+    plugin = stoq.load_plugin(name)
+    if not callable(getattr(plugin, method, None)):
+        raise ValueError(f"{flag} {name}: plugin {name!r} has no {method}() method")
+    return plugin
+
+
 def create_app(stoq: Stoq, config: ServerConfig) -> Starlette:
     """The application; its lifespan starts and stops the consumer pool."""
     scanner = Scanner(stoq, config.consumers)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    state: Dict[str, Any] = {}
+    state: Dict[str, Any] = {
+        "queue": _plugin_with(stoq, config.submit_to, "submit", "--submit-to"),
+        "results": _plugin_with(stoq, config.results_from, "fetch", "--results-from"),
+    }
 
     def authorise(request: Request) -> None:
         if config.token is None:
@@ -124,6 +142,57 @@ def create_app(stoq: Stoq, config: ServerConfig) -> Starlette:
         text = await scanner.scan(upload)
         return Response(text, media_type="application/json")
 
+    def store(method: str) -> Any:
+        """The results store's ``method``; without one the route does not exist (404, saying
+        how to configure it)."""
+        plugin = state.get("results")
+        if plugin is None or not hasattr(plugin, method):
+            raise Problem(
+                404,
+                "Not configured",
+                f"this server has no results store: start stoq serve with --results-from PLUGIN"
+                f" (a connector with {method}(), e.g. postgres)",
+            )
+        return getattr(plugin, method)
+
+    async def submit(request: Request) -> Response:
+        authorise(request)
+        queue = state.get("queue")
+        if queue is None:
+            raise Problem(
+                404,
+                "Not configured",
+                "this server has no queue: start stoq serve with --submit-to PLUGIN (e.g. redis)",
+            )
+        upload = await read_upload(request, config.max_upload)
+        extra = {**upload.extra, **({"filename": upload.filename} if upload.filename else {})}
+        try:
+            submission = await run_in_threadpool(
+                queue.submit, upload.content, extra, upload.dispatch
+            )
+        except RuntimeError as exc:  # the queue refuses more work (e.g. redis BacklogFull)
+            raise Problem(503, "Queue full", str(exc)) from None
+        body = {"scan_id": submission.scan_id, "status": f"/api/v1/scans/{submission.scan_id}"}
+        return JSONResponse(body, status_code=202)
+
+    async def scan_result(request: Request) -> Response:
+        authorise(request)
+        fetch = store("fetch")
+        scan_id = request.path_params["scan_id"]
+        found = await run_in_threadpool(fetch, scan_id)
+        if found is None:
+            raise Problem(404, "Not found", f"no saved result for scan {scan_id!r} (yet)")
+        return JSONResponse(found)
+
+    async def scan_list(request: Request) -> Response:
+        authorise(request)
+        search = store("search")
+        text = request.query_params.get("q", "")
+        limit = request.query_params.get("limit", "50")
+        if not limit.isdigit() or not 1 <= int(limit) <= 500:
+            raise Problem(400, "Bad limit", f"limit {limit!r} is not a number from 1 to 500")
+        return JSONResponse(await run_in_threadpool(search, text, int(limit)))
+
     async def health(request: Request) -> Response:
         plugins: Dict[str, str] = state["plugins"]
         ok = all(status == "ok" for status in plugins.values())
@@ -135,7 +204,13 @@ def create_app(stoq: Stoq, config: ServerConfig) -> Starlette:
         return JSONResponse(state["inventory"])
 
     async def openapi(request: Request) -> Response:
-        return JSONResponse(openapi_document(config.token is not None))
+        document = openapi_document(
+            config.token is not None,
+            queue=state["queue"] is not None,
+            store=state["results"] is not None,
+            search=hasattr(state["results"], "search"),
+        )
+        return JSONResponse(document)
 
     async def index(request: Request) -> Response:
         context = {
@@ -176,6 +251,9 @@ def create_app(stoq: Stoq, config: ServerConfig) -> Starlette:
     routes: List[Any] = [
         Route("/", index, methods=["GET"]),
         Route("/api/v1/scan", scan, methods=["POST"]),
+        Route("/api/v1/submit", submit, methods=["POST"]),
+        Route("/api/v1/scans", scan_list, methods=["GET"]),
+        Route("/api/v1/scans/{scan_id}", scan_result, methods=["GET"]),
         Route("/api/v1/health", health, methods=["GET"]),
         Route("/api/v1/plugins", plugins, methods=["GET"]),
         Route("/api/v1/openapi.json", openapi, methods=["GET"]),

@@ -70,8 +70,11 @@ def _response_schemas() -> Dict[str, Any]:
     return {"StoqResponse": schema, **defs}
 
 
-def openapi_document(token_required: bool) -> Dict[str, Any]:
-    """The API description; ``token_required`` adds the bearer scheme to protected operations."""
+def openapi_document(
+    token_required: bool, queue: bool = False, store: bool = False, search: bool = False
+) -> Dict[str, Any]:
+    """The API description; ``token_required`` adds the bearer scheme to protected operations,
+    and the submit and results operations are there when a queue or results store is set."""
     security: List[Dict[str, List[str]]] = [{"bearer": []}] if token_required else []
     unauthorised = {"401": _problem("missing or wrong bearer token")} if token_required else {}
     query = [
@@ -84,6 +87,30 @@ def openapi_document(token_required: bool) -> Dict[str, Any]:
         }
         for name, schema in _FORM_FIELDS.items()
     ]
+    scan_body = {
+        "required": True,
+        "content": {
+            "application/octet-stream": {
+                "schema": {"type": "string", "format": "binary", "minLength": 1}
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "minLength": 1},
+                        **{k: _one_or_many(v) for k, v in _FORM_FIELDS.items()},
+                    },
+                    "additionalProperties": False,
+                }
+            },
+        },
+    }
+    bad_upload = {
+        "400": _problem("bad input: empty file, unknown field, malformed form"),
+        "413": _problem("the upload is larger than the limit"),
+        "415": _problem("a multipart body that is not multipart/form-data"),
+    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -101,25 +128,7 @@ def openapi_document(token_required: bool) -> Dict[str, Any]:
                     " enforced while the body streams in.",
                     "security": security,
                     "parameters": query,
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/octet-stream": {
-                                "schema": {"type": "string", "format": "binary", "minLength": 1}
-                            },
-                            "multipart/form-data": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["file"],
-                                    "properties": {
-                                        "file": {"type": "string", "format": "binary"},
-                                        **{k: _one_or_many(v) for k, v in _FORM_FIELDS.items()},
-                                    },
-                                    "additionalProperties": False,
-                                }
-                            },
-                        },
-                    },
+                    "requestBody": scan_body,
                     "responses": {
                         "200": {
                             "description": "the stoQ response (errors of plugins are inside it)",
@@ -129,13 +138,124 @@ def openapi_document(token_required: bool) -> Dict[str, Any]:
                                 }
                             },
                         },
-                        "400": _problem("bad input: empty file, unknown field, malformed form"),
+                        **bad_upload,
                         **unauthorised,
-                        "413": _problem("the upload is larger than the limit"),
-                        "415": _problem("a multipart body that is not multipart/form-data"),
                     },
                 }
             },
+            **(
+                {
+                    "/api/v1/submit": {
+                        "post": {
+                            "operationId": "submit",
+                            "summary": "Queue one file for run mode's scanning nodes (`--submit-to`)",
+                            "description": "The same body and fields as `/api/v1/scan`. The answer"
+                            " names the scan id its response will carry; read it from"
+                            " `/api/v1/scans/{scan_id}` once a node saved it.",
+                            "security": security,
+                            "parameters": query,
+                            "requestBody": scan_body,
+                            "responses": {
+                                "202": {
+                                    "description": "queued",
+                                    "content": {
+                                        "application/json": {
+                                            "schema": {
+                                                "type": "object",
+                                                "required": ["scan_id", "status"],
+                                                "properties": {
+                                                    "scan_id": {"type": "string"},
+                                                    "status": {"type": "string"},
+                                                },
+                                            }
+                                        }
+                                    },
+                                },
+                                **bad_upload,
+                                **unauthorised,
+                                "503": _problem(
+                                    "the queue is full (its backlog limit); try again later"
+                                ),
+                            },
+                        }
+                    }
+                }
+                if queue
+                else {}
+            ),
+            **(
+                {
+                    "/api/v1/scans": {
+                        "get": {
+                            "operationId": "scans",
+                            "summary": "Past scans in the results store, newest first (`--results-from`)",
+                            "security": security,
+                            "parameters": [
+                                {
+                                    "name": "q",
+                                    "in": "query",
+                                    "required": False,
+                                    "schema": {"type": "string"},
+                                    "description": "a payload's SHA-256, or part of a filename",
+                                },
+                                {
+                                    "name": "limit",
+                                    "in": "query",
+                                    "required": False,
+                                    "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+                                },
+                            ],
+                            "responses": {
+                                "200": {
+                                    "description": "one object per scan",
+                                    "content": {
+                                        "application/json": {
+                                            "schema": {"type": "array", "items": {"type": "object"}}
+                                        }
+                                    },
+                                },
+                                "400": _problem("bad limit"),
+                                **unauthorised,
+                            },
+                        }
+                    }
+                }
+                if search
+                else {}
+            ),
+            **(
+                {
+                    "/api/v1/scans/{scan_id}": {
+                        "get": {
+                            "operationId": "scan_result",
+                            "summary": "One saved response (`--results-from`)",
+                            "security": security,
+                            "parameters": [
+                                {
+                                    "name": "scan_id",
+                                    "in": "path",
+                                    "required": True,
+                                    "schema": {"type": "string"},
+                                }
+                            ],
+                            "responses": {
+                                "200": {
+                                    "description": "the saved stoQ response",
+                                    "content": {
+                                        "application/json": {
+                                            "schema": {"$ref": "#/components/schemas/StoqResponse"}
+                                        }
+                                    },
+                                },
+                                **unauthorised,
+                                "404": _problem("no saved response with that scan id (yet)"),
+                            },
+                        }
+                    }
+                }
+                if store
+                else {}
+            ),
             "/api/v1/health": {
                 "get": {
                     "operationId": "health",

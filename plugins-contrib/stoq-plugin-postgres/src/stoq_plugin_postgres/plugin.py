@@ -127,6 +127,40 @@ class PostgresPlugin(ConnectorPlugin):
         self.connection().execute(statement, values)
         self._pending.clear()
 
+    # -- for stoq serve: reading results back ----------------------------------------------
+
+    def fetch(self, scan_id: str) -> Optional[Dict[str, Any]]:
+        """The saved response of ``scan_id`` (``stoq serve --results-from postgres``), if any."""
+        with self._lock:
+            self._flush()  # a batched response of this process is readable at once
+        row = (
+            self.connection()
+            .execute(
+                sql.SQL("SELECT response FROM {} WHERE scan_id = %s").format(self.table), [scan_id]
+            )
+            .fetchone()
+        )
+        return None if row is None else dict(row[0])
+
+    def search(self, text: str = "", limit: int = 50) -> List[Dict[str, Any]]:
+        """Newest scans first; ``text`` matches any payload's SHA-256 exactly (through the GIN
+        index) or part of any payload's filename."""
+        query = sql.SQL(
+            "SELECT scan_id, time, sha256, errors,"
+            " response #>> '{{results,0,payload_meta,extra_data,filename}}',"
+            " jsonb_array_length(response -> 'results')"
+            " FROM {} WHERE %(text)s = ''"
+            " OR response @> jsonb_build_object('results', jsonb_build_array("
+            "jsonb_build_object('sha256', %(text)s)))"
+            " OR EXISTS (SELECT 1 FROM jsonb_array_elements(response -> 'results') AS r"
+            " WHERE r #>> '{{payload_meta,extra_data,filename}}' ILIKE %(like)s)"
+            " ORDER BY time DESC LIMIT %(limit)s"
+        ).format(self.table)
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self.connection().execute(query, {"text": text, "like": like, "limit": limit})
+        keys = ("scan_id", "time", "sha256", "errors", "filename", "payloads")
+        return [{**dict(zip(keys, row)), "time": row[1].isoformat()} for row in rows.fetchall()]
+
     def stop(self) -> None:
         """Write what is still batched, then close: a graceful stop loses no response."""
         with self._lock:

@@ -10,6 +10,7 @@ S3). Connector: each response under its scan id with a TTL, and/or on a results 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import socket
@@ -31,6 +32,7 @@ from stoq.data_classes import (
 from stoq.plugins import ArchiverPlugin, ConnectorPlugin, Delivery, ProviderPlugin
 from stoq_plugin_redis.connection import connect
 from stoq_plugin_redis.stream import Entry, WorkStream
+from stoq_plugin_redis.submit import Submission, Submitter
 from stoq_plugin_redis.wire import decode, scan_id_for
 
 log = logging.getLogger("stoq.redis")
@@ -79,6 +81,7 @@ class RedisPlugin(ProviderPlugin, ArchiverPlugin, ConnectorPlugin):
         self._work: Optional[WorkStream] = None
         self._verdicts: Queue[Optional[Verdict]] = Queue()
         self._settler: Optional[threading.Thread] = None
+        self._submitter: Optional[Submitter] = None
 
     def stop(self) -> None:
         """End ``ingest`` at its next read (entries it holds stay pending for redelivery), and
@@ -244,3 +247,22 @@ class RedisPlugin(ProviderPlugin, ArchiverPlugin, ConnectorPlugin):
             maxlen = int(opts["results_maxlen"]) or None
             pipe.xadd(str(opts["results_stream"]), fields, maxlen=maxlen, approximate=True)
         pipe.execute()
+
+    # -- for stoq serve: submitting work and reading results --------------------------------
+
+    def submit(
+        self,
+        content: bytes,
+        extra_data: Optional[Dict[str, Any]] = None,
+        dispatch_to: Optional[List[str]] = None,
+    ) -> Submission:
+        """Put one payload on the work stream (``stoq serve --submit-to redis``), within
+        ``max_backlog``; the returned scan id is the one its response will carry."""
+        if self._submitter is None:
+            self._submitter = Submitter(self.plugin_opts)
+        return self._submitter.submit(content, extra_data, dispatch_to)
+
+    def fetch(self, scan_id: str) -> Optional[Dict[str, Any]]:
+        """The response saved under ``scan_id`` (``stoq serve --results-from redis``), if any."""
+        text = self.client.get(f"{self.plugin_opts['results_key_prefix']}{scan_id}")
+        return None if text is None else dict(json.loads(text))

@@ -23,13 +23,52 @@ function problemText(body, status) {
   return `the server answered ${status}`;
 }
 
+function authHeaders() {
+  const token = $("token");
+  return token && token.value ? { Authorization: `Bearer ${token.value}` } : {};
+}
+
+async function getJSON(url) {
+  const response = await fetch(url, { headers: authHeaders() });
+  const body = await response.json().catch(() => null);
+  if (!response.ok) throw new Error(problemText(body, response.status));
+  return body;
+}
+
+async function showScan(scanId) {
+  try {
+    const body = await getJSON(`/api/v1/scans/${encodeURIComponent(scanId)}`);
+    render(body);
+    setStatus(`Scan ${scanId}: ${body.results.length} payload(s), ${body.errors.length} error(s).`);
+  } catch (error) {
+    setStatus(error.message, true);
+  }
+}
+
+async function searchScans() {
+  const list = $("scans");
+  try {
+    const rows = await getJSON(`/api/v1/scans?q=${encodeURIComponent($("search").value.trim())}`);
+    list.replaceChildren();
+    if (!rows.length) list.append(el("li", "none", "No saved scans match."));
+    for (const row of rows) {
+      const item = el("li");
+      const button = el("button", "scan-link", `${row.filename || "(no name)"} · ${row.time}`);
+      button.type = "button";
+      button.addEventListener("click", () => showScan(row.scan_id));
+      item.append(button, el("span", "facts", ` sha256 ${row.sha256} · ${row.payloads} payload(s) · ${row.errors} error(s)`));
+      list.append(item);
+    }
+  } catch (error) {
+    list.replaceChildren(el("li", "error-item", error.message));
+  }
+}
+
 async function submit(file) {
   const form = new FormData();
   form.append("file", file, file.name);
   form.append("filename", file.name);
-  const headers = {};
-  const token = $("token");
-  if (token && token.value) headers.Authorization = `Bearer ${token.value}`;
+  const headers = authHeaders();
   setStatus(`Scanning ${file.name}…`);
   $("result").hidden = true;
   let response;
@@ -196,6 +235,17 @@ function setUp() {
   drop.addEventListener("keydown", (event) => {
     if (event.key === "Enter" || event.key === " ") input.click();
   });
+  const search = $("search");
+  if (search) {
+    let timer;
+    search.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(searchScans, 300);
+    });
+    searchScans();
+    const token = $("token");
+    if (token) token.addEventListener("change", searchScans);
+  }
 }
 
 document.addEventListener("DOMContentLoaded", setUp);
