@@ -138,3 +138,12 @@ def test_runtime_error_in_template_is_a_decorate_error(tmp_path: Path) -> None:
     [error] = response.errors
     assert error.stage == "decorate"
     assert "ZeroDivisionError" in error.error
+
+
+def test_connector_owns_standard_output_only_without_an_output_file(tmp_path: Path) -> None:
+    """No ``output``: the rendering is the response stream (``writes_stdout``); a file: not."""
+    with make_stoq() as stoq:
+        assert stoq.load_plugin("jinja").writes_stdout is True
+    options = {"jinja": {"output": str(tmp_path / "out.txt")}}
+    with make_stoq(plugin_opts=options) as stoq:
+        assert stoq.load_plugin("jinja").writes_stdout is False

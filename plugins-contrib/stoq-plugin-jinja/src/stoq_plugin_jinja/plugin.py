@@ -2,7 +2,8 @@
 
 Teams want a stoQ result as a ticket comment, a mail, a syslog line or a Markdown report, not
 as JSON. As a **decorator** the rendered text joins the response (``decorators.jinja``); as a
-**connector** it is appended to a file, or written to standard output. The template sees the
+**connector** it is appended to a file, or written to standard output, where under the
+``stoq`` command it replaces the JSON (the connector declares ``writes_stdout``). The template sees the
 response as plain JSON data (``response``), exactly what ``stoq scan`` prints, and runs in
 Jinja2's sandbox: a template may read the response but not reach Python internals.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+from configparser import ConfigParser
 from pathlib import Path
 from typing import Any, ClassVar, Dict, Optional
 
@@ -36,6 +38,12 @@ class JinjaPlugin(ConnectorPlugin, DecoratorPlugin):
         "autoescape": False,
         "max_chars": 65536,
     }
+
+    def __init__(self, config: ConfigParser, plugin_opts: Optional[Dict[str, Any]] = None) -> None:
+        super().__init__(config, plugin_opts)
+        #: With no ``output`` file the rendering *is* the response stream: the ``stoq`` command
+        #: then gives this connector the real standard output and prints no JSON of its own.
+        self.writes_stdout = self.plugin_opts["output"] in ("", "-")
 
     def start(self) -> None:
         """Compile the template once; a missing file or a syntax error is a load error."""
