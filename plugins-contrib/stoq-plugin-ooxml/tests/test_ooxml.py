@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 import zipfile
 from typing import Dict, List
 
@@ -207,12 +208,42 @@ def test_relationships_with_a_dtd_are_refused_and_the_rest_still_reported() -> N
     assert response.results["macros"] is False and response.results["dde"] == []
 
 
-@pytest.mark.parametrize("content", [b"", b"PK\x03\x04", b"%PDF-1.7\n", b"plain text"])
+@pytest.mark.parametrize("content", [b"", b"%PDF-1.7\n", b"plain text", bytes(1000)])
 def test_other_formats_say_not_ooxml(content: bytes) -> None:
     """Empty, a bare zip signature, a PDF header, text: one error field, no crash."""
     assert run_plugin("ooxml", "scan", content).results == {
         "error": "not an OOXML package (no zip with [Content_Types].xml)"
     }
+
+
+def _needs_zip_version(content: bytes, version: int) -> bytes:
+    """The package with every central directory entry asking for a newer zip version."""
+    damaged = bytearray(content)
+    start = 0
+    while True:
+        start = damaged.find(b"PK\x01\x02", start)
+        if start < 0:
+            return bytes(damaged)
+        struct.pack_into("<H", damaged, start + 6, version)
+        start += 4
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        (DDE_DOCX[: len(DDE_DOCX) // 2], "cannot parse: BadZipFile: File is not a zip file"),
+        (
+            _needs_zip_version(DDE_DOCX, 99),
+            "cannot parse: NotImplementedError: zip file version 9.9",
+        ),
+    ],
+    ids=["truncated", "zip-version"],
+)
+def test_a_zip_that_cannot_be_opened_is_an_error(content: bytes, error: str) -> None:
+    """Cut in half, or asking for a zip version Python lacks: the reason is a field and an Error."""
+    response = run_plugin("ooxml", "scan", content)
+    assert response.results == {"error": error}
+    assert response.errors == [error]
 
 
 def test_a_zip_that_is_not_office_is_not_ooxml() -> None:
@@ -232,7 +263,10 @@ def test_damaged_packages_give_a_result_never_a_crash(sample: bytes) -> None:
         response = run_plugin("ooxml", "scan", variant)
         assert response.results is not None
         json.dumps(response.results)
-        assert response.errors == response.results.get("errors", [])
+        if "error" in response.results:
+            assert response.errors == [response.results["error"]]
+        else:
+            assert response.errors == response.results.get("errors", [])
 
 
 def test_corrupt_embedded_member_is_an_error_and_the_report_goes_on() -> None:

@@ -56,8 +56,12 @@ class OoxmlPlugin(WorkerPlugin):
         """Read the package; a broken one gives an ``error`` field and an error, never a crash."""
         try:
             package = zipfile.ZipFile(io.BytesIO(payload.content))
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-            return WorkerResponse({"error": NOT_OOXML})
+        except Exception as exc:  # BadZipFile, NotImplementedError (zip version), OSError, ...
+            if not payload.content.startswith(b"PK"):
+                return WorkerResponse({"error": NOT_OOXML})
+            log.debug("ooxml: cannot open payload %s", payload.payload_id, exc_info=True)
+            error = f"cannot parse: {_describe(exc)}"
+            return WorkerResponse({"error": error}, errors=[error])
         with package:
             names = package.namelist()
             if "[Content_Types].xml" not in names:
