@@ -1,16 +1,18 @@
 """Per-call deadlines that fire on time and cost almost nothing on the hot path.
 
-On the main thread (the CLI, consumer processes, most applications) a call arms a real-time
-interval timer (``setitimer``): its ``SIGALRM`` interrupts blocking system calls
-(``time.sleep``, a socket read) and raises ``DeadlinePassed`` in the plugin. Elsewhere, or
-when the application owns ``SIGALRM``, one watchdog thread per process raises it inside the late
-thread with ``PyThreadState_SetAsyncExc``, which lands when the thread next runs Python code.
+A call registers ``(thread, deadline)`` in a dict under a lock: no system call, no thread
+hand-off. One watchdog thread per process checks the dict a few times a second. When a call on
+the main thread is late (the CLI, consumer processes, most applications), it sends that thread
+``SIGALRM`` (``pthread_kill``): the signal interrupts a blocking system call (``time.sleep``, a
+socket read) and its handler raises ``DeadlinePassed`` in the plugin. A late call on another
+thread, or when the application owns ``SIGALRM``, gets ``DeadlinePassed`` through
+``PyThreadState_SetAsyncExc``, which lands when the thread next runs Python code.
 
-What lands in the plugin is ``DeadlinePassed``, a ``BaseException`` like ``KeyboardInterrupt``:
-a plugin's ``except Exception`` does not catch it. It is raised again every ``REFIRE`` seconds
-until the call ends, so even a bare ``except:`` in a loop cannot hold the call for long.
-Native code that never returns is stopped only by process isolation. The result of a call that
-finishes late is discarded.
+``DeadlinePassed`` is a ``BaseException`` like ``KeyboardInterrupt``: a plugin's ``except
+Exception`` does not catch it. It is raised again every ``REFIRE`` seconds until the call ends,
+so even a bare ``except:`` in a loop cannot hold the call for long. Native code that never
+returns is stopped only by process isolation. The result of a call that finishes late is
+discarded.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ __all__ = ["DeadlinePassed", "call_with_deadline"]
 
 T = TypeVar("T")
 
-#: How often the watchdog looks (seconds); a watchdog timeout fires at most this late.
+#: How often the watchdog looks (seconds); a timeout fires at most this late.
 POLL_INTERVAL = 0.05
 #: After the deadline, the timeout is raised again this often until the call ends.
 REFIRE = 0.1
@@ -46,9 +48,37 @@ _lock = threading.Lock()
 #: thread ident → [deadline, next time to raise]
 _active: Dict[int, List[float]] = {}
 _watchdog: Optional[threading.Thread] = None
-#: True while a main-thread call has the interval timer armed.
-_armed = False
-_HAS_TIMER = hasattr(signal, "setitimer")
+_main_ident = threading.main_thread().ident
+#: Whether this process's SIGALRM handler is ours (decided on the first main-thread call).
+_alarm_ours = False
+_alarm_checked = False
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    """Raise in the main thread's call if it is past its deadline (a stray signal is ignored)."""
+    entry = _active.get(threading.get_ident())
+    if entry is not None and time.monotonic() > entry[0]:
+        raise DeadlinePassed
+
+
+def _take_alarm() -> None:
+    """Install the SIGALRM handler, unless the application has its own (then: async exc)."""
+    global _alarm_ours, _alarm_checked
+    _alarm_checked = True
+    if not hasattr(signal, "pthread_kill"):
+        return
+    handler = signal.getsignal(signal.SIGALRM)
+    if handler is signal.SIG_DFL:
+        signal.signal(signal.SIGALRM, _on_alarm)
+        handler = _on_alarm
+    _alarm_ours = handler is _on_alarm
+
+
+def _fire(ident: int) -> None:
+    if ident == _main_ident and _alarm_ours and signal.getsignal(signal.SIGALRM) is _on_alarm:
+        signal.pthread_kill(ident, signal.SIGALRM)
+    else:
+        _set_async_exc(ident, ctypes.py_object(DeadlinePassed))
 
 
 def _watch() -> None:
@@ -59,87 +89,26 @@ def _watch() -> None:
             for ident, entry in _active.items():
                 if now > entry[1]:
                     entry[1] = now + REFIRE
-                    _set_async_exc(ident, ctypes.py_object(DeadlinePassed))
-
-
-def _ensure_watchdog() -> None:
-    global _watchdog
-    if _watchdog is None or not _watchdog.is_alive():
-        _watchdog = threading.Thread(target=_watch, name="stoq-deadline-watchdog", daemon=True)
-        _watchdog.start()
+                    _fire(ident)
 
 
 def _reset_after_fork() -> None:
-    """A forked child has no watchdog thread, no calls in flight and no timer armed."""
-    global _lock, _watchdog, _armed
+    """A forked child has no watchdog thread and no calls in flight; its forking thread is
+    its main thread."""
+    global _lock, _watchdog, _main_ident
     _lock = threading.Lock()
     _active.clear()
     _watchdog = None
-    _armed = False
+    _main_ident = threading.get_ident()
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)
 
 
-def _on_alarm(signum: int, frame: Any) -> None:
-    if _armed:
-        raise DeadlinePassed
-
-
-def _timer_usable() -> bool:
-    """The interval timer serves this call: main thread, no call armed, SIGALRM not taken."""
-    if not _HAS_TIMER or _armed or threading.current_thread() is not threading.main_thread():
-        return False
-    handler = signal.getsignal(signal.SIGALRM)
-    if handler is _on_alarm:
-        return True
-    if handler is signal.SIG_DFL:
-        signal.signal(signal.SIGALRM, _on_alarm)
-        return True
-    return False  # the application's own handler stays in charge of SIGALRM
-
-
-def _disarm() -> None:
-    """Stop the timer; a SIGALRM already pending may raise once more, so retry until done."""
-    global _armed
-    while True:
-        try:
-            _armed = False
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            return
-        except DeadlinePassed:
-            continue
-
-
-def _with_timer(timeout: float, func: Callable[..., T], *args: Any) -> T:
-    global _armed
-    _armed = True
-    signal.setitimer(signal.ITIMER_REAL, max(timeout, 1e-6), REFIRE)
-    try:
-        return func(*args)
-    finally:
-        _disarm()
-
-
-def _with_watchdog(deadline: float, func: Callable[..., T], *args: Any) -> T:
-    ident = threading.get_ident()
-    entry = [deadline, deadline]
-    with _lock:
-        if _watchdog is None:
-            _ensure_watchdog()
-        _active[ident] = entry
-    try:
-        return func(*args)
-    finally:
-        while True:  # a timeout landing here must not leave the entry behind
-            try:
-                with _lock:
-                    _active.pop(ident, None)
-                break
-            except DeadlinePassed:
-                continue
-        if entry[1] != deadline:  # fired: one may still be on its way; let it land here
-            _land_pending()
+def _start_watchdog() -> None:
+    global _watchdog
+    _watchdog = threading.Thread(target=_watch, name="stoq-deadline-watchdog", daemon=True)
+    _watchdog.start()
 
 
 def _land_pending() -> None:
@@ -160,12 +129,28 @@ def call_with_deadline(
     timeout: float, func: Callable[..., T], *args: Any
 ) -> Tuple[Optional[T], bool]:
     """Run ``func(*args)``; return ``(result, timed_out)``. Other exceptions propagate."""
+    ident = threading.get_ident()
     deadline = time.monotonic() + timeout
+    entry = [deadline, deadline]
+    if ident == _main_ident and not _alarm_checked:
+        _take_alarm()
     try:
-        if _timer_usable():
-            result = _with_timer(timeout, func, *args)
-        else:
-            result = _with_watchdog(deadline, func, *args)
+        with _lock:
+            if _watchdog is None:
+                _start_watchdog()
+            _active[ident] = entry
+        try:
+            result = func(*args)
+        finally:
+            while True:  # a timeout landing here must not leave the entry behind
+                try:
+                    with _lock:
+                        _active.pop(ident, None)
+                    break
+                except DeadlinePassed:
+                    continue
+            if entry[1] != deadline:  # fired: one may still be on its way; let it land here
+                _land_pending()
     except (DeadlinePassed, StoqPluginTimeout):
         return None, True
     if time.monotonic() > deadline:
