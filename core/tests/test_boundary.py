@@ -199,7 +199,7 @@ def test_a_plugin_reports_its_own_limit_as_a_limit_error(build) -> None:
 
 
 def test_a_stuck_call_on_the_main_thread_is_interrupted_at_its_deadline(build) -> None:
-    """time.sleep(600) in C: the real-time timer interrupts the system call."""
+    """time.sleep(600) in C: SIGALRM sent to the main thread interrupts the system call."""
     stoq = build(
         always_dispatch=["stuck_worker", "simple_worker"],
         plugin_opts={"stuck_worker": {"timeout": 0.5}},
