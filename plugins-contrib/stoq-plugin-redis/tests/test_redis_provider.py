@@ -160,6 +160,22 @@ def test_an_entry_delivered_too_often_is_dead_lettered_with_an_error_response(
     assert client.xlen(opts["stream"]) == 0
 
 
+def test_an_entry_is_dead_lettered_once_even_when_claimed_again(
+    client: redis.Redis, opts: Dict[str, Any]
+) -> None:
+    """A node that dies after dead-lettering, before acknowledging: the next one adds no copy."""
+    Submitter(opts).submit(b"poison")
+    stoq = Stoq(plugin_opts={"redis": opts})
+    work = stoq.load_plugin("redis").work_stream()
+    work.ensure_group()
+    [(entry_id, fields, _)] = work.read(10, 0.1)
+    work.dead_letter_entry(entry_id, fields, 4)
+    work.dead_letter_entry(entry_id, fields, 5)
+    stoq.close()
+    [(_, dead)] = client.xrange(f"{opts['stream']}:dead")
+    assert dead[b"dead_deliveries"] == b"4"
+
+
 @pytest.mark.parametrize(
     "fields",
     [

@@ -78,16 +78,10 @@ def test_hostile_tasks_are_refused_before_any_request(plugin: Any, task: Any) ->
         plugin.get(task)
 
 
-def test_a_missing_object_is_an_error_in_run_mode(opts: Dict[str, Any]) -> None:
-    """A task for a payload nobody stored becomes one Error, not a crash."""
-    from stoq.run import scan_item
-
-    stoq = Stoq(source_archivers=["s3"], plugin_opts={"s3": opts})
-    response, reason = scan_item(stoq, {"s3": {"sha256": "0" * 64}}, None, None, None)
-    stoq.close()
-    [error] = response.errors
-    assert error.plugin_name == "s3" and "NoSuchKey" in error.error
-    assert reason is not None
+def test_a_missing_object_is_a_clear_error(plugin: Any) -> None:
+    """A task for a payload nobody stored fails with S3's own NoSuchKey (one Error in run mode)."""
+    with pytest.raises(ClientError, match="NoSuchKey"):
+        plugin.get({"sha256": "0" * 64})
 
 
 def test_a_missing_bucket_option_is_an_archive_error() -> None:

@@ -22,6 +22,12 @@ log = logging.getLogger("stoq.redis")
 
 #: ``(entry id, fields, times delivered)``.
 Entry = Tuple[str, Fields, int]
+#: Copy the entry (ARGV[1], then field/value pairs) to the dead-letter stream KEYS[1] unless
+#: the marks hash KEYS[2] says it was copied already; atomic in Redis.
+_DEAD_LETTER_ONCE = """
+if redis.call('HSETNX', KEYS[2], ARGV[1], '1') == 0 then return false end
+return redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))
+"""
 
 
 def _text(value: Any) -> str:
@@ -46,6 +52,7 @@ class WorkStream:
         self.consumer = consumer
         self.dead_letter = dead_letter
         self.reasons = f"{stream}:nack-reasons"
+        self.dead_marks = f"{stream}:dead-lettered"
         self._claim_idle_ms = int(claim_idle * 1000)
         self._cursor = "0-0"
 
@@ -108,6 +115,7 @@ class WorkStream:
             pipe.xack(self.stream, self.group, *acks)
             pipe.xdel(self.stream, *acks)
             pipe.hdel(self.reasons, *acks)
+            pipe.hdel(self.dead_marks, *acks)
         pipe.execute()
 
     def nack(self, entry_id: str, reason: str) -> None:
@@ -130,7 +138,11 @@ class WorkStream:
                 "dead_reason": reason,
             }
         )
-        self.client.xadd(self.dead_letter, copy)
+        args: List[Any] = [entry_id]
+        for key, value in copy.items():
+            args += [key, value]
+        # Once per entry, even when a node dies before acknowledging it and another claims it.
+        self.client.eval(_DEAD_LETTER_ONCE, 2, self.dead_letter, self.dead_marks, *args)
         log.warning(
             "entry %s of %s delivered %d times, moved to %s: %s",
             entry_id,
