@@ -156,3 +156,13 @@ def test_pem_armoured_runs_are_left_to_x509_unless_asked() -> None:
     assert skipped.results["runs"]["pem"] == 1
     decoded = run_plugin("b64decode", "scan", pem, plugin_opts={"skip_pem": False})
     assert [child.content for child in decoded.extracted] == [PE[:1500]]
+
+
+def test_payloads_over_max_input_are_not_searched_and_say_so() -> None:
+    """A payload larger than ``max_input`` is left alone, with the reason in the result."""
+    response = run_plugin("b64decode", "scan", LETTER, plugin_opts={"max_input": 1000})
+    assert response.extracted == []
+    assert response.results == {
+        "decoded": [],
+        "skipped": "payload larger than max_input: not searched",
+    }

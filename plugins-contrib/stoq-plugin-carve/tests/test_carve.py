@@ -209,3 +209,14 @@ def test_truncated_ole_host_is_not_a_host() -> None:
     """An OLE file cut inside its allocation table cannot be sized: carve searches all of it."""
     response = run_plugin("carve", "scan", PPT[:600])
     assert response.results["host"] is None
+
+
+def test_payloads_over_max_input_are_not_searched_and_say_so() -> None:
+    """A payload larger than ``max_input`` is left alone, with the reason in the result."""
+    response = run_plugin("carve", "scan", PE + APPENDED_ZIP, plugin_opts={"max_input": 1000})
+    assert response.extracted == []
+    assert response.results == {
+        "host": None,
+        "carved": [],
+        "skipped": "payload larger than max_input: not searched",
+    }

@@ -68,11 +68,16 @@ class B64decodePlugin(WorkerPlugin):
         "max_decodes": 100,
         "max_size": 64 * 1024 * 1024,
         "skip_pem": True,
+        "max_input": 32 * 1024 * 1024,
     }
 
     def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
         """Find, decode and extract each base64 run; report what was skipped and why."""
         opts = self.plugin_opts
+        if len(payload.content) > opts["max_input"]:
+            return WorkerResponse(
+                {"decoded": [], "skipped": "payload larger than max_input: not searched"}
+            )
         decoded: List[Dict[str, Any]] = []
         skipped: List[Dict[str, Any]] = []
         extracted: List[ExtractedPayload] = []

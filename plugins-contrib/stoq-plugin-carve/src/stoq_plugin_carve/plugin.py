@@ -53,6 +53,7 @@ class CarvePlugin(WorkerPlugin):
         "max_carves": 32,
         "max_size": 64 * 1024 * 1024,
         "max_hits": 10000,
+        "max_input": 256 * 1024 * 1024,
     }
 
     def _size(self, data: bytes, offset: int, name: str, known: int) -> Optional[int]:
@@ -74,6 +75,14 @@ class CarvePlugin(WorkerPlugin):
     def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
         """Carve every well-formed embedded file outside the host and earlier carves."""
         data, opts = payload.content, self.plugin_opts
+        if len(data) > opts["max_input"]:
+            return WorkerResponse(
+                {
+                    "host": None,
+                    "carved": [],
+                    "skipped": "payload larger than max_input: not searched",
+                }
+            )
         formats = list(opts["formats"])
         hits, unexamined = _hits(data, formats, opts["max_hits"])
         covered_end, host = 1, None
