@@ -17,7 +17,8 @@ from typing import Any, Callable, ClassVar, Dict, Iterator, List
 import pytest
 
 from stoq import Payload, Stoq, StoqResponse
-from stoq.plugins import ConnectorPlugin, ProviderPlugin
+from stoq.exceptions import StoqPluginException
+from stoq.plugins import ConnectorPlugin
 from stoq.testing import ProviderConformance, make_stoq, windows_pe
 
 PE = windows_pe()
@@ -204,12 +205,10 @@ def test_file_deleted_before_it_settles_is_forgotten(watch, tmp_path: Path) -> N
 
 def test_missing_folder_is_a_load_error() -> None:
     """A folder that does not exist: the plugin does not load, and says which."""
-    errors: List[Any] = []
-    with make_stoq(plugin_opts={"dirmon": {"paths": ["/nonexistent/stoq-dirmon"]}}) as stoq:
-        plugin = stoq.plugin_for_role(errors, "dirmon", ProviderPlugin, "load", None)
-    assert plugin is None
-    [error] = errors
-    assert "not a folder: /nonexistent/stoq-dirmon" in error.error
+    options = {"dirmon": {"paths": ["/nonexistent/stoq-dirmon"]}}
+    with make_stoq(plugin_opts=options) as stoq, pytest.raises(StoqPluginException) as raised:
+        stoq.load_plugin("dirmon")
+    assert "not a folder: /nonexistent/stoq-dirmon" in str(raised.value)
 
 
 def test_no_folder_fails_ingest_with_the_reason() -> None:
