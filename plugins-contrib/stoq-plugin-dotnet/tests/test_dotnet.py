@@ -90,15 +90,21 @@ def test_public_key_token_of_the_ecma_key() -> None:
     assert _public_key_token(bytes(8) + b"\x04" + bytes(7)) == "b77a5c561934e089"
 
 
-def test_native_dll_has_no_metadata() -> None:
-    response = scan(NATIVE_DLL.read_bytes())
+def test_native_dll_gives_nothing() -> None:
+    """A PE without a CLR header is not an assembly: no results and no error."""
+    assert scan(NATIVE_DLL.read_bytes()) is None
+
+
+def test_not_a_pe_gives_nothing() -> None:
+    assert scan(b"not a PE at all") is None
+
+
+def test_clr_header_with_unreadable_metadata_is_one_error() -> None:
+    """The metadata signature overwritten: the CLR header promises metadata that is not there."""
+    data = RUNTIME.read_bytes().replace(b"BSJB", b"XXXX", 1)
+    response = scan(data)
     assert response.results is None
-    assert "no .NET metadata" in str(response.errors[0])
-
-
-def test_not_a_pe_is_one_error() -> None:
-    response = scan(b"not a PE at all")
-    assert response.results is None and "not a PE file" in str(response.errors[0])
+    assert "metadata is unreadable" in str(response.errors[-1])
 
 
 @pytest.mark.parametrize("fraction", [0.01, 0.5, 0.9])

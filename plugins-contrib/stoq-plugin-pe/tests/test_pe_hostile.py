@@ -20,12 +20,18 @@ def scan(data: bytes):
     return response
 
 
-@pytest.mark.parametrize("data", [b"", b"MZ", os.urandom(4096), b"MZ" + b"\0" * 62])
-def test_not_a_pe_is_one_error(data: bytes) -> None:
-    """Content pefile cannot find headers in gives an error and no results."""
+@pytest.mark.parametrize("data", [b"", b"ELF", b"\x00" + os.urandom(4096)])
+def test_not_a_pe_gives_nothing(data: bytes) -> None:
+    """Content without the MZ signature is another format: no results and no error."""
+    assert run_plugin("pe", "scan", data) is None
+
+
+@pytest.mark.parametrize("data", [b"MZ", b"MZ" + os.urandom(4096), b"MZ" + b"\0" * 62])
+def test_damaged_headers_are_one_error(data: bytes) -> None:
+    """MZ, but no PE header pefile can find: an error and no results."""
     response = scan(data)
     assert response.results is None
-    assert [e for e in response.errors if "not a PE file" in str(e)]
+    assert [e for e in response.errors if "damaged PE headers" in str(e)]
 
 
 @pytest.mark.parametrize("fraction", [0.02, 0.1, 0.25, 0.5, 0.75, 0.95])
@@ -71,4 +77,4 @@ def test_corrupted_headers_never_raise() -> None:
         for _ in range(rng.randint(1, 16)):
             data[rng.randrange(1024)] = rng.randrange(256)
         response = scan(bytes(data))
-        assert response.results is not None or response.errors
+        assert response is None or response.results is not None or response.errors

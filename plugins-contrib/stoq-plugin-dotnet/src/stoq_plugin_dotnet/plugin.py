@@ -35,18 +35,27 @@ class DotnetPlugin(WorkerPlugin):
 
     def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
         options = self.plugin_opts
+        if not payload.content.startswith(b"MZ"):
+            return None  # not a PE: nothing to report
         try:
             # Headers and the CLR directory only: the rest of the PE is the pe worker's job.
             pe = dnfile.dnPE(data=payload.content, fast_load=True)
         except pefile.PEFormatError as exc:
-            return WorkerResponse(errors=[f"not a PE file: {exc}"])
+            return WorkerResponse(errors=[f"damaged PE headers: {exc}"])
         errors: List[str] = []
         try:
             part(
                 errors, "CLR metadata", lambda: pe.parse_data_directories(directories=[_CLR]), None
             )
+            clr = (
+                pe.OPTIONAL_HEADER.DATA_DIRECTORY[_CLR]
+                if len(pe.OPTIONAL_HEADER.DATA_DIRECTORY) > _CLR
+                else None
+            )
+            if clr is None or not clr.VirtualAddress:
+                return None  # a native PE: not an assembly
             if getattr(pe, "net", None) is None or pe.net.mdtables is None:
-                errors.append("no .NET metadata (no CLR header, or unreadable)")
+                errors.append("CLR header present but its .NET metadata is unreadable")
                 return WorkerResponse(errors=errors)
             results = describe(pe.net, options["max_listed"], errors)
         finally:

@@ -20,7 +20,8 @@ _MAGIC = b"\x7fELF"
 class ElfPlugin(WorkerPlugin):
     """Class, machine, type, interpreter, needed libraries, sections, segments, symbols, hints.
 
-    Content that is not ELF, or that LIEF cannot read, gives one error and no results.
+    Content without the ELF magic is another format: nothing to report (``None``). Content
+    with it whose header LIEF cannot read gives one error and no results.
     """
 
     #: Typed defaults; a config file's [plugins.elf] and --plugin-opts override them.
@@ -32,14 +33,14 @@ class ElfPlugin(WorkerPlugin):
     def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
         content = payload.content
         if not content.startswith(_MAGIC):
-            return WorkerResponse(errors=["not an ELF file: no \\x7fELF magic"])
+            return None
         lief.logging.disable()
         with warnings.catch_warnings():
             # LIEF warns for each enum value a hostile header makes up; they are reported as-is.
             warnings.simplefilter("ignore", RuntimeWarning)
             binary = lief.ELF.parse(content)
             if binary is None or binary.header.identity_class == lief.ELF.Header.CLASS.NONE:
-                return WorkerResponse(errors=["not an ELF file: LIEF cannot read its header"])
+                return WorkerResponse(errors=["damaged ELF header: LIEF cannot read it"])
             results = describe(
                 binary, content, self.plugin_opts["max_symbols"], self.plugin_opts["max_sections"]
             )

@@ -38,7 +38,7 @@ class MachoPlugin(WorkerPlugin):
         content = payload.content
         slices = fat_slices(content)
         if slices is None and content[:4] not in _THIN_MAGICS:
-            return WorkerResponse(errors=["not a Mach-O file: no Mach-O or fat magic"])
+            return None  # another format: nothing to report
         lief.logging.disable()
         with warnings.catch_warnings():
             # LIEF warns for each enum value a hostile header makes up; they are reported as-is.

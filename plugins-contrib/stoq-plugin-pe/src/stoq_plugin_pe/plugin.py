@@ -19,9 +19,10 @@ __all__ = ["PePlugin"]
 class PePlugin(WorkerPlugin):
     """Headers, sections, imports, exports, resources, overlay, rich header and Authenticode.
 
-    Content that is not a PE gives one error and no results: a dispatcher's guess was wrong,
-    or the file is too damaged for pefile to find its headers. A damaged table gives an error
-    naming it, and everything else is still reported.
+    Content without the ``MZ`` signature is not a PE: nothing to report (``None``), so
+    ``-a pe`` costs nothing on other payloads. Content that starts like one but whose headers
+    pefile cannot find gives one error; a damaged table gives an error naming it, and
+    everything else is still reported.
     """
 
     #: Typed defaults; a config file's [plugins.pe] and --plugin-opts override them.
@@ -38,10 +39,12 @@ class PePlugin(WorkerPlugin):
     def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
         options = self.plugin_opts
         content = payload.content
+        if not content.startswith(b"MZ"):
+            return None
         try:
             pe = pefile.PE(data=content, fast_load=True)
         except pefile.PEFormatError as exc:
-            return WorkerResponse(errors=[f"not a PE file: {exc}"])
+            return WorkerResponse(errors=[f"damaged PE headers: {exc}"])
         errors: List[str] = []
         limits = Limits(options["max_extracted"], options["max_extracted_size"])
         try:
