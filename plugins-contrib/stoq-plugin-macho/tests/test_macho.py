@@ -131,3 +131,50 @@ def test_full_scan_scans_each_slice(stoq_factory) -> None:
     assert response.errors == []
     children = [r for depth, r in walk(response) if depth == 1]
     assert [c.workers[0]["macho"]["cpu_type"] for c in children] == ["X86_64", "ARM64"]
+
+
+ENTITLEMENTS = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dict>'
+    b"<key>com.apple.security.get-task-allow</key><true/></dict></plist>\n"
+)
+
+
+def signature_with_entitlements(size: int) -> bytes:
+    """A SuperBlob as codesign lays it out (cs_blobs.h): a CodeDirectory naming the signing
+    identifier with the ad-hoc flag, then an entitlements blob; zero-padded to ``size``."""
+    identifier = b"org.example.stoq-test\0"
+    directory_body = struct.pack(">IIII", 0x20400, 0x2, 0, 8 + 16) + identifier
+    directory = struct.pack(">II", 0xFADE0C02, 8 + len(directory_body)) + directory_body
+    entitlements = struct.pack(">II", 0xFADE7171, 8 + len(ENTITLEMENTS)) + ENTITLEMENTS
+    header_size = 12 + 2 * 8
+    index = struct.pack(">IIII", 0, header_size, 5, header_size + len(directory))
+    blob = directory + entitlements
+    superblob = struct.pack(">III", 0xFADE0CC0, header_size + len(blob), 2) + index + blob
+    assert len(superblob) <= size
+    return superblob + bytes(size - len(superblob))
+
+
+def test_entitlements_and_identifier_are_read_from_the_signature() -> None:
+    """libam1.dylib's signature replaced, in place, by one carrying entitlements."""
+    data = bytearray(sample("libam1.dylib"))
+    signature = scan(bytes(data)).results["code_signature"]
+    start, size = signature["offset"], signature["size"]
+    data[start : start + size] = signature_with_entitlements(size)
+    found = scan(bytes(data)).results["code_signature"]
+    assert found["identifier"] == "org.example.stoq-test"
+    assert found["adhoc"] is True
+    assert found["entitlements"] == ENTITLEMENTS.decode()
+    assert scan(bytes(data), max_entitlements=20).results["code_signature"]["entitlements"] == (
+        ENTITLEMENTS[:20].decode()
+    )
+
+
+def test_signature_blob_that_lies_about_its_blobs() -> None:
+    """Index entries pointing past the blob, and a huge count: no exception, nothing made up."""
+    data = bytearray(sample("libam1.dylib"))
+    signature = scan(bytes(data)).results["code_signature"]
+    start = signature["offset"]
+    struct.pack_into(">III", data, start, 0xFADE0CC0, 0xFFFFFFFF, 0xFFFFFFFF)
+    struct.pack_into(">II", data, start + 12, 5, 0x7FFFFFFF)
+    found = scan(bytes(data)).results["code_signature"]
+    assert found["valid_structure"] is True and found["entitlements"] is None
