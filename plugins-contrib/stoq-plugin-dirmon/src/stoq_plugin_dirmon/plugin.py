@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 #: How often (ms) the watch wakes with no change, to read files that have settled.
 _TICK_MS = 100
+#: Seconds ``stop()`` waits for ``ingest`` to leave the watch.
+_STOP_WAIT = 5.0
 Signature = Tuple[int, int]
 
 
@@ -66,8 +68,15 @@ class DirmonPlugin(ProviderPlugin):
         self.stopping = threading.Event()
 
     def stop(self) -> None:
-        """End ``ingest`` at its next tick."""
+        """End ``ingest`` at its next tick, and wait for it.
+
+        Waiting matters at exit: a watch thread still inside watchfiles' native loop when the
+        interpreter finalizes aborts the process on Python 3.9 ("exception not rethrown").
+        """
         self.stopping.set()
+        thread = getattr(self, "ingesting", None)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(_STOP_WAIT)
 
     def _files_under(self, folder: Path) -> Iterator[Path]:
         pattern = "**/*" if self.plugin_opts["recursive"] else "*"
@@ -77,6 +86,7 @@ class DirmonPlugin(ProviderPlugin):
         """Watch until ``stop()``: track changed files, queue each once it has settled."""
         if not self.folders:
             raise ValueError("dirmon needs at least one folder in its paths option")
+        self.ingesting = threading.current_thread()
         pending: Dict[Path, Optional[Tuple[Signature, float]]] = {}
         if self.plugin_opts["existing"]:
             for folder in self.folders:
