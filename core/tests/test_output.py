@@ -29,7 +29,15 @@ def test_response_json_matches_the_shipped_schema(build) -> None:
     jsonschema.Draft202012Validator.check_schema(response_schema())
     jsonschema.validate(data, response_schema())
     assert data["time"].endswith("+00:00")
-    assert list(data) == ["scan_id", "time", "results", "request_meta", "errors", "decorators"]
+    assert list(data) == [
+        "scan_id",
+        "time",
+        "results",
+        "request_meta",
+        "errors",
+        "decorators",
+        "timings",
+    ]
 
 
 def test_schema_rejects_a_malformed_response() -> None:

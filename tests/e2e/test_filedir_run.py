@@ -62,7 +62,7 @@ def responses_by_file(results: Path) -> Dict[str, Dict[str, Any]]:
 
 
 def normalised(response: Dict[str, Any]) -> Dict[str, Any]:
-    """The response with scan id, time and payload ids replaced by stable placeholders."""
+    """The response with scan id, time, payload ids and seconds replaced by stable placeholders."""
     ids: Dict[str, str] = {}
     for result in response["results"]:
         ids[result["payload_id"]] = f"payload-{len(ids)}"
@@ -71,6 +71,9 @@ def normalised(response: Dict[str, Any]) -> Dict[str, Any]:
         text = text.replace(real, placeholder)
     stable = json.loads(text)
     stable["scan_id"], stable["time"] = "scan-id", "time"
+    stable["timings"] = sorted(stable["timings"])  # seconds differ run to run
+    for result in stable["results"]:
+        result["timings"] = {stage: sorted(s) for stage, s in result["timings"].items()}
     return stable
 
 

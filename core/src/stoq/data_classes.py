@@ -206,6 +206,8 @@ class Payload(_Printable, _Digested):
         self.worker_results: List[Dict[str, Any]] = [{}]
         self.plugins_run: Dict[str, List[Any]] = {"workers": [[]], "archivers": []}
         self.archiver_results: Dict[str, Any] = {}
+        #: ``{stage: {plugin: seconds}}``, filled by the engine (``stoq.timings``).
+        self.timings: Dict[str, Dict[str, float]] = {}
 
     @property
     def content(self) -> bytes:
@@ -245,6 +247,7 @@ class PayloadResults(_Printable):
         archivers: Optional[Dict[str, Any]] = None,
         dispatch_meta: Optional[Dict[str, Dict[str, Any]]] = None,
         deep_dispatch_meta: Optional[Dict[str, Dict[str, Any]]] = None,
+        timings: Optional[Dict[str, Dict[str, float]]] = None,
     ) -> None:
         self.payload_id = payload_id
         self.size = size
@@ -257,6 +260,7 @@ class PayloadResults(_Printable):
         self.archivers = {} if archivers is None else archivers
         self.dispatch_meta = {} if dispatch_meta is None else dispatch_meta
         self.deep_dispatch_meta = {} if deep_dispatch_meta is None else deep_dispatch_meta
+        self.timings = {} if timings is None else timings
 
     @classmethod
     def from_payload(cls, payload: Payload) -> PayloadResults:
@@ -272,6 +276,7 @@ class PayloadResults(_Printable):
             archivers=payload.archiver_results,
             dispatch_meta=payload.dispatch_meta,
             deep_dispatch_meta=payload.deep_dispatch_meta,
+            timings=payload.timings,
         )
 
     def to_dict(self) -> Dict[str, Any]:
@@ -287,6 +292,7 @@ class PayloadResults(_Printable):
             "archivers": self.archivers,
             "dispatch_meta": self.dispatch_meta,
             "deep_dispatch_meta": self.deep_dispatch_meta,
+            "timings": self.timings,
         }
 
 
@@ -301,6 +307,7 @@ class StoqResponse(_Printable):
         time: Optional[str] = None,
         decorators: Optional[Dict[str, Any]] = None,
         scan_id: Optional[str] = None,
+        timings: Optional[Dict[str, Any]] = None,
     ) -> None:
         self.results = results
         self.request_meta = request_meta
@@ -308,6 +315,8 @@ class StoqResponse(_Printable):
         self.time = datetime.now(timezone.utc).isoformat() if time is None else time
         self.decorators = {} if decorators is None else decorators
         self.scan_id = new_id() if scan_id is None else scan_id
+        #: The request's ``total`` seconds and ``{"decorate": {plugin: seconds}}``.
+        self.timings: Dict[str, Any] = {} if timings is None else timings
 
     def to_dict(self) -> Dict[str, Any]:
         return {
@@ -317,6 +326,7 @@ class StoqResponse(_Printable):
             "request_meta": self.request_meta.to_dict(),
             "errors": [e.to_dict() for e in self.errors],
             "decorators": self.decorators,
+            "timings": self.timings,
         }
 
     def split(self) -> List[Dict[str, Any]]:

@@ -43,6 +43,8 @@ from stoq.plugins import (
     WorkerPlugin,
 )
 from stoq.settings import CoreSettings
+from stoq.timings import add as add_time
+from stoq.timings import clock
 
 __all__ = ["Outcome", "Request", "RequestArgs", "decorate", "payload_for_item", "save"]
 
@@ -93,11 +95,13 @@ def run_request(
     calls: PluginCalls, settings: CoreSettings, payload: Payload, args: RequestArgs
 ) -> Outcome:
     """Scan ``payload`` and everything extracted from it; decorate; save; report the outcome."""
+    started = clock()
     request_meta = RequestMeta() if args.request_meta is None else args.request_meta
     request = Request(calls, settings, request_meta, args)
     request.run(payload)
     response = StoqResponse(request.results, request_meta, request.errors, scan_id=args.scan_id)
     decorate(calls, settings.decorators, response)
+    response.timings["total"] = clock() - started
     return Outcome(response, save(calls, settings.connectors, response))
 
 
@@ -147,7 +151,9 @@ def payload_for_item(
 
 def decorate(calls: PluginCalls, decorators: Sequence[str], response: StoqResponse) -> None:
     """Each decorator, in order, sees the response with the earlier decorators' results."""
+    timings: Dict[str, Dict[str, float]] = {}
     for name in decorators:
+        started = clock()
         result = calls(
             response.errors,
             name,
@@ -158,6 +164,7 @@ def decorate(calls: PluginCalls, decorators: Sequence[str], response: StoqRespon
             DecoratorResponse,
             response,
         )
+        add_time(timings, "decorate", name, started)
         if result is None:
             continue
         try:
@@ -166,6 +173,7 @@ def decorate(calls: PluginCalls, decorators: Sequence[str], response: StoqRespon
             response.errors.extend(normalise_errors(result.errors, name, None, "decorate"))
         except Exception as exc:  # noqa: BLE001 - the failure boundary
             unusable(response.errors, name, None, "decorate", exc)
+    response.timings.update(timings)
 
 
 def save(calls: PluginCalls, connectors: Sequence[str], response: StoqResponse) -> List[Error]:
@@ -262,6 +270,7 @@ class Request:
         """Ask each (deep) dispatcher for workers; keep its meta and errors."""
         wanted: List[str] = []
         for name in names:
+            started = clock()
             response = self.calls(
                 self.errors,
                 name,
@@ -273,6 +282,7 @@ class Request:
                 payload,
                 self.request_meta,
             )
+            add_time(payload.timings, stage, name, started)
             if response is None:
                 continue
             try:
@@ -386,9 +396,11 @@ class Request:
             if call is None:  # not run: as in v2, only workers that ran are in plugins_run
                 continue
             ran.append(name)
+            started = clock()
             response = invoke(
                 errors, "scan", payload_id, call, WorkerResponse, payload, self.request_meta
             )
+            add_time(payload.timings, "scan", name, started)
             if response is None:
                 continue
             try:
@@ -416,6 +428,7 @@ class Request:
             if call is None:
                 continue
             payload.plugins_run["archivers"].append(name)
+            started = clock()
             response = invoke(
                 self.errors,
                 "archive",
@@ -425,6 +438,7 @@ class Request:
                 payload,
                 self.request_meta,
             )
+            add_time(payload.timings, "archive", name, started)
             if response is None:
                 continue
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -19,6 +20,7 @@ from stoq.cli.common import (
     write_response,
 )
 from stoq.cli.flags import add_output_flags, add_stoq_flags, output_indent, whole_number
+from stoq.stats import ScanStats
 
 if TYPE_CHECKING:
     from stoq.cli.progress import ProgressBar
@@ -73,6 +75,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="scan with N processes (default 1)",
     )
     parser.add_argument("--no-progress", action="store_true", help="never draw the progress bar")
+    parser.add_argument(
+        "--stats",
+        action="store_true",
+        help="after the run, print on stderr a table of plugins by time (total, p50, p99),"
+        " calls, errors and timeouts",
+    )
     add_output_flags(parser)
     add_stoq_flags(parser)
     parser.set_defaults(handler=handle)
@@ -152,8 +160,11 @@ def handle(args: argparse.Namespace) -> int:
     bar = _progress(args, len(items))
     shared_screen = bar is not None and out is not None and out.isatty()
     failed = False
+    stats = ScanStats() if args.stats else None
     try:
         for outcome in scan_items(stoq, items, options, args.jobs):
+            if stats is not None and outcome.text is not None:
+                stats.add(json.loads(outcome.text))
             redraw = bar is not None and (shared_screen or outcome.problem is not None)
             if redraw:
                 bar.clear()  # type: ignore[union-attr]
@@ -170,4 +181,6 @@ def handle(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
         stoq.close()
+    if stats is not None:
+        print(stats.table(), file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK

@@ -1,0 +1,104 @@
+"""``stoq scan --stats``: which plugins the run's time went to, summed over every response.
+
+Built only from the responses' ``timings`` and ``errors`` (what a saved JSON line also holds),
+so responses from consumer processes count the same as those scanned in this one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Sequence
+
+__all__ = ["PluginStats", "ScanStats", "percentile"]
+
+
+def percentile(ordered: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile of an ascending, non-empty sequence."""
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class PluginStats:
+    """One plugin's calls over the run."""
+
+    stages: Dict[str, None] = field(default_factory=dict)
+    seconds: List[float] = field(default_factory=list)
+    errors: int = 0
+    timeouts: int = 0
+
+
+class ScanStats:
+    """Adds up responses (as JSON dicts) and draws the table."""
+
+    def __init__(self) -> None:
+        self.plugins: Dict[str, PluginStats] = {}
+        self.requests = 0
+        self.payloads = 0
+        self.total = 0.0
+
+    def _plugin(self, name: str) -> PluginStats:
+        stats = self.plugins.get(name)
+        if stats is None:
+            stats = self.plugins[name] = PluginStats()
+        return stats
+
+    def add(self, response: Mapping[str, Any]) -> None:
+        self.requests += 1
+        request_timings = response.get("timings") or {}
+        self.total += float(request_timings.get("total", 0.0))
+        stage_maps = [dict(request_timings, total=None)]
+        for result in response.get("results", []):
+            self.payloads += 1
+            stage_maps.append(result.get("timings") or {})
+        for timings in stage_maps:
+            for stage, plugins in timings.items():
+                if not isinstance(plugins, dict):
+                    continue
+                for name, seconds in plugins.items():
+                    stats = self._plugin(name)
+                    stats.stages[stage] = None
+                    stats.seconds.append(float(seconds))
+        for error in response.get("errors", []):
+            name = error.get("plugin_name")
+            if not name:
+                continue
+            stats = self._plugin(name)
+            if error.get("stage") == "timeout":
+                stats.timeouts += 1
+            else:
+                stats.errors += 1
+
+    def table(self) -> str:
+        """Plugins by total time, slowest first, with a closing line for the whole run."""
+        header = ["plugin", "stage", "calls", "total s", "p50 ms", "p99 ms", "errors", "timeouts"]
+        rows = []
+        ranked = sorted(self.plugins.items(), key=lambda item: -sum(item[1].seconds))
+        for name, stats in ranked:
+            ordered = sorted(stats.seconds)
+            rows.append(
+                [
+                    name,
+                    ",".join(stats.stages) or "-",
+                    str(len(ordered)),
+                    f"{sum(ordered):.3f}",
+                    f"{percentile(ordered, 0.5) * 1000:.2f}" if ordered else "-",
+                    f"{percentile(ordered, 0.99) * 1000:.2f}" if ordered else "-",
+                    str(stats.errors),
+                    str(stats.timeouts),
+                ]
+            )
+        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+        lines = []
+        for row in [header, *rows]:
+            cells = [
+                cell.ljust(width) if i < 2 else cell.rjust(width)
+                for i, (cell, width) in enumerate(zip(row, widths))
+            ]
+            lines.append("  ".join(cells).rstrip())
+        lines.insert(1, "  ".join("-" * width for width in widths))
+        lines.append(
+            f"{self.requests} requests, {self.payloads} payloads, {self.total:.3f} s in requests"
+        )
+        return "\n".join(lines)

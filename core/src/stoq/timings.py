@@ -1,0 +1,30 @@
+"""Where a request's time goes: each plugin call's duration, kept in the response (SPEC §14).
+
+A payload's ``timings`` is ``{stage: {plugin: seconds}}`` for the stages that run per payload
+(``dispatch``, ``scan``, ``deep_dispatch``, ``archive``); a plugin called more than once at one
+stage (a deep dispatcher, pass after pass) has its calls added up. The response's ``timings``
+holds the request's ``total`` and the ``decorate`` stage. Wall-clock seconds from
+``time.perf_counter``: two clock reads per call are the whole cost.
+"""
+
+from __future__ import annotations
+
+from time import perf_counter
+from typing import Dict
+
+__all__ = ["StageTimings", "add", "clock"]
+
+#: ``{stage: {plugin: seconds}}``
+StageTimings = Dict[str, Dict[str, float]]
+
+clock = perf_counter
+
+
+def add(timings: StageTimings, stage: str, plugin: str, started: float) -> None:
+    """Add the time since ``started`` (a ``clock()`` reading) to ``plugin`` at ``stage``."""
+    seconds = clock() - started
+    bucket = timings.get(stage)
+    if bucket is None:
+        timings[stage] = {plugin: seconds}
+    else:
+        bucket[plugin] = bucket.get(plugin, 0.0) + seconds
