@@ -10,7 +10,7 @@ import base64
 import hashlib
 import time
 
-from stoq.testing import WorkerConformance, run_plugin, walk, windows_pe
+from stoq.testing import WorkerConformance, check_hostile_corpus, run_plugin, walk, windows_pe
 
 PE = windows_pe()
 LETTER = (
@@ -166,3 +166,8 @@ def test_payloads_over_max_input_are_not_searched_and_say_so() -> None:
         "decoded": [],
         "skipped": "payload larger than max_input: not searched",
     }
+
+
+def test_hostile_corpus() -> None:
+    """Seeded hostile variants of real letters carrying base64 end in a result or an Error, in budget and memory."""
+    check_hostile_corpus("b64decode", [LETTER])

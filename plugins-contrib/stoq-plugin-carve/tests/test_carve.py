@@ -15,7 +15,15 @@ from typing import Dict
 import libarchive
 import pytest
 
-from stoq.testing import WorkerConformance, elf_binary, pinned_sample, run_plugin, walk, windows_pe
+from stoq.testing import (
+    WorkerConformance,
+    check_hostile_corpus,
+    elf_binary,
+    pinned_sample,
+    run_plugin,
+    walk,
+    windows_pe,
+)
 
 
 def make_zip(members: Dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
@@ -220,3 +228,8 @@ def test_payloads_over_max_input_are_not_searched_and_say_so() -> None:
         "carved": [],
         "skipped": "payload larger than max_input: not searched",
     }
+
+
+def test_hostile_corpus() -> None:
+    """Seeded hostile variants of real executables with appended data end in a result or an Error, in budget and memory."""
+    check_hostile_corpus("carve", [PE + APPENDED_ZIP])

@@ -11,7 +11,7 @@ import struct
 
 import pytest
 
-from stoq.testing import WorkerConformance, pinned_sample, run_plugin, walk
+from stoq.testing import WorkerConformance, check_hostile_corpus, pinned_sample, run_plugin, walk
 from stoq_plugin_dotnet.metadata import _public_key_token
 
 RUNTIME = pinned_sample(
@@ -145,3 +145,8 @@ def test_full_scan_extracts_resources_as_children(stoq_factory) -> None:
     assert response.errors == []
     children = [r for depth, r in walk(response) if depth == 1]
     assert {c.payload_meta.extra_data["filename"] for c in children} >= set(SOURCES)
+
+
+def test_hostile_corpus() -> None:
+    """Seeded hostile variants of real .NET assemblies end in a result or an Error, in budget and memory."""
+    check_hostile_corpus("dotnet", [RUNTIME.read_bytes()])

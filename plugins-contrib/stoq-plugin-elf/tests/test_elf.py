@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from stoq.testing import WorkerConformance, elf_binary, run_plugin, walk
+from stoq.testing import WorkerConformance, check_hostile_corpus, elf_binary, run_plugin, walk
 
 LS = Path(shutil.which("ls") or "/bin/ls").resolve()
 
@@ -161,3 +161,8 @@ def test_huge_declared_counts(field: str, offset: int) -> None:
     response = scan(bytes(data))
     assert time.monotonic() - started < 10
     assert response.results is not None or response.errors
+
+
+def test_hostile_corpus() -> None:
+    """Seeded hostile variants of real ELF executables end in a result or an Error, in budget and memory."""
+    check_hostile_corpus("elf", [LS.read_bytes()])

@@ -17,7 +17,7 @@ from typing import Any, List
 
 import pytest
 
-from stoq.testing import WorkerConformance, pinned_sample, run_plugin, walk
+from stoq.testing import WorkerConformance, check_hostile_corpus, pinned_sample, run_plugin, walk
 
 
 def outlook_msg() -> bytes:
@@ -248,3 +248,8 @@ def test_full_scan_extracts_children_with_filenames(stoq_factory) -> None:
     response = stoq.scan(rfc822_message())
     names = {r.payload_meta.extra_data.get("filename") for _, r in walk(response)}
     assert {"invoice.zip", "original.eml", "body-1.txt", "body-2.html"} <= names
+
+
+def test_hostile_corpus() -> None:
+    """Seeded hostile variants of real messages end in a result or an Error, in budget and memory."""
+    check_hostile_corpus("email", [rfc822_message(), outlook_msg()])

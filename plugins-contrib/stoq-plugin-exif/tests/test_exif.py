@@ -11,7 +11,7 @@ import time
 import pytest
 from PIL import Image
 
-from stoq.testing import WorkerConformance, pinned_sample, run_plugin, walk
+from stoq.testing import WorkerConformance, check_hostile_corpus, pinned_sample, run_plugin, walk
 
 #: A photograph taken with a Canon PowerShot S40, shipped in olefile's source distribution.
 FLOWER = pinned_sample(
@@ -142,3 +142,8 @@ def test_huge_declared_tag_count(stoq_factory) -> None:
     assert time.monotonic() - started < 30
     assert {e.plugin_name for e in response.errors} <= {"exif"}
     json.loads(str(response))
+
+
+def test_hostile_corpus() -> None:
+    """Seeded hostile variants of real JPEGs end in a result or an Error, in budget and memory."""
+    check_hostile_corpus("exif", [FLOWER.read_bytes()])

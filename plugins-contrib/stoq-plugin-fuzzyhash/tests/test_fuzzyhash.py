@@ -12,7 +12,7 @@ from typing import Optional
 import ppdeep
 import tlsh
 
-from stoq.testing import WorkerConformance, elf_binary, run_plugin, walk
+from stoq.testing import WorkerConformance, check_hostile_corpus, elf_binary, run_plugin, walk
 
 LS = Path(shutil.which("ls") or "/bin/ls").resolve()
 #: ssdeep's form: block size (3 × a power of two), then the two piecewise hashes.
@@ -83,3 +83,8 @@ def test_full_scan(stoq_factory) -> None:
     assert response.errors == []
     [(_depth, result)] = list(walk(response))
     assert result.workers[0]["fuzzyhash"]["tlsh"] == tlsh.hash(elf_binary())
+
+
+def test_hostile_corpus() -> None:
+    """Seeded hostile variants of real executables end in a result or an Error, in budget and memory."""
+    check_hostile_corpus("fuzzyhash", [LS.read_bytes()])

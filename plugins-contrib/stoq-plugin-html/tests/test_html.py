@@ -12,7 +12,7 @@ from typing import Any
 import olefile
 import pytest
 
-from stoq.testing import WorkerConformance, pinned_sample, run_plugin, walk
+from stoq.testing import WorkerConformance, check_hostile_corpus, pinned_sample, run_plugin, walk
 
 PAGE = b"""<html><head><title> Sign in </title>
 <meta http-equiv="Refresh" content="5; url=https://next.example.com/">
@@ -114,3 +114,8 @@ def test_full_scan_extracts_scripts(stoq_factory) -> None:
     stoq = stoq_factory(always_dispatch=["html"])
     names = [r.payload_meta.extra_data.get("filename") for _, r in walk(stoq.scan(PAGE))]
     assert "script-2.js" in names
+
+
+def test_hostile_corpus() -> None:
+    """Seeded hostile variants of real HTML pages end in a result or an Error, in budget and memory."""
+    check_hostile_corpus("html", [PAGE, mail_html()])

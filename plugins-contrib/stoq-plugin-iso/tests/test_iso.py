@@ -13,7 +13,7 @@ from typing import Any, Dict, Optional
 import pycdlib
 import pytest
 
-from stoq.testing import WorkerConformance, run_plugin, walk, windows_pe
+from stoq.testing import WorkerConformance, check_hostile_corpus, run_plugin, walk, windows_pe
 
 PE = windows_pe()
 README = b"Open Invoice 2026.exe to view your invoice.\n"
@@ -167,3 +167,8 @@ def test_full_scan_extracts_the_members_as_children(stoq_factory) -> None:
         "Invoice 2026.exe",
     ]
     assert all(c.extracted_by == "iso" for c in children)
+
+
+def test_hostile_corpus() -> None:
+    """Seeded hostile variants of real ISO images end in a result or an Error, in budget and memory."""
+    check_hostile_corpus("iso", [PLAIN])

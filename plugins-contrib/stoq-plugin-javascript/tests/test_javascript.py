@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import urllib.parse
 
-from stoq.testing import WorkerConformance, run_plugin, walk
+from stoq.testing import WorkerConformance, check_hostile_corpus, run_plugin, walk
 
 URL = "https://downloads.example.org/stage2.exe"
 DROPPER = (
@@ -127,3 +127,8 @@ def test_huge_fromcharcode_and_many_literals_stay_fast() -> None:
     response = run_plugin("javascript", "scan", hostile, plugin_opts={"max_beautify": 0})
     assert time.monotonic() - started < 10
     assert len(response.results["decoded_strings"]) == 100
+
+
+def test_hostile_corpus() -> None:
+    """Seeded hostile variants of real scripts end in a result or an Error, in budget and memory."""
+    check_hostile_corpus("javascript", [DROPPER.encode()])

@@ -16,7 +16,7 @@ from typing import List
 import olefile
 import pytest
 
-from stoq.testing import WorkerConformance, pinned_sample, run_plugin, walk
+from stoq.testing import WorkerConformance, check_hostile_corpus, pinned_sample, run_plugin, walk
 
 LNK_DOC = pinned_sample(
     "oletools-0.60.2.zip",
@@ -159,3 +159,8 @@ def test_full_scan_puts_results_under_the_plugin_name(stoq_factory) -> None:
     assert response.errors == []
     [(depth, result)] = list(walk(response))
     assert depth == 0 and result.workers[0]["lnk"]["arguments"] == ARGUMENTS
+
+
+def test_hostile_corpus() -> None:
+    """Seeded hostile variants of real shortcuts end in a result or an Error, in budget and memory."""
+    check_hostile_corpus("lnk", [ARGS_LNK])

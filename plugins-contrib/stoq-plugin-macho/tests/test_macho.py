@@ -13,7 +13,7 @@ import struct
 
 import pytest
 
-from stoq.testing import WorkerConformance, pinned_sample, run_plugin, walk
+from stoq.testing import WorkerConformance, check_hostile_corpus, pinned_sample, run_plugin, walk
 
 SDIST = "delocate-0.13.0.tar.gz"
 DATA = "delocate-0.13.0/delocate/tests/data/"
@@ -178,3 +178,8 @@ def test_signature_blob_that_lies_about_its_blobs() -> None:
     struct.pack_into(">II", data, start + 12, 5, 0x7FFFFFFF)
     found = scan(bytes(data)).results["code_signature"]
     assert found["valid_structure"] is True and found["entitlements"] is None
+
+
+def test_hostile_corpus() -> None:
+    """Seeded hostile variants of real Mach-O files end in a result or an Error, in budget and memory."""
+    check_hostile_corpus("macho", [sample("liba_both.dylib")])

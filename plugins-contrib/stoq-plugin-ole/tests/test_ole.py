@@ -14,7 +14,7 @@ import olefile
 import pytest
 
 from stoq.data_classes import PayloadMeta
-from stoq.testing import WorkerConformance, pinned_sample, run_plugin, walk
+from stoq.testing import WorkerConformance, check_hostile_corpus, pinned_sample, run_plugin, walk
 
 OLETOOLS = "oletools-0.60.2.zip"
 TEST_DATA = "oletools-0.60.2/tests/test-data/"
@@ -269,3 +269,18 @@ def test_full_scan_extracts_the_shortcut_as_a_named_child(stoq_factory) -> None:
     assert root.workers[0]["ole"]["packages"][0]["filename"] == "calc.lnk"
     assert depth == 1 and child.extracted_by == "ole"
     assert child.payload_meta.extra_data["filename"] == "calc.lnk"
+
+
+def _fat_cycle(content: bytes) -> bytes:
+    """The directory's first FAT entry pointing back at itself: a chain that never ends."""
+    data = bytearray(content)
+    sector = 1 << struct.unpack_from("<H", data, 0x1E)[0]
+    directory = struct.unpack_from("<I", data, 0x30)[0]
+    fat = struct.unpack_from("<I", data, 0x4C)[0]
+    struct.pack_into("<I", data, (fat + 1) * sector + 4 * directory, directory)
+    return bytes(data)
+
+
+def test_hostile_corpus() -> None:
+    """Seeded hostile variants of real OLE files end in a result or an Error, in budget and memory."""
+    check_hostile_corpus("ole", [LNK_DOC, VELVET_XLS], extra={"fat-cycle": _fat_cycle(OLEFILE_DOC)})

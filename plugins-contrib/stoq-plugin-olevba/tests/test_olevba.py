@@ -11,7 +11,7 @@ from typing import List
 
 import pytest
 
-from stoq.testing import WorkerConformance, pinned_sample, run_plugin, walk
+from stoq.testing import WorkerConformance, check_hostile_corpus, pinned_sample, run_plugin, walk
 
 OLETOOLS = "oletools-0.60.2.zip"
 TEST_DATA = "oletools-0.60.2/tests/test-data/"
@@ -189,3 +189,8 @@ def test_full_scan_puts_results_under_the_plugin_name(stoq_factory) -> None:
     [(depth, result)] = list(walk(response))
     assert depth == 0
     assert result.workers[0]["olevba"]["autoexec"][0]["keyword"] == "Action_Click"
+
+
+def test_hostile_corpus() -> None:
+    """Seeded hostile variants of real Office files with macros end in a result or an Error, in budget and memory."""
+    check_hostile_corpus("olevba", [PPT_VBA, XLS_XLM])

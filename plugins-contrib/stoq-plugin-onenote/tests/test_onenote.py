@@ -13,7 +13,7 @@ from typing import List
 
 import pytest
 
-from stoq.testing import WorkerConformance, pinned_sample, run_plugin, walk
+from stoq.testing import WorkerConformance, check_hostile_corpus, pinned_sample, run_plugin, walk
 
 EXAMPLE = pinned_sample(
     "one_extract-0.1.4.tar.gz",
@@ -156,3 +156,8 @@ def test_full_scan_extracts_the_image_as_a_child(stoq_factory) -> None:
     [(_, root), (depth, child)] = list(walk(response))
     assert root.workers[0]["onenote"]["files"][0]["offset"] == PNG_OFFSET
     assert depth == 1 and child.extracted_by == "onenote"
+
+
+def test_hostile_corpus() -> None:
+    """Seeded hostile variants of real OneNote sections end in a result or an Error, in budget and memory."""
+    check_hostile_corpus("onenote", [WITH_HTA])

@@ -10,7 +10,7 @@ from typing import Dict, List
 
 import pytest
 
-from stoq.testing import WorkerConformance, pinned_sample, run_plugin, walk
+from stoq.testing import WorkerConformance, check_hostile_corpus, pinned_sample, run_plugin, walk
 
 OLETOOLS = "oletools-0.60.2.zip"
 TEST_DATA = "oletools-0.60.2/tests/test-data/"
@@ -295,3 +295,8 @@ def test_full_scan_extracts_the_embedded_object_as_a_child(stoq_factory) -> None
     assert root.workers[0]["ooxml"]["embedded"][0]["part"] == "word/embeddings/oleObject1.bin"
     assert depth == 1 and child.extracted_by == "ooxml"
     assert child.payload_meta.extra_data["filename"] == "oleObject1.bin"
+
+
+def test_hostile_corpus() -> None:
+    """Seeded hostile variants of real OOXML packages end in a result or an Error, in budget and memory."""
+    check_hostile_corpus("ooxml", [DDE_DOCX, DOCM])

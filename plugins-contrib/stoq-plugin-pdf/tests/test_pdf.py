@@ -13,7 +13,7 @@ from typing import Any, Dict, List
 import pikepdf
 import pytest
 
-from stoq.testing import WorkerConformance, pinned_sample, run_plugin, walk
+from stoq.testing import WorkerConformance, check_hostile_corpus, pinned_sample, run_plugin, walk
 from stoq_plugin_pdf import backends
 from stoq_plugin_pdf.walk import walk as walk_pdf
 
@@ -269,3 +269,8 @@ def test_full_scan_extracts_children_through_the_engine(stoq_factory) -> None:
     assert root.workers[0]["pdf"]["embedded_files"][0]["filename"] == "jpeg.pdf"
     assert (depth, child.extracted_by) == (1, "pdf")
     assert child.payload_meta.extra_data["filename"] == "jpeg.pdf"
+
+
+def test_hostile_corpus() -> None:
+    """Seeded hostile variants of real PDFs end in a result or an Error, in budget and memory."""
+    check_hostile_corpus("pdf", [javascript_pdf(), made_pdf()])

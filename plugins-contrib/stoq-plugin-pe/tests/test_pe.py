@@ -13,7 +13,7 @@ import pefile
 import pytest
 from pe_samples import dotnet_dll, launcher, signed_dll, tls_dll
 
-from stoq.testing import WorkerConformance, run_plugin, walk
+from stoq.testing import WorkerConformance, check_hostile_corpus, run_plugin, walk
 
 
 def entropy(data: bytes) -> float:
@@ -196,3 +196,8 @@ def test_tls_callbacks_are_read_from_the_callback_array() -> None:
     base = pe.OPTIONAL_HEADER.ImageBase
     struct.pack_into("<QQQ", data, offset, base + 0x1000, base + 0x1010, 0)
     assert scan(bytes(data)).results["tls_callbacks"] == [base + 0x1000, base + 0x1010]
+
+
+def test_hostile_corpus() -> None:
+    """Seeded hostile variants of real PEs end in a result or an Error, in budget and memory."""
+    check_hostile_corpus("pe", [launcher().read_bytes()])

@@ -16,7 +16,7 @@ from typing import List
 import olefile
 import pytest
 
-from stoq.testing import WorkerConformance, pinned_sample, run_plugin, walk
+from stoq.testing import WorkerConformance, check_hostile_corpus, pinned_sample, run_plugin, walk
 
 OLETOOLS = "oletools-0.60.2.zip"
 TEST_DATA = "oletools-0.60.2/tests/test-data/"
@@ -190,3 +190,8 @@ def test_full_scan_extracts_the_package_as_a_named_child(stoq_factory) -> None:
     assert root.workers[0]["rtf"]["objects"][0]["filename"] == "calc.lnk"
     assert depth == 1 and child.extracted_by == "rtf"
     assert child.payload_meta.extra_data["filename"] == "calc.lnk"
+
+
+def test_hostile_corpus() -> None:
+    """Seeded hostile variants of real RTF documents end in a result or an Error, in budget and memory."""
+    check_hostile_corpus("rtf", [ISSUE_251, PACKAGE_RTF])

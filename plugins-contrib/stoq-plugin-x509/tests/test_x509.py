@@ -5,11 +5,12 @@ from __future__ import annotations
 import random
 import re
 import shutil
+import ssl
 import subprocess
 
 import pytest
 
-from stoq.testing import WorkerConformance, pinned_sample, run_plugin, walk
+from stoq.testing import WorkerConformance, check_hostile_corpus, pinned_sample, run_plugin, walk
 
 #: Mozilla's root store as certifi ships it: 151 PEM certificates, each after comments that
 #: state its subject, serial and fingerprints (an independent reference for the parser).
@@ -176,3 +177,17 @@ def test_full_scan(stoq_factory, made: dict) -> None:
     assert response.errors == []
     [(_depth, result)] = list(walk(response))
     assert result.workers[0]["x509"]["count"] == 2
+
+
+def _first_certificate() -> tuple:
+    """The bundle's first certificate, as PEM and as DER."""
+    text = BUNDLE.read_text()
+    start = text.index("-----BEGIN CERTIFICATE-----")
+    end = text.index("-----END CERTIFICATE-----", start) + len("-----END CERTIFICATE-----")
+    pem = text[start:end] + "\n"
+    return pem.encode(), ssl.PEM_cert_to_DER_cert(pem)
+
+
+def test_hostile_corpus() -> None:
+    """Seeded hostile variants of real certificates (PEM and DER) end in a result or an Error, in budget and memory."""
+    check_hostile_corpus("x509", list(_first_certificate()))

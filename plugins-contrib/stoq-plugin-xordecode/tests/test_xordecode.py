@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from stoq.testing import WorkerConformance, run_plugin, walk, windows_pe
+from stoq.testing import WorkerConformance, check_hostile_corpus, run_plugin, walk, windows_pe
 from stoq_plugin_xordecode.plugin import xor
 
 PE = windows_pe()
@@ -127,3 +127,8 @@ def test_decoded_pe_is_scanned_once_and_not_decoded_again(stoq_factory) -> None:
     assert [depth for depth, _ in results] == [0, 1]
     assert results[1][1].sha256 == hashlib.sha256(PE).hexdigest()
     assert results[1][1].workers[0]["xordecode"] == {"keys": []}
+
+
+def test_hostile_corpus() -> None:
+    """Seeded hostile variants of real XOR-encoded executables end in a result or an Error, in budget and memory."""
+    check_hostile_corpus("xordecode", [reference_xor(PE, b"k3y!")])

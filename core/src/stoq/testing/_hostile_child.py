@@ -56,7 +56,7 @@ def main(spec_path: str) -> None:
     folder = Path(spec["folder"])
     plugin = spec["plugin"]
     logging.disable(logging.CRITICAL)  # plugin errors are expected; only failures matter
-    stoq = Stoq(profile=None, plugin_opts={plugin: spec["plugin_opts"]}, max_recursion=0)
+    stoq = Stoq(profile=None, plugin_opts={plugin: spec["plugin_opts"]})
     stoq.load_plugin(plugin)
     with (folder / "report.jsonl").open("w") as report:
         for index in range(spec["count"]):
