@@ -65,7 +65,7 @@ def _take_alarm() -> None:
     """Install the SIGALRM handler, unless the application has its own (then: async exc)."""
     global _alarm_ours, _alarm_checked
     _alarm_checked = True
-    if not hasattr(signal, "pthread_kill"):
+    if not hasattr(signal, "pthread_kill"):  # pragma: no cover - not on Linux or macOS
         return
     handler = signal.getsignal(signal.SIGALRM)
     if handler is signal.SIG_DFL:

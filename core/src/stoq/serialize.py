@@ -99,8 +99,8 @@ def jsonable(value: Any, _depth: int = 0, _path: Optional[set[int]] = None) -> A
             return [jsonable(v, _depth + 1, path) for v in value]
         finally:
             path.discard(id(value))
-    if isinstance(value, str):  # subclasses (str enums and the like) as plain values
-        return _text(str(value))
+    if isinstance(value, str):  # subclasses (str enums and the like): their text, as json writes
+        return _text(str.__str__(value))
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
