@@ -134,6 +134,32 @@ def test_claim_idle_protects_work_in_progress(client: redis.Redis, opts: Dict[st
     stoq.close()
 
 
+def test_a_live_node_keeps_its_work_however_long_it_waits(
+    client: redis.Redis, opts: Dict[str, Any]
+) -> None:
+    """Entries a running node holds (queued or scanning) are kept alive past claim_idle: no
+    other node claims them, and no delivery is counted."""
+    from stoq_plugin_redis.stream import WorkStream
+
+    Submitter(opts).submit(b"slow to start")
+    stoq = Stoq(plugin_opts={"redis": {**opts, "claim_idle": 0.5, "stop_when_idle": 0.0}})
+    plugin = stoq.load_plugin("redis")
+    local: Queue = Queue(maxsize=1)
+    reader = threading.Thread(target=plugin.ingest, args=(local,), daemon=True)
+    reader.start()
+    _wait_for(lambda: local.full())
+    time.sleep(1.5)  # three times claim_idle
+    other = WorkStream(client, opts["stream"], opts["group"], "other:1", "dead", 0.5)
+    assert other.claim(10) == ([], False)
+    [pending] = client.xpending_range(opts["stream"], opts["group"], "-", "+", 10)
+    assert pending["times_delivered"] == 1 and pending["time_since_delivered"] < 500
+    plugin.ack(local.get().tag)
+    stoq.close()
+    reader.join(5)  # ingest returns once stopped
+    assert not reader.is_alive()
+    assert client.xlen(opts["stream"]) == 0
+
+
 def test_an_entry_delivered_too_often_is_dead_lettered_with_an_error_response(
     client: redis.Redis, opts: Dict[str, Any]
 ) -> None:
@@ -208,7 +234,8 @@ def test_the_provider_reads_no_more_than_the_local_queue_can_hold(
     stoq = Stoq(plugin_opts={"redis": {**opts, "stop_when_idle": 0.0}})
     plugin = stoq.load_plugin("redis")
     local: Queue = Queue(maxsize=3)
-    threading.Thread(target=plugin.ingest, args=(local,), daemon=True).start()
+    reader = threading.Thread(target=plugin.ingest, args=(local,), daemon=True)
+    reader.start()
     _wait_for(lambda: local.full())
     time.sleep(0.5)
     assert client.xpending(opts["stream"], opts["group"])["pending"] == 3
@@ -220,8 +247,12 @@ def test_the_provider_reads_no_more_than_the_local_queue_can_hold(
     _wait_for(lambda: local.full())
     time.sleep(0.5)
     assert client.xpending(opts["stream"], opts["group"])["pending"] == 3  # three more read
-    plugin.stop()
     stoq.close()
+    for _ in range(3):  # ingest may be waiting to put: make room until it sees the stop
+        if local.full():
+            local.get()
+        reader.join(1)
+    assert not reader.is_alive()
 
 
 def test_nack_leaves_the_entry_for_the_queue(client: redis.Redis, opts: Dict[str, Any]) -> None:

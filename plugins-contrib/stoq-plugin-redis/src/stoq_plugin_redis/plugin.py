@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 from queue import Empty, Queue
-from typing import Any, ClassVar, Dict, List, Optional, Tuple
+from typing import Any, ClassVar, Dict, List, Optional, Set, Tuple
 
 import redis
 
@@ -81,6 +81,9 @@ class RedisPlugin(ProviderPlugin, ArchiverPlugin, ConnectorPlugin):
         self._work: Optional[WorkStream] = None
         self._verdicts: Queue[Optional[Verdict]] = Queue()
         self._settler: Optional[threading.Thread] = None
+        #: Entries queued and not yet settled: kept alive in the group, never claimed back.
+        self._held: Set[str] = set()
+        self._held_lock = threading.Lock()
         self._submitter: Optional[Submitter] = None
 
     def stop(self) -> None:
@@ -118,17 +121,23 @@ class RedisPlugin(ProviderPlugin, ArchiverPlugin, ConnectorPlugin):
         batch = int(opts["batch"])
         # Read once half a batch fits: fewer, fuller round trips than topping up item by item.
         threshold = max(1, min(batch, queue.maxsize if queue.maxsize > 0 else batch) // 2)
+        next_keep = 0.0
         while not self._stopping.is_set():
-            room = queue.maxsize - queue.qsize() if queue.maxsize > 0 else batch
-            if room < threshold:
-                self._stopping.wait(0.005)
-                continue
             try:
+                if time.monotonic() >= next_keep:  # whether or not there is room to read
+                    work.keep(self._held_entries())
+                    next_keep = time.monotonic() + self._claim_every()
+                room = queue.maxsize - queue.qsize() if queue.maxsize > 0 else batch
+                if room < threshold:
+                    self._stopping.wait(0.005)
+                    continue
                 entries: List[Entry] = []
                 if time.monotonic() >= next_claim:
-                    entries, more = work.claim(room)
+                    held = self._held_entries()
+                    claimed, more = work.claim(room)
+                    entries = [e for e in claimed if e[0] not in held]
                     # A long pending list is scanned a slice per call: go on sooner.
-                    pause = float(opts["claim_every"]) / (10 if more else 1)
+                    pause = self._claim_every() / (10 if more else 1)
                     next_claim = time.monotonic() + pause
                 if not entries:
                     entries = work.read(min(room, batch), float(opts["read_block"]))
@@ -141,7 +150,19 @@ class RedisPlugin(ProviderPlugin, ArchiverPlugin, ConnectorPlugin):
             if entries:
                 quiet_since = time.monotonic()
             for entry in entries:
+                with self._held_lock:
+                    self._held.add(entry[0])
                 queue.put(self._delivery(work, entry))
+
+    def _held_entries(self) -> List[str]:
+        with self._held_lock:
+            return sorted(self._held)
+
+    def _claim_every(self) -> float:
+        """Seconds between claim rounds, which also keep held entries alive: well inside
+        ``claim_idle``, so a live node's work is never claimed by another."""
+        opts = self.plugin_opts
+        return min(float(opts["claim_every"]), float(opts["claim_idle"]) / 3)
 
     def _idle_long_enough(self, quiet_since: float, work: WorkStream) -> bool:
         """``stop_when_idle`` (batch jobs, benchmarks): nothing new, nothing pending anywhere."""
@@ -180,6 +201,8 @@ class RedisPlugin(ProviderPlugin, ArchiverPlugin, ConnectorPlugin):
         self._verdict((str(tag), reason))
 
     def _verdict(self, verdict: Verdict) -> None:
+        with self._held_lock:
+            self._held.discard(verdict[0])
         if self._settler is None:
             self._settler = threading.Thread(
                 target=self._settle_loop, name="stoq-redis-acks", daemon=True

@@ -2,8 +2,9 @@
 
 Every entry stays in the group's pending list from the moment it is read until ``ack``
 (``XACK`` then ``XDEL``, in one transaction), so the stream's length is the work not yet
-saved. An entry whose consumer went quiet for ``claim_idle`` seconds is claimed by whoever
-asks next (``XAUTOCLAIM``), which counts one more delivery; the reason of the last ``nack``
+saved. A live consumer keeps resetting the idle time of the entries it holds; an entry whose
+consumer went quiet for ``claim_idle`` seconds is claimed by whoever asks next
+(``XAUTOCLAIM``), which counts one more delivery; the reason of the last ``nack``
 is kept in a hash beside the stream, so the machine that dead-letters an entry can say why.
 """
 
@@ -94,6 +95,12 @@ class WorkStream:
             key = _text(entry_id)
             claimed.append((key, fields, self._deliveries(key)))
         return claimed, self._cursor != "0-0"
+
+    def keep(self, entry_ids: List[str]) -> None:
+        """Show the group this consumer is alive and still holds these entries: reset their
+        idle time (``XCLAIM ... JUSTID``, which counts no delivery), so no one claims them."""
+        if entry_ids:
+            self.client.xclaim(self.stream, self.group, self.consumer, 0, entry_ids, justid=True)
 
     def _deliveries(self, entry_id: str) -> int:
         pending = self.client.xpending_range(
