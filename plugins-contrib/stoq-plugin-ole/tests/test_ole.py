@@ -66,6 +66,7 @@ VBA_PROJECT = zipfile.ZipFile(
 
 
 DOC_SUMMARY = "\x05DocumentSummaryInformation"
+SUMMARY = "\x05SummaryInformation"
 
 
 def _hostile_variants(content: bytes) -> List[bytes]:
@@ -126,11 +127,38 @@ def test_a_vector_count_bomb_in_the_metadata_is_refused_quickly(tmp_path: Path) 
     assert time.monotonic() - started < 5
     refused = (
         "metadata: ValueError: '\\x05DocumentSummaryInformation': a vector property claims"
-        " 4294967280 items in 4096 bytes; metadata not parsed"
+        " 4294967280 items in 4096 bytes; not parsed"
     )
     assert response.errors == [refused]
     assert "metadata" not in response.results
     assert response.results["entries"] and response.results["encrypted"] is False
+
+
+def test_a_vector_count_bomb_in_the_summary_is_refused_by_the_encryption_check_too(
+    tmp_path: Path,
+) -> None:
+    """Found by fuzzing: oletools' encryption check reads the summary properties through
+    olefile without the metadata step's guard, and looped on a vector of 4 billion items."""
+    path = tmp_path / "bomb.doc"
+    path.write_bytes(OLEFILE_DOC)
+    with olefile.OleFileIO(str(path), write_mode=True) as ole:
+        stream = bytearray(ole.openstream(SUMMARY).read())
+        (start,) = struct.unpack_from("<I", stream, 44)
+        (offset,) = struct.unpack_from("<I", stream, start + 12)  # the first property
+        struct.pack_into("<II", stream, start + offset, 0x1000, 0xFFFFFFF0)  # VT_VECTOR|VT_EMPTY
+        ole.write_stream(SUMMARY, bytes(stream))
+    started = time.monotonic()
+    response = run_plugin("ole", "scan", path)
+    assert time.monotonic() - started < 5
+    refused = (
+        "'\\x05SummaryInformation': a vector property claims 4294967280 items in 4096 bytes;"
+        " not parsed"
+    )
+    assert response.errors == [
+        f"metadata: ValueError: {refused}",
+        f"encrypted: ValueError: {refused}",
+    ]
+    assert response.results["entries"] and "encrypted" not in response.results
 
 
 def test_streams_and_storages_are_listed_with_sizes_and_clsids() -> None:

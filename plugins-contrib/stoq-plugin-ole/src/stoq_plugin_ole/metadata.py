@@ -5,7 +5,8 @@ codepage is decoded here so names like the author's come out as the author typed
 
 olefile 0.47 trusts a vector property's element count: a count of billions in a damaged or
 hostile file makes it loop and allocate until the process runs out of time or memory. The
-property streams are checked for such counts before olefile reads them.
+property streams are checked for such counts before olefile reads them, here and before
+oletools' encryption check (which reads the summary properties through olefile too).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from __future__ import annotations
 import codecs
 import datetime
 import struct
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence
 
 import olefile
 
-__all__ = ["read_metadata"]
+__all__ = ["check_property_streams", "read_metadata"]
 
 #: The streams olefile's ``get_metadata`` parses.
 PROPERTY_STREAMS = ("\x05SummaryInformation", "\x05DocumentSummaryInformation")
@@ -66,7 +67,8 @@ def _oversized_vector(stream: bytes) -> Optional[int]:
     section = stream[start:]
     if len(section) < 8:
         return None
-    count = min(struct.unpack_from("<I", section, 4)[0], len(section) // 8)
+    # Each (id, offset) pair sits at 8 + 8 * index; only pairs wholly inside the section.
+    count = min(struct.unpack_from("<I", section, 4)[0], (len(section) - 8) // 8)
     for index in range(count):
         (offset,) = struct.unpack_from("<I", section, 12 + index * 8)
         if offset + 8 > len(section):
@@ -77,9 +79,10 @@ def _oversized_vector(stream: bytes) -> Optional[int]:
     return None
 
 
-def _check_property_streams(ole: olefile.OleFileIO) -> None:
-    """Raise ``ValueError`` if a property stream holds a vector longer than the stream."""
-    for name in PROPERTY_STREAMS:
+def check_property_streams(ole: olefile.OleFileIO, names: Sequence[str] = PROPERTY_STREAMS) -> None:
+    """Raise ``ValueError`` if one of the property streams ``names`` holds a vector longer than
+    the stream."""
+    for name in names:
         if not ole.exists(name):
             continue
         stream = ole.openstream(name).read()
@@ -87,11 +90,11 @@ def _check_property_streams(ole: olefile.OleFileIO) -> None:
         if items is not None:
             raise ValueError(
                 f"{name!r}: a vector property claims {items} items in {len(stream)} bytes; "
-                "metadata not parsed"
+                "not parsed"
             )
 
 
 def read_metadata(ole: olefile.OleFileIO) -> Dict[str, Any]:
     """The file's summary properties; ``ValueError`` for a property stream olefile cannot bear."""
-    _check_property_streams(ole)
+    check_property_streams(ole)
     return _properties(ole.get_metadata())

@@ -13,7 +13,7 @@ from stoq.data_classes import ExtractedPayload, Payload, PayloadMeta, RequestMet
 from stoq.plugins import WorkerPlugin
 
 from .decrypt import decrypt
-from .metadata import read_metadata
+from .metadata import check_property_streams, read_metadata
 
 with warnings.catch_warnings():  # oletools uses pyparsing names that pyparsing 3.3 deprecates
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -75,7 +75,7 @@ class OlePlugin(WorkerPlugin):
             for name, step in (
                 ("entries", lambda o: self._entries(o, results)),
                 ("metadata", read_metadata),
-                ("encrypted", lambda o: bool(is_encrypted(o))),
+                ("encrypted", _encrypted),
                 ("packages", lambda o: self._packages(o, extracted, results)),
             ):
                 try:
@@ -167,3 +167,9 @@ class OlePlugin(WorkerPlugin):
                     f"{entry['skipped']}: {path} not extracted"
                 )
         return packages
+
+
+def _encrypted(ole: olefile.OleFileIO) -> bool:
+    """oletools' verdict, once the summary properties it reads are known not to be a bomb."""
+    check_property_streams(ole, ["\x05SummaryInformation"])
+    return bool(is_encrypted(ole))
