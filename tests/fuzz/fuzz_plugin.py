@@ -9,7 +9,9 @@ raising, timing out or returning garbage is *not* a finding: the engine turns th
 
 - an exception escaping ``Stoq.scan`` or the serialisation of its response;
 - output that is not valid, strict UTF-8 JSON (no NaN/Infinity, no lone surrogates);
-- a hang past the deadline (libFuzzer's ``-timeout``) or memory past the cap (``-rss_limit_mb``).
+- a hang past the deadline (libFuzzer's ``-timeout``) or memory past the cap (``-rss_limit_mb``);
+- the engine's own ``timeout`` or ``limit`` error for the plugin: it hung past ``PLUGIN_TIMEOUT``
+  or ran out of memory, which the engine contained but which is still the plugin's bug.
 
 libFuzzer saves the input of each finding (``-artifact_prefix``) and stops.
 """
@@ -52,6 +54,9 @@ def main() -> None:
         text = dumps(response)
         text.encode("utf-8")  # strict: a lone surrogate raises
         json.loads(text, parse_constant=_no_constants)
+        for error in response.errors:
+            if error.stage in ("timeout", "limit") and error.plugin_name == plugin:
+                raise RuntimeError(f"{plugin}: {error.stage}: {error.error}")
 
     atheris.Setup(sys.argv, one_input)
     atheris.Fuzz()
