@@ -10,8 +10,8 @@ raising, timing out or returning garbage is *not* a finding: the engine turns th
 - an exception escaping ``Stoq.scan`` or the serialisation of its response;
 - output that is not valid, strict UTF-8 JSON (no NaN/Infinity, no lone surrogates);
 - a hang past the deadline (libFuzzer's ``-timeout``) or memory past the cap (``-rss_limit_mb``);
-- the engine's own ``timeout`` or ``limit`` error for the plugin: it hung past ``PLUGIN_TIMEOUT``
-  or ran out of memory, which the engine contained but which is still the plugin's bug.
+- the engine's ``timeout`` error for the plugin, or its ``limit`` error for a ``MemoryError``: it
+  hung past ``PLUGIN_TIMEOUT`` or ran out of memory, which the engine contained but which is still the plugin's bug.
 
 libFuzzer saves the input of each finding (``-artifact_prefix``) and stops.
 """
@@ -55,7 +55,8 @@ def main() -> None:
         text.encode("utf-8")  # strict: a lone surrogate raises
         json.loads(text, parse_constant=_no_constants)
         for error in response.errors:
-            if error.stage in ("timeout", "limit") and error.plugin_name == plugin:
+            ran_out = error.stage == "limit" and error.error.startswith("MemoryError")
+            if error.plugin_name == plugin and (error.stage == "timeout" or ran_out):
                 raise RuntimeError(f"{plugin}: {error.stage}: {error.error}")
 
     atheris.Setup(sys.argv, one_input)

@@ -7,9 +7,9 @@ derived from the sample and a seed only, so a failure names a variant that can b
 
 ``check_hostile_corpus`` scans every variant through the engine in a child process under an
 address-space cap. A variant passes when its response is valid strict JSON, the plugin finished
-within its budget and did not run out of memory (the engine's ``timeout`` and ``limit``
-errors count as failures here: they mean the plugin hung or grew without bound), and the child
-neither crashed nor hung. Any other ``Error`` is an acceptable answer to a broken file.
+within its budget and did not run out of memory (the engine's ``timeout`` error, and its
+``limit`` error for a ``MemoryError``, count as failures: the plugin hung or grew without
+bound), and the child neither crashed nor hung. Any other ``Error`` is an acceptable answer to a broken file.
 """
 
 from __future__ import annotations

@@ -18,12 +18,17 @@ from typing import Any, Dict, TextIO
 from stoq.core import Stoq
 from stoq.serialize import dumps
 
-#: The engine's own answers for a plugin that hung or outgrew its memory.
-FAILING_STAGES = ("timeout", "limit")
-
 
 def _no_constants(name: str) -> None:
     raise ValueError(f"non-standard JSON constant {name}")
+
+
+def _hung_or_ran_out(error: Dict[str, Any]) -> bool:
+    """The engine's answer to a plugin that passed its deadline or raised ``MemoryError``."""
+    text = str(error.get("error") or "")
+    return error.get("stage") == "timeout" or (
+        error.get("stage") == "limit" and text.startswith("MemoryError")
+    )
 
 
 def _scan_one(stoq: Stoq, plugin: str, data: bytes) -> Dict[str, Any]:
@@ -39,7 +44,7 @@ def _scan_one(stoq: Stoq, plugin: str, data: bytes) -> Dict[str, Any]:
     errors = document.get("errors") or []
     for result in document.get("results") or []:
         errors.extend(result.get("errors") or [])
-    bad = [e for e in errors if isinstance(e, dict) and e.get("stage") in FAILING_STAGES]
+    bad = [e for e in errors if isinstance(e, dict) and _hung_or_ran_out(e)]
     problem = f"{bad[0]['stage']}: {bad[0]['error']}" if bad else ""
     return {"seconds": seconds, "problem": problem, "errors": errors}
 
