@@ -8,12 +8,14 @@ files are ignored, so nothing of this machine's set-up helps.
 
 from __future__ import annotations
 
-import hashlib
+import io
 import json
 import os
 import subprocess
 import sys
 import venv
+import zipfile
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Dict, List
 
@@ -21,7 +23,7 @@ import pytest
 
 WHEELHOUSE = Path(os.environ.get("STOQ_WHEELHOUSE", "dist")).resolve()
 #: The plugins installed by distribution name, and what each must report in a scan.
-BY_NAME = ["stoq-plugin-yara", "stoq-plugin-hash"]
+BY_NAME = ["stoq-plugin-yara", "stoq-plugin-email"]
 
 
 def _env() -> Dict[str, str]:
@@ -82,18 +84,29 @@ def test_plugins_install_by_name_with_no_index(
     installed = {p["name"]: p for p in _stoq_list(bin_dir)}
     # The core came in as a dependency, and each plugin loads.
     assert _run(bin_dir / "stoq", "--version").strip()
-    for name in ("yara", "hash"):
+    for name in ("yara", "email"):
         assert installed[name]["status"] == "ok", installed[name]
-    # A scan uses them: both named as workers on a real file.
-    sample = tmp_path / "os-release"
-    sample.write_bytes(Path("/etc/os-release").read_bytes())
+    # A scan uses them: an email whose attachment yara's shipped rules recognise as a zip.
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("invoice.txt", "see attached\n")
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "a@example.org", "b@example.org", "invoice"
+    message.set_content("Please find the invoice attached.")
+    message.add_attachment(
+        archive.getvalue(), maintype="application", subtype="zip", filename="a.zip"
+    )
+    sample = tmp_path / "mail.eml"
+    sample.write_bytes(bytes(message))
     response = json.loads(
-        _run(bin_dir / "stoq", "scan", "--jsonl", "-a", "hash", "-a", "yara", sample)
+        _run(bin_dir / "stoq", "scan", "--jsonl", "-a", "email", "-R", "yara", sample)
     )
     root = response["results"][0]
-    assert response["errors"] == []
-    assert root["workers"][0]["hash"]["sha256"] == hashlib.sha256(sample.read_bytes()).hexdigest()
-    assert root["plugins_run"]["workers"][0][:2] == ["hash", "yara"]
+    assert root["workers"][0]["email"]["subject"] == "invoice"
+    by_name = {r["payload_meta"]["extra_data"].get("filename"): r for r in response["results"]}
+    attachment = by_name["a.zip"]
+    assert attachment["extracted_by"] == "email"
+    assert "zip_archive" in attachment["dispatch_meta"]["yara"]
 
 
 def test_stoq_install_takes_the_short_name_and_index_options(
