@@ -22,6 +22,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
+from stoq.testing import windows_pe
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 HOSTILE_NAME = "<img src=x onerror=alert(1)>.txt"
@@ -57,6 +59,7 @@ def test_upload_a_zip_and_see_its_tree(
         zipped.writestr("readme.txt", "Invoice attached.\n")
         zipped.writestr(HOSTILE_NAME, "hostile name\n")
         zipped.writestr("inner/notes.txt", "nested\n")
+        zipped.writestr("invoice.exe", windows_pe())  # a real PE: the summary's high finding
     archive.write_bytes(buffer.getvalue())
 
     browser.get(f"{server.url}/")
@@ -75,8 +78,13 @@ def test_upload_a_zip_and_see_its_tree(
     # The hostile name is text: no element was made from it and nothing ran.
     assert browser.find_elements(By.CSS_SELECTOR, "#tree img") == []
     assert browser.execute_script("return document.querySelectorAll('img[src=x]').length") == 0
-    # Findings and errors sections are drawn; the zip's plugins and why they ran are shown.
-    assert browser.find_element(By.ID, "findings").text
+    # The summary's findings come first, worst first, each linking to its payload.
+    findings = browser.find_elements(By.CSS_SELECTOR, "#findings .finding")
+    assert findings and "high" in findings[0].text.lower()
+    assert any("invoice.exe" in f.text for f in findings)
+    target = findings[0].find_element(By.TAG_NAME, "a").get_attribute("href").split("#")[1]
+    assert browser.find_element(By.ID, target).find_element(By.CLASS_NAME, "node-title").text
+    # The zip's plugins and why they ran are shown.
     assert "decompress" in browser.find_element(By.CSS_SELECTOR, "#payload-0").text
     assert "status" not in browser.find_element(By.ID, "status").get_attribute("class")
 
