@@ -98,9 +98,10 @@ def test_stats_adds_up_calls_errors_and_timeouts(build) -> None:
         "ms",
         "errors",
         "timeouts",
+        "cached",
     ]
     assert table[2].split()[:3] == ["sleep_worker", "scan", "3"]
-    assert table[2].split()[-2:] == ["0", "3"]
+    assert table[2].split()[-3:] == ["0", "3", "0"]
     assert table[-1].startswith("3 requests, 3 payloads,")
 
 

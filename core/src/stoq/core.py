@@ -7,6 +7,7 @@ import os
 import threading
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
+from stoq.cache import open_cache
 from stoq.config import find_config_file, read_config_file
 from stoq.data_classes import Error, Payload, PayloadMeta, RequestMeta, StoqResponse
 from stoq.exceptions import StoqException
@@ -108,6 +109,10 @@ class Stoq(StoqPluginManager):
         plugin_timeout: Optional[float] = None,
         consumers: Optional[int] = None,
         profile: Optional[str] = None,
+        result_cache: Optional[str] = None,
+        result_cache_ttl: Optional[float] = None,
+        result_cache_max_bytes: Optional[int] = None,
+        result_cache_max_entry_bytes: Optional[int] = None,
     ) -> None:
         explicit = {k: v for k, v in locals().items() if k in SETTING_KEYS}
         if provider_consumers is not None and consumers is None:
@@ -138,6 +143,12 @@ class Stoq(StoqPluginManager):
         self._drop_missing_profile_plugins()
         #: Every plugin call goes through this one object.
         self.calls = PluginCalls(self.plugins)
+        self.calls.cache = open_cache(
+            self.settings.result_cache,
+            self.settings.result_cache_ttl,
+            self.settings.result_cache_max_bytes,
+            self.settings.result_cache_max_entry_bytes,
+        )
         #: Totals over every request of this instance (each request reports its own Outcome).
         #: How many connector saves have failed since this instance was built.
         self.connector_failures = 0
@@ -195,6 +206,8 @@ class Stoq(StoqPluginManager):
         """Stop every loaded plugin (their ``stop()`` hooks)."""
         self.plugins.close()
         self.calls.clear()
+        if self.calls.cache is not None:
+            self.calls.cache.close()
 
     def __enter__(self) -> Stoq:
         return self

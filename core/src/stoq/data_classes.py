@@ -208,6 +208,8 @@ class Payload(_Printable, _Digested):
         self.archiver_results: Dict[str, Any] = {}
         #: ``{stage: {plugin: seconds}}``, filled by the engine (``stoq.timings``).
         self.timings: Dict[str, Dict[str, float]] = {}
+        #: Workers whose answer came from the result cache (``stoq.cache``).
+        self.from_cache: List[str] = []
 
     @property
     def content(self) -> bytes:
@@ -248,6 +250,7 @@ class PayloadResults(_Printable):
         dispatch_meta: Optional[Dict[str, Dict[str, Any]]] = None,
         deep_dispatch_meta: Optional[Dict[str, Dict[str, Any]]] = None,
         timings: Optional[Dict[str, Dict[str, float]]] = None,
+        from_cache: Optional[List[str]] = None,
     ) -> None:
         self.payload_id = payload_id
         self.size = size
@@ -261,6 +264,7 @@ class PayloadResults(_Printable):
         self.dispatch_meta = {} if dispatch_meta is None else dispatch_meta
         self.deep_dispatch_meta = {} if deep_dispatch_meta is None else deep_dispatch_meta
         self.timings = {} if timings is None else timings
+        self.from_cache = [] if from_cache is None else from_cache
 
     @classmethod
     def from_payload(cls, payload: Payload) -> PayloadResults:
@@ -277,10 +281,11 @@ class PayloadResults(_Printable):
             dispatch_meta=payload.dispatch_meta,
             deep_dispatch_meta=payload.deep_dispatch_meta,
             timings=payload.timings,
+            from_cache=payload.from_cache,
         )
 
     def to_dict(self) -> Dict[str, Any]:
-        return {
+        data = {
             "payload_id": self.payload_id,
             "size": self.size,
             "sha256": self.sha256,
@@ -294,6 +299,9 @@ class PayloadResults(_Printable):
             "deep_dispatch_meta": self.deep_dispatch_meta,
             "timings": self.timings,
         }
+        if self.from_cache:  # only with the result cache on: v2 output keeps its fields
+            data["from_cache"] = self.from_cache
+        return data
 
 
 class StoqResponse(_Printable):

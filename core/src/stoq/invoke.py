@@ -12,6 +12,7 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple, Type, Union
 
+from stoq.cache import ResultCache, plugin_key
 from stoq.data_classes import Error
 from stoq.deadline import call_with_deadline
 from stoq.exceptions import StoqPluginException, StoqPluginTimeout
@@ -113,6 +114,18 @@ class PluginCalls:
         self.plugins = plugins
         self._calls: Dict[Tuple[str, str], PluginCall] = {}
         self._noticed: Set[Tuple[str, str]] = set()
+        #: The result cache, when one is configured (``stoq.cache``).
+        self.cache: Optional[ResultCache] = None
+        self._cache_keys: Dict[str, Optional[str]] = {}
+
+    def cache_key(self, call: PluginCall) -> Optional[str]:
+        """The plugin's part of its cache keys (None: no cache, or the plugin opts out)."""
+        if self.cache is None or self.cache.broken:
+            return None
+        name = call.plugin_name
+        if name not in self._cache_keys:
+            self._cache_keys[name] = plugin_key(getattr(call.method, "__self__", None), name)
+        return self._cache_keys[name]
 
     def notice_not_installed(self, dispatcher: str, names: List[str]) -> None:
         """Log, once per engine, that default routing named a plugin that is not installed."""

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Set
 
+from stoq.cache import CacheEntry
 from stoq.data_classes import (
     ArchiverResponse,
     DecoratorResponse,
@@ -397,11 +398,20 @@ class Request:
                 continue
             ran.append(name)
             started = clock()
+            cache_key = calls.cache_key(call)
+            if cache_key is not None and self._from_cache(
+                payload, name, cache_key, results, depth, next_level
+            ):
+                add_time(payload.timings, "scan", name, started)
+                continue
+            errors_before = len(errors)
             response = invoke(
                 errors, "scan", payload_id, call, WorkerResponse, payload, self.request_meta
             )
             add_time(payload.timings, "scan", name, started)
             if response is None:
+                if cache_key is not None and len(errors) == errors_before:
+                    self._to_cache(payload, cache_key, WorkerResponse(), [])
                 continue
             try:
                 extracted = response.extracted
@@ -412,13 +422,48 @@ class Request:
                     )
                 if response.results is not None:
                     results[name] = checked_results(response.results)
-                if response.errors:
-                    errors.extend(normalise_errors(response.errors, name, payload_id, "scan"))
+                reported = normalise_errors(response.errors, name, payload_id, "scan")
+                errors.extend(reported)
             except Exception as exc:  # noqa: BLE001 - the failure boundary
                 unusable(errors, name, payload_id, "scan", exc)
                 continue
+            if cache_key is not None:
+                self._to_cache(payload, cache_key, response, reported)
             for child in extracted:
                 self._accept_child(payload, name, child, depth, next_level)
+
+    def _from_cache(
+        self,
+        payload: Payload,
+        name: str,
+        cache_key: str,
+        results: Dict[str, Any],
+        depth: int,
+        next_level: List[Payload],
+    ) -> bool:
+        """Feed a cached answer into the scan as the call would have; False on a miss."""
+        entry = self.calls.cache.get(payload.sha256, cache_key)  # type: ignore[union-attr]
+        if entry is None:
+            return False
+        payload.from_cache.append(name)
+        if entry.results is not None:
+            results[name] = entry.results
+        self.errors.extend(entry.errors_for(name, payload.payload_id))
+        for child in entry.extracted:
+            self._accept_child(payload, name, child, depth, next_level)
+        return True
+
+    def _to_cache(
+        self, payload: Payload, cache_key: str, response: WorkerResponse, reported: List[Error]
+    ) -> None:
+        """Store a worker's usable answer (not one whose extracted items were unusable)."""
+        extracted = []
+        for item in response.extracted:
+            if not isinstance(item, (ExtractedPayload, Payload)) or type(item.content) is not bytes:
+                return
+            extracted.append(ExtractedPayload(item.content, item.payload_meta))
+        entry = CacheEntry(response.results, [(e.error, e.stage) for e in reported], extracted)
+        self.calls.cache.put(payload.sha256, cache_key, entry)  # type: ignore[union-attr]
 
     def _archive(self, payload: Payload) -> None:
         for name in self.settings.dest_archivers:

@@ -64,6 +64,11 @@ class CoreSettings:
     consumers: int = field(default_factory=lambda: os.cpu_count() or 1)
     log_level: str = "INFO"
     log_dir: Optional[str] = None
+    #: The result cache: "" (off), "sqlite", "sqlite:PATH" or "redis://HOST:PORT/DB".
+    result_cache: str = ""
+    result_cache_ttl: float = 7 * 86400.0
+    result_cache_max_bytes: int = GIB
+    result_cache_max_entry_bytes: int = 16 * MIB
     #: key → "argument", "file <path>", "profile <name>" or "default".
     sources: Dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 

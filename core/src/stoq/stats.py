@@ -27,6 +27,8 @@ class PluginStats:
     seconds: List[float] = field(default_factory=list)
     errors: int = 0
     timeouts: int = 0
+    #: Calls answered by the result cache.
+    cached: int = 0
 
 
 class ScanStats:
@@ -52,6 +54,8 @@ class ScanStats:
         for result in response.get("results", []):
             self.payloads += 1
             stage_maps.append(result.get("timings") or {})
+            for name in result.get("from_cache", []):
+                self._plugin(name).cached += 1
         for timings in stage_maps:
             for stage, plugins in timings.items():
                 if not isinstance(plugins, dict):
@@ -72,7 +76,17 @@ class ScanStats:
 
     def table(self) -> str:
         """Plugins by total time, slowest first, with a closing line for the whole run."""
-        header = ["plugin", "stage", "calls", "total s", "p50 ms", "p99 ms", "errors", "timeouts"]
+        header = [
+            "plugin",
+            "stage",
+            "calls",
+            "total s",
+            "p50 ms",
+            "p99 ms",
+            "errors",
+            "timeouts",
+            "cached",
+        ]
         rows = []
         ranked = sorted(self.plugins.items(), key=lambda item: -sum(item[1].seconds))
         for name, stats in ranked:
@@ -87,6 +101,7 @@ class ScanStats:
                     f"{percentile(ordered, 0.99) * 1000:.2f}" if ordered else "-",
                     str(stats.errors),
                     str(stats.timeouts),
+                    str(stats.cached),
                 ]
             )
         widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]

@@ -122,6 +122,7 @@ def stoq_kwargs(args: argparse.Namespace) -> Dict[str, Any]:
         "log_level": args.log_level,
         "max_recursion": args.max_recursion,
         "max_dispatch_passes": args.max_dispatch_passes,
+        "result_cache": getattr(args, "result_cache", None),
     }
     for _, _, dest, _ in PLUGIN_LIST_FLAGS + [PROVIDER_FLAG]:
         if dest not in ("start_dispatch", "start_deep_dispatch"):

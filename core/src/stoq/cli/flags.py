@@ -182,6 +182,21 @@ def add_stoq_flags(parser: argparse.ArgumentParser, providers: bool = False) -> 
         metavar="KEY=VALUE",
         help="recorded in request_meta.extra_data (repeatable)",
     )
+    cache = parser.add_argument_group("result cache")
+    cache.add_argument(
+        "--cache",
+        dest="result_cache",
+        metavar="SPEC",
+        help="cache worker results: sqlite, sqlite:PATH or redis://HOST:PORT/DB"
+        " (setting result_cache)",
+    )
+    cache.add_argument(
+        "--no-cache",
+        dest="result_cache",
+        action="store_const",
+        const="",
+        help="scan without the result cache, whatever the configuration says",
+    )
     add_config_flags(parser)
 
 

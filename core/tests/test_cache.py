@@ -1,0 +1,231 @@
+"""SPEC §14: the result cache — keyed by bytes, plugin, version and options; SQLite and Redis;
+never fails a scan."""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import uuid
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import jsonschema
+import pytest
+
+from stoq import Stoq
+from stoq.cache import CacheEntry, SQLiteBackend, open_cache
+from stoq.data_classes import Error, ExtractedPayload, Payload, RequestMeta, WorkerResponse
+from stoq.plugins import WorkerPlugin
+from stoq.schema import response_schema
+
+REDIS_URL = os.environ.get("STOQ_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+#: Calls of CountingWorker.scan per payload content (this process).
+CALLS: Dict[bytes, int] = {}
+
+
+class CountingWorker(WorkerPlugin):
+    """Counts its calls; reports an error and extracts each line after the first."""
+
+    DEFAULT_OPTIONS = {"colour": "blue"}
+
+    def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
+        CALLS[payload.content] = CALLS.get(payload.content, 0) + 1
+        lines = [line for line in payload.content.split(b"\n") if line][1:]
+        return WorkerResponse(
+            {"colour": self.plugin_opts["colour"], "lines": len(lines)},
+            extracted=[ExtractedPayload(line) for line in lines],
+            errors=[Error("one odd thing", stage="limit")],
+        )
+
+
+class ClockWorker(CountingWorker):
+    """An answer that changes with time: opts out of the cache."""
+
+    cacheable = False
+
+
+def _stoq(spec: str, version: str = "1.0", name: str = "counting", **opts: Any) -> Stoq:
+    stoq = Stoq(always_dispatch=[name], result_cache=spec, plugin_opts={name: opts})
+    stoq.plugins.build(name, CountingWorker, Version=version)
+    return stoq
+
+
+def _scan(stoq: Stoq, content: bytes) -> Dict[str, Any]:
+    data: Dict[str, Any] = json.loads(str(stoq.scan(content)))
+    jsonschema.validate(data, response_schema())
+    return data
+
+
+@pytest.fixture
+def spec(tmp_path: Path) -> str:
+    return f"sqlite:{tmp_path / 'cache.sqlite'}"
+
+
+def test_a_hit_returns_results_errors_and_children_without_calling(spec: str) -> None:
+    """The second scan of the same bytes is answered by the cache, children and all."""
+    content = b"root %d\nchild one\nchild two" % os.getpid()
+    first = _scan(_stoq(spec), content)
+    assert CALLS[content] == 1
+    second = _scan(_stoq(spec), content)
+    assert CALLS[content] == 1
+    assert [r.get("from_cache") for r in first["results"]] == [None, None, None]
+    assert [r["from_cache"] for r in second["results"]] == [["counting"]] * 3
+    shape = lambda d: [(r["sha256"], r["workers"], r["extracted_by"]) for r in d["results"]]  # noqa: E731
+    assert shape(first) == shape(second)
+    assert [(e["error"], e["stage"]) for e in second["errors"]] == [("one odd thing", "limit")] * 3
+    assert {e["payload_id"] for e in second["errors"]} == {
+        r["payload_id"] for r in second["results"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("changed", "hit"),
+    [
+        ({}, True),
+        ({"content": b"other bytes"}, False),
+        ({"name": "counting2"}, False),
+        ({"version": "1.1"}, False),
+        ({"opts": {"colour": "red"}}, False),
+        ({"opts": {"timeout": 30}}, True),  # how it is called, not what it answers
+    ],
+)
+def test_every_key_component_misses_when_changed(
+    spec: str, changed: Dict[str, Any], hit: bool
+) -> None:
+    base = b"key test %s" % uuid.uuid4().hex.encode()
+    _scan(_stoq(spec), base)
+    stoq = _stoq(
+        spec,
+        version=changed.get("version", "1.0"),
+        name=changed.get("name", "counting"),
+        **changed.get("opts", {}),
+    )
+    data = _scan(stoq, changed.get("content", base))
+    assert ("from_cache" in data["results"][0]) is hit
+    expected = "red" if changed.get("opts", {}).get("colour") else "blue"
+    assert data["results"][0]["workers"][0][changed.get("name", "counting")]["colour"] == expected
+
+
+def test_opting_out_by_attribute_option_or_flag(spec: str) -> None:
+    content = b"opt out %s" % uuid.uuid4().hex.encode()
+    clock = Stoq(always_dispatch=["clock"], result_cache=spec)
+    clock.plugins.build("clock", ClockWorker)
+    for _ in range(2):
+        assert "from_cache" not in _scan(clock, content)["results"][0]
+    for _ in range(2):
+        data = _scan(_stoq(spec, cache=False), content)
+        assert "from_cache" not in data["results"][0]
+    data = _scan(_stoq(""), content)
+    assert "from_cache" not in data["results"][0]
+
+
+def test_a_failed_call_is_not_cached(spec: str) -> None:
+    stoq = Stoq(always_dispatch=["raise_worker", "simple_worker"], result_cache=spec)
+    stoq.scan(b"fails")
+    again = _scan(stoq, b"fails")
+    assert again["results"][0]["from_cache"] == ["simple_worker"]
+    assert [e["plugin_name"] for e in again["errors"]] == ["raise_worker"]
+
+
+def test_a_corrupted_sqlite_file_is_logged_and_skipped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "cache.sqlite"
+    path.write_bytes(b"SQLite format 3\x00" + os.urandom(8192))
+    with caplog.at_level(logging.ERROR, logger="stoq.cache"):
+        data = _scan(_stoq(f"sqlite:{path}"), b"root\nchild")
+        data2 = _scan(_stoq(f"sqlite:{path}"), b"root\nchild")
+    assert [r["workers"][0]["counting"]["lines"] for r in data["results"]] == [1, 0]
+    assert data2["results"] and "from_cache" not in data2["results"][0]
+    assert not [e for e in data["errors"] if e["stage"] != "limit"]
+    assert "scanning without the cache" in caplog.text
+
+
+def test_an_unreachable_redis_is_logged_and_skipped(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, logger="stoq.cache"):
+        data = _scan(_stoq("redis://127.0.0.1:1/0"), b"no redis")
+    assert data["results"][0]["workers"][0]["counting"]["lines"] == 0
+    assert "scanning without the cache" in caplog.text
+
+
+def test_entries_over_the_entry_bound_are_not_stored(tmp_path: Path) -> None:
+    cache = open_cache(f"sqlite:{tmp_path / 'c.sqlite'}", 60, 10**9, 1000)
+    assert cache is not None
+    cache.put("a" * 64, "p:1:x", CacheEntry({}, [], [ExtractedPayload(os.urandom(2000))]))
+    cache.put("b" * 64, "p:1:x", CacheEntry({"small": 1}, [], []))
+    assert cache.get("a" * 64, "p:1:x") is None
+    entry = cache.get("b" * 64, "p:1:x")
+    assert entry is not None and entry.results == {"small": 1}
+
+
+def test_sqlite_prunes_expired_then_oldest_to_its_size_bound(tmp_path: Path) -> None:
+    backend = SQLiteBackend(str(tmp_path / "c.sqlite"), ttl=3600, max_bytes=10_000)
+    for index in range(50):
+        backend.put(f"k{index}", os.urandom(1000))
+    backend.prune()
+    (total,) = backend.db.execute("SELECT SUM(size) FROM entries").fetchone()
+    assert total <= 10_000
+    assert backend.get("k49") is not None and backend.get("k0") is None
+    expired = SQLiteBackend(str(tmp_path / "e.sqlite"), ttl=0.001, max_bytes=10_000)
+    expired.put("old", b"x")
+    import time
+
+    time.sleep(0.01)
+    assert expired.get("old") is None
+
+
+def _writer(path: str, worker: int, count: int, failures: Any) -> None:
+    cache = open_cache(f"sqlite:{path}", 3600, 10**9, 10**6)
+    assert cache is not None
+    for index in range(count):
+        cache.put(f"{worker:02d}{index:062d}", "p:1:x", CacheEntry({"i": index}, [], []))
+    if cache.broken:
+        failures.put(worker)
+    cache.close()
+
+
+def test_several_processes_write_one_sqlite_file_at_once(tmp_path: Path) -> None:
+    path = str(tmp_path / "shared.sqlite")
+    context = multiprocessing.get_context("spawn")
+    failures = context.Queue()
+    procs = [context.Process(target=_writer, args=(path, w, 150, failures)) for w in range(4)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(120)
+        assert proc.exitcode == 0
+    assert failures.empty()
+    cache = open_cache(f"sqlite:{path}", 3600, 10**9, 10**6)
+    assert cache is not None
+    found = [cache.get(f"{w:02d}{i:062d}", "p:1:x") for w in range(4) for i in range(150)]
+    assert all(entry is not None for entry in found)
+    assert not cache.broken
+
+
+def test_redis_backend_hits_with_ttl_and_cleans_up() -> None:
+    """Against the real server, under a key prefix of its own that is removed afterwards."""
+    import redis
+
+    prefix = f"stoq-test:{uuid.uuid4().hex}:"
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        cache = open_cache(REDIS_URL, 60, 10**9, 10**6, prefix=prefix)
+        assert cache is not None
+        stoq = Stoq(always_dispatch=["extract_worker", "simple_worker"])
+        stoq.calls.cache = cache
+        first = _scan(stoq, b"redis root\nchild")
+        second = _scan(stoq, b"redis root\nchild")
+        assert "from_cache" not in first["results"][0]
+        assert [r["from_cache"] for r in second["results"]] == [
+            ["extract_worker", "simple_worker"]
+        ] * 2
+        keys: List[bytes] = list(client.scan_iter(match=prefix + "*"))
+        assert len(keys) == 4
+        assert all(0 < client.pttl(key) <= 60_000 for key in keys)
+    finally:
+        for key in client.scan_iter(match=prefix + "*"):
+            client.delete(key)
+        client.close()
