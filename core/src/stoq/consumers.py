@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple
 
+from stoq import metrics
 from stoq.stdout import protect, protected
 
 if TYPE_CHECKING:
@@ -187,6 +188,8 @@ class ConsumerPool:
             "consumer process %s died (exit code %s); starting another", consumer.process.pid, code
         )
         self.deaths += 1
+        if metrics.enabled():
+            metrics.consumer_restarted()
         if consumer.inflight:
             events.append((consumer.inflight.popleft()[0], None, code))
             self._retry.extendleft(reversed(consumer.inflight))  # sent, never started

@@ -16,6 +16,7 @@ import queue
 import threading
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
+from stoq import metrics
 from stoq.consumers import DONE, ConsumerPool, logging_setup, stoq_for
 from stoq.data_classes import Error, Payload, RequestMeta, StoqResponse
 from stoq.exceptions import StoqConfigError
@@ -96,6 +97,10 @@ class ItemSource:
             self._remaining -= 1
         return DONE
 
+    def depth(self) -> int:
+        """Items waiting in the queue (approximate, as ``Queue.qsize`` is)."""
+        return self._queue.qsize()
+
     def drain(self) -> List[Any]:
         """Take every item still queued (at stop: they were never sent to a consumer)."""
         items: List[Any] = []
@@ -113,6 +118,8 @@ def _scan_for_pool(stoq: Stoq, work: Work, args: RequestArgs, send_back: bool) -
     the response itself when the parent has connectors of its own to run)."""
     item, scan_id = work
     outcome = stoq.request_item(item, dataclasses.replace(args, scan_id=scan_id))
+    if metrics.enabled():
+        metrics.observe(outcome.response)
     return (
         bool(outcome.response.errors),
         len(outcome.save_failures),
@@ -182,6 +189,8 @@ def _run_on_pool(stoq: Stoq, args: RequestArgs) -> None:
         if source is None:  # only once the consumers exist: they fork before any provider runs
             source = ItemSource(stoq)
         entry = source.next_item(timeout)
+        if metrics.enabled():
+            metrics.queue_depth(source.depth())
         if entry is None or entry is DONE:
             return entry
         (item, scan_id), delivery = _unwrap(entry)
@@ -237,6 +246,8 @@ def run_providers(stoq: Stoq, args: RequestArgs) -> None:
     source = ItemSource(stoq)
     while not stoq.stopping.is_set():
         entry = source.next_item(timeout=0.2)
+        if metrics.enabled():
+            metrics.queue_depth(source.depth())
         if entry is DONE:
             return
         if entry is not None:

@@ -66,6 +66,19 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="N",
         help="consumer processes scanning in parallel (default: [core] consumers, else CPU count)",
     )
+    parser.add_argument(
+        "--metrics-port",
+        type=whole_number(1),
+        metavar="PORT",
+        help="serve Prometheus metrics of every consumer on http://HOST:PORT/metrics"
+        " (needs the metrics extra: pip install 'stoq-framework[metrics]')",
+    )
+    parser.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        metavar="HOST",
+        help="address the metrics endpoint listens on (default 127.0.0.1; 0.0.0.0 for all)",
+    )
     add_output_flags(parser)
     add_stoq_flags(parser, providers=True)
     parser.set_defaults(handler=handle)
@@ -122,6 +135,7 @@ def handle(args: argparse.Namespace) -> int:
         stoq.connectors = [STDOUT_CONNECTOR]
     from stoq.exceptions import StoqException
 
+    metrics_folder = _serve_metrics(args)
     previous = _install_signal_handlers(stoq)
     try:
         stoq.run(request_meta(args), args.start_dispatch, args.start_deep_dispatch)
@@ -133,7 +147,27 @@ def handle(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         stoq.close()
+        if metrics_folder is not None:
+            from stoq import metrics
+
+            metrics.stop(metrics_folder)
     return _summary(stoq)
+
+
+def _serve_metrics(args: argparse.Namespace) -> Optional[str]:
+    """Start the metrics endpoint before any consumer exists (they inherit its folder)."""
+    if args.metrics_port is None:
+        return None
+    from stoq import metrics
+
+    try:
+        return metrics.serve(args.metrics_port, args.metrics_host)
+    except ImportError:
+        raise CliError(
+            "--metrics-port needs prometheus_client: pip install 'stoq-framework[metrics]'"
+        ) from None
+    except OSError as exc:
+        raise CliError(f"--metrics-port {args.metrics_port}: {exc.strerror or exc}") from None
 
 
 def _summary(stoq: Any) -> int:
