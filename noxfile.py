@@ -278,7 +278,7 @@ def lint(session: nox.Session) -> None:
 def typing(session: nox.Session) -> None:
     """mypy --strict on the core package (configuration: pyproject.toml)."""
     session.install(MYPY, "tomli", "pytest")
-    _install_local(session, f"{CORE}[server,metrics,cache-redis]")
+    _install_local(session, f"{CORE}[server,metrics,cache-redis,tracing]")
     session.run("mypy", *session.posargs)
 
 

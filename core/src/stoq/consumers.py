@@ -210,10 +210,10 @@ class ConsumerPool:
 
 def logging_setup() -> Optional[Setup]:
     """Repeat the parent's ``configure_logging`` in consumers (None if it was never called)."""
-    from stoq.log import configure_logging, configured
+    from stoq.log import configure_logging, configured, log_format
 
     settings = configured()
-    return (configure_logging, settings) if settings is not None else None
+    return (configure_logging, (*settings, log_format())) if settings is not None else None
 
 
 def stoq_for(stoq: Stoq) -> Tuple[Callable[..., Stoq], Dict[str, Any]]:

@@ -12,10 +12,12 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple, Type, Union
 
+from stoq import tracing
 from stoq.cache import ResultCache, plugin_key
 from stoq.data_classes import Error
 from stoq.deadline import call_with_deadline
 from stoq.exceptions import StoqPluginException, StoqPluginTimeout
+from stoq.log import current_plugin
 from stoq.serialize import jsonable
 from stoq.stdout import plugin_output
 
@@ -206,8 +208,27 @@ def invoke(
     """Run the call within its deadline; record any failure in ``errors`` and return None.
 
     ``expected`` is the response type the method must return (``None`` is always allowed);
-    pass ``None`` for methods whose return value is ignored.
+    pass ``None`` for methods whose return value is ignored. Log lines during the call name
+    the plugin (``stoq.log.current_plugin``).
     """
+    token = current_plugin.set(call.plugin_name)
+    try:
+        if tracing.ON:
+            with tracing.plugin_span(call.plugin_name, stage, errors):
+                return _invoke(errors, stage, payload_id, call, expected, *args)
+        return _invoke(errors, stage, payload_id, call, expected, *args)
+    finally:
+        current_plugin.reset(token)
+
+
+def _invoke(
+    errors: List[Error],
+    stage: str,
+    payload_id: Optional[str],
+    call: PluginCall,
+    expected: Expected,
+    *args: Any,
+) -> Any:
     try:
         with plugin_output(call.writes_stdout):
             if call.isolated:

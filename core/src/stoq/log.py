@@ -2,15 +2,43 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import logging.handlers
 import os
+from contextvars import ContextVar
+from datetime import datetime, timezone
 from typing import Optional, Tuple
 
-__all__ = ["configure_logging", "configured"]
+__all__ = ["JsonFormatter", "configure_logging", "configured", "current_plugin", "current_scan"]
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _configured: Optional[Tuple[str, Optional[str]]] = None
+_log_format = "text"
+
+#: The scan id of the request being run in this thread (``None`` outside a request).
+current_scan: ContextVar[Optional[str]] = ContextVar("stoq_scan", default=None)
+#: The plugin whose call is running (``None`` between calls).
+current_plugin: ContextVar[Optional[str]] = ContextVar("stoq_plugin", default=None)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, scan id, plugin (and the
+    traceback, when there is one, as one string), for log shippers that index fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        event = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "scan_id": getattr(record, "scan_id", None) or current_scan.get(),
+            "plugin": getattr(record, "plugin", None) or current_plugin.get(),
+            "process": record.process,
+        }
+        if record.exc_info:
+            event["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(event, ensure_ascii=False, default=str)
 
 
 class _NoTraceback(logging.Formatter):
@@ -27,15 +55,24 @@ class _NoTraceback(logging.Formatter):
 
 
 def _terminal_formatter(level: str) -> logging.Formatter:
+    if _log_format == "json":
+        return JsonFormatter()
     return logging.Formatter(_FORMAT) if level.upper() == "DEBUG" else _NoTraceback(_FORMAT)
 
 
-def configure_logging(level: str = "INFO", log_dir: Optional[str] = None) -> None:
+def configure_logging(
+    level: str = "INFO", log_dir: Optional[str] = None, log_format: Optional[str] = None
+) -> None:
     """Send stoq's logs to stderr (and ``log_dir/stoq.log``); calling it again only sets the level.
 
     Tracebacks go to the log file always, and to the terminal only at DEBUG level.
+    ``log_format="json"``: one JSON object per line everywhere (with scan id and plugin).
     """
-    global _configured
+    global _configured, _log_format
+    if log_format is not None:
+        if log_format not in ("text", "json"):
+            raise ValueError(f"log format {log_format!r}: expected text or json")
+        _log_format = log_format
     logger = logging.getLogger("stoq")
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
@@ -57,7 +94,9 @@ def configure_logging(level: str = "INFO", log_dir: Optional[str] = None) -> Non
         file_handler = logging.handlers.RotatingFileHandler(
             os.path.join(log_dir, "stoq.log"), maxBytes=10 * 1024**2, backupCount=5
         )
-        file_handler.setFormatter(logging.Formatter(_FORMAT))
+        file_handler.setFormatter(
+            JsonFormatter() if _log_format == "json" else logging.Formatter(_FORMAT)
+        )
         logger.addHandler(file_handler)
     _configured = (level, log_dir)
 
@@ -65,3 +104,8 @@ def configure_logging(level: str = "INFO", log_dir: Optional[str] = None) -> Non
 def configured() -> Optional[Tuple[str, Optional[str]]]:
     """``(level, log_dir)`` as set by ``configure_logging``; None if it was never called."""
     return _configured
+
+
+def log_format() -> str:
+    """``text`` or ``json``, as set by ``configure_logging``."""
+    return _log_format

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Set
 
+from stoq import tracing
 from stoq.cache import CacheEntry
 from stoq.data_classes import (
     ArchiverResponse,
@@ -25,6 +26,7 @@ from stoq.data_classes import (
     RequestMeta,
     StoqResponse,
     WorkerResponse,
+    new_id,
 )
 from stoq.invoke import (
     PluginCalls,
@@ -35,6 +37,7 @@ from stoq.invoke import (
     one_line,
     unusable,
 )
+from stoq.log import current_scan
 from stoq.plugins import (
     ArchiverPlugin,
     ConnectorPlugin,
@@ -97,10 +100,30 @@ def run_request(
 ) -> Outcome:
     """Scan ``payload`` and everything extracted from it; decorate; save; report the outcome."""
     started = clock()
+    scan_id = new_id() if args.scan_id is None else args.scan_id
+    token = current_scan.set(scan_id)  # log lines name the scan (--log-format json)
+    try:
+        if tracing.ON:
+            with tracing.request_span(scan_id):
+                return _run(calls, settings, payload, args, scan_id, started)
+        return _run(calls, settings, payload, args, scan_id, started)
+    finally:
+        current_scan.reset(token)
+
+
+def _run(
+    calls: PluginCalls,
+    settings: CoreSettings,
+    payload: Payload,
+    args: RequestArgs,
+    scan_id: str,
+    started: float,
+) -> Outcome:
+    """The request itself, inside the scan id's logging context (and span, when tracing)."""
     request_meta = RequestMeta() if args.request_meta is None else args.request_meta
     request = Request(calls, settings, request_meta, args)
     request.run(payload)
-    response = StoqResponse(request.results, request_meta, request.errors, scan_id=args.scan_id)
+    response = StoqResponse(request.results, request_meta, request.errors, scan_id=scan_id)
     decorate(calls, settings.decorators, response)
     response.timings["total"] = clock() - started
     return Outcome(response, save(calls, settings.connectors, response))
@@ -215,10 +238,11 @@ class Request:
         self._seen.add(root.sha256)
         self._payload_count = 1
         level, depth = [root], 0
+        process = self._process_traced if tracing.ON else self._process
         while level:
             next_level: List[Payload] = []
             for payload in level:
-                self._process(payload, depth, payload is root, next_level)
+                process(payload, depth, payload is root, next_level)
             level, depth = next_level, depth + 1
         for kind, count in self._limit_hits.items():
             if count > LIMIT_ERRORS_KEPT:
@@ -241,6 +265,12 @@ class Request:
                 setattr(self, attribute, [])
 
     # -- one payload -------------------------------------------------------------------
+
+    def _process_traced(
+        self, payload: Payload, depth: int, is_root: bool, next_level: List[Payload]
+    ) -> None:
+        with tracing.payload_span(payload.sha256, payload.payload_id, len(payload.content)):
+            self._process(payload, depth, is_root, next_level)
 
     def _process(
         self, payload: Payload, depth: int, is_root: bool, next_level: List[Payload]
@@ -398,7 +428,7 @@ class Request:
                 continue
             ran.append(name)
             started = clock()
-            cache_key = calls.cache_key(call)
+            cache_key = None if calls.cache is None else calls.cache_key(call)
             if cache_key is not None and self._from_cache(
                 payload, name, cache_key, results, depth, next_level
             ):

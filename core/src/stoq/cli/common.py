@@ -84,18 +84,18 @@ def load_settings(
     return resolve_settings(given, config, layer, profile or "")
 
 
-def setup_logging(level: str, log_dir: Optional[str]) -> None:
+def setup_logging(level: str, log_dir: Optional[str], log_format: Optional[str] = None) -> None:
     """``stoq.configure_logging``: tracebacks stay off the terminal below debug level."""
     from stoq.log import configure_logging
 
-    configure_logging(level, log_dir)
+    configure_logging(level, log_dir, log_format)
 
 
 def start_logging(args: argparse.Namespace) -> CoreSettings:
     """Configure logging once, from --log-level or the configuration; returns the settings."""
     settings = load_settings(args)
     try:
-        setup_logging(settings.log_level, settings.log_dir)
+        setup_logging(settings.log_level, settings.log_dir, getattr(args, "log_format", None))
     except ValueError as exc:
         raise CliError(f"log_level from {settings.sources['log_level']}: {exc}") from None
     except OSError as exc:
@@ -209,6 +209,11 @@ def build_stoq(args: argparse.Namespace) -> Stoq:
     for folder in args.plugin_dir or []:
         if not Path(folder).is_dir():
             raise CliError(f"plugin folder {folder!r} (--plugin-dir) does not exist")
+    if getattr(args, "trace", False):
+        from stoq import tracing
+
+        if not tracing.enable():
+            raise CliError("--trace needs opentelemetry-api: pip install 'stoq-framework[tracing]'")
     stoq = Stoq(**stoq_kwargs(args))
     _check_names(stoq, args)
     return stoq

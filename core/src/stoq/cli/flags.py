@@ -121,6 +121,12 @@ def add_log_flag(parser: Any) -> None:
         help="debug, info, warning, error or critical (default: the config file's, else info);"
         " debug also prints tracebacks",
     )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        metavar="text|json",
+        help="log lines as text (default) or one JSON object per event, with scan id and plugin",
+    )
 
 
 def add_config_flags(parser: argparse.ArgumentParser, profile: bool = True) -> None:
@@ -181,6 +187,12 @@ def add_stoq_flags(parser: argparse.ArgumentParser, providers: bool = False) -> 
         default=[],
         metavar="KEY=VALUE",
         help="recorded in request_meta.extra_data (repeatable)",
+    )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="make OpenTelemetry spans (request, payload, plugin call) for the tracer provider"
+        " configured, e.g. by opentelemetry-instrument (needs the tracing extra)",
     )
     cache = parser.add_argument_group("result cache")
     cache.add_argument(

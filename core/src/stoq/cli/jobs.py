@@ -132,7 +132,9 @@ def scan_items(
 
     stoq.preload_plugins()  # forked consumers inherit the imported plugin code
     feed_order = iter(enumerate(items))
-    setup = (setup_logging, (stoq.settings.log_level, stoq.settings.log_dir))
+    from stoq.log import log_format
+
+    setup = (setup_logging, (stoq.settings.log_level, stoq.settings.log_dir, log_format()))
     pool = ConsumerPool(jobs, stoq_for(stoq), _scan_in_consumer, (options,), setup)
     done: Dict[int, Outcome] = {}
     next_index = 0
