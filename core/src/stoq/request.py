@@ -197,7 +197,8 @@ def decorate(calls: PluginCalls, decorators: Sequence[str], response: StoqRespon
             response.errors.extend(normalise_errors(result.errors, name, None, "decorate"))
         except Exception as exc:  # noqa: BLE001 - the failure boundary
             unusable(response.errors, name, None, "decorate", exc)
-    response.timings.update(timings)
+    if timings:
+        response.timings.update(timings)
 
 
 def save(calls: PluginCalls, connectors: Sequence[str], response: StoqResponse) -> List[Error]:
@@ -452,7 +453,11 @@ class Request:
                     )
                 if response.results is not None:
                     results[name] = checked_results(response.results)
-                reported = normalise_errors(response.errors, name, payload_id, "scan")
+                reported = (
+                    normalise_errors(response.errors, name, payload_id, "scan")
+                    if response.errors
+                    else []
+                )
                 errors.extend(reported)
             except Exception as exc:  # noqa: BLE001 - the failure boundary
                 unusable(errors, name, payload_id, "scan", exc)
