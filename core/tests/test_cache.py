@@ -9,7 +9,7 @@ import multiprocessing
 import os
 import uuid
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import jsonschema
 import pytest
@@ -47,9 +47,21 @@ class ClockWorker(CountingWorker):
     cacheable = False
 
 
+#: Every Stoq a test made, closed after it (their cache connections with them).
+MADE: List[Stoq] = []
+
+
+@pytest.fixture(autouse=True)
+def close_made() -> Iterator[None]:
+    yield
+    while MADE:
+        MADE.pop().close()
+
+
 def _stoq(spec: str, version: str = "1.0", name: str = "counting", **opts: Any) -> Stoq:
     stoq = Stoq(always_dispatch=[name], result_cache=spec, plugin_opts={name: opts})
     stoq.plugins.build(name, CountingWorker, Version=version)
+    MADE.append(stoq)
     return stoq
 
 
@@ -112,6 +124,7 @@ def test_every_key_component_misses_when_changed(
 def test_opting_out_by_attribute_option_or_flag(spec: str) -> None:
     content = b"opt out %s" % uuid.uuid4().hex.encode()
     clock = Stoq(always_dispatch=["clock"], result_cache=spec)
+    MADE.append(clock)
     clock.plugins.build("clock", ClockWorker)
     for _ in range(2):
         assert "from_cache" not in _scan(clock, content)["results"][0]
@@ -124,6 +137,7 @@ def test_opting_out_by_attribute_option_or_flag(spec: str) -> None:
 
 def test_a_failed_call_is_not_cached(spec: str) -> None:
     stoq = Stoq(always_dispatch=["raise_worker", "simple_worker"], result_cache=spec)
+    MADE.append(stoq)
     stoq.scan(b"fails")
     again = _scan(stoq, b"fails")
     assert again["results"][0]["from_cache"] == ["simple_worker"]
@@ -159,6 +173,7 @@ def test_entries_over_the_entry_bound_are_not_stored(tmp_path: Path) -> None:
     assert cache.get("a" * 64, "p:1:x") is None
     entry = cache.get("b" * 64, "p:1:x")
     assert entry is not None and entry.results == {"small": 1}
+    cache.close()
 
 
 def test_sqlite_prunes_expired_then_oldest_to_its_size_bound(tmp_path: Path) -> None:
@@ -169,12 +184,14 @@ def test_sqlite_prunes_expired_then_oldest_to_its_size_bound(tmp_path: Path) -> 
     (total,) = backend.db.execute("SELECT SUM(size) FROM entries").fetchone()
     assert total <= 10_000
     assert backend.get("k49") is not None and backend.get("k0") is None
+    backend.close()
     expired = SQLiteBackend(str(tmp_path / "e.sqlite"), ttl=0.001, max_bytes=10_000)
     expired.put("old", b"x")
     import time
 
     time.sleep(0.01)
     assert expired.get("old") is None
+    expired.close()
 
 
 def _writer(path: str, worker: int, count: int, failures: Any) -> None:
@@ -203,6 +220,7 @@ def test_several_processes_write_one_sqlite_file_at_once(tmp_path: Path) -> None
     found = [cache.get(f"{w:02d}{i:062d}", "p:1:x") for w in range(4) for i in range(150)]
     assert all(entry is not None for entry in found)
     assert not cache.broken
+    cache.close()
 
 
 def test_redis_backend_hits_with_ttl_and_cleans_up() -> None:
@@ -215,6 +233,7 @@ def test_redis_backend_hits_with_ttl_and_cleans_up() -> None:
         cache = open_cache(REDIS_URL, 60, 10**9, 10**6, prefix=prefix)
         assert cache is not None
         stoq = Stoq(always_dispatch=["extract_worker", "simple_worker"])
+        MADE.append(stoq)
         stoq.calls.cache = cache
         first = _scan(stoq, b"redis root\nchild")
         second = _scan(stoq, b"redis root\nchild")

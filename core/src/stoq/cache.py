@@ -111,6 +111,7 @@ class ResultCache:
     def _failed(self, action: str, exc: BaseException) -> None:
         self.broken = True
         log.error("result cache %s failed; scanning without the cache: %s", action, exc)
+        self.close()
 
     def get(self, sha256: str, plugin: str) -> Optional[CacheEntry]:
         if self.broken:
@@ -163,13 +164,17 @@ class SQLiteBackend:
     def db(self) -> sqlite3.Connection:
         if self._db is None or self._pid != os.getpid():  # never share a connection with a fork
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value BLOB NOT NULL,"
-                " stored REAL NOT NULL, size INTEGER NOT NULL)"
-            )
-            db.execute("CREATE INDEX IF NOT EXISTS entries_stored ON entries (stored)")
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY,"
+                    " value BLOB NOT NULL, stored REAL NOT NULL, size INTEGER NOT NULL)"
+                )
+                db.execute("CREATE INDEX IF NOT EXISTS entries_stored ON entries (stored)")
+            except BaseException:
+                db.close()  # a corrupted file: nothing left open
+                raise
             self._db, self._pid = db, os.getpid()
         return self._db
 
