@@ -64,3 +64,15 @@ def test_stoq_list_available_marks_what_is_installed(run_stoq) -> None:
     installed = {e["name"]: e["installed"] for e in listed}
     assert installed["hash"]  # the cross-package session installs every contrib plugin
     assert set(installed) == {e.name for e in load_catalogue()}
+
+
+def test_stoq_list_takes_contrib_roles_from_the_catalogue(tmp_path: Path) -> None:
+    """Recorded at build time, not parsed out of the plugin's source (which is the fallback)."""
+    from stoq.inventory import inventory
+
+    listed = {p.name: p for p in inventory(check=False)}
+    for entry in load_catalogue():
+        info = listed[entry.name]
+        assert (info.roles, info.roles_from) == (list(entry.roles), "catalogue"), info
+    # A plugin made elsewhere (the test distribution) is still read from its source.
+    assert listed["crash_worker"].roles_from == "source"

@@ -1,8 +1,10 @@
 """What plugins are installed: names, roles, versions and whether each one loads.
 
-Roles are read from the plugin module's source with ``ast`` (its class's base classes), so a
-plugin whose import fails still shows what it is meant to be; only when the source cannot
-answer (a base class from an unreadable module, a computed base) is the class imported.
+A contrib plugin's roles are the facts its distribution recorded when the core was built (the
+catalogue, ``stoq.catalogue``). For other plugins they are read from the module's source with
+``ast`` (its class's base classes), so a plugin whose import fails still shows what it is meant
+to be; only when the source cannot answer (a base class from an unreadable module, a computed
+base) is the class imported.
 ``stoq list`` is the main user; it prints what ``inventory()`` returns.
 """
 
@@ -40,7 +42,8 @@ class PluginInfo:
     source: str
     status: str  # "ok", "error", "shadowed" (a plugin folder wins), or "unchecked" (no import)
     error: Optional[str] = None
-    #: Where roles came from: "source" (ast), "import", or "unknown" (neither worked).
+    #: Where roles came from: "catalogue" (recorded when the core was built), "source" (ast),
+    #: "import", or "unknown" (none worked).
     roles_from: str = field(default="source", repr=False)
 
     def to_dict(self) -> Dict[str, Any]:
@@ -219,14 +222,34 @@ def _import_class(source: PluginSource) -> type:
     return folder_plugin_class(source.name, Path(source.location))[0]
 
 
+def _catalogue_roles() -> Dict[Tuple[str, Optional[str], Optional[str]], List[str]]:
+    """Roles the core's build recorded for each contrib plugin (name, distribution, version):
+    facts from the plugin's own metadata, so no source has to be read for them."""
+    from stoq.catalogue import load_catalogue
+
+    try:
+        entries = load_catalogue()
+    except (OSError, ValueError):  # a core built without it: read the sources instead
+        return {}
+    return {(e.name, e.distribution, e.version): list(e.roles) for e in entries}
+
+
 def _describe(
-    source: PluginSource, plugins_per_dist: Dict[Optional[str], int], check: bool
+    source: PluginSource,
+    plugins_per_dist: Dict[Optional[str], int],
+    check: bool,
+    catalogue_roles: Dict[Tuple[str, Optional[str], Optional[str]], List[str]],
 ) -> PluginInfo:
+    roles_from = "source"
     if source.kind == "entry point":
         module, _, attr = source.location.partition(":")
         class_name: Optional[str] = attr.strip() or None
         path = _module_file(module.strip())
-        roles = roles_from_source(path, class_name, module.strip()) if path and class_name else None
+        roles = catalogue_roles.get((source.name, source.distribution, source.version))
+        if roles is not None:
+            roles_from = "catalogue"
+        elif path and class_name:
+            roles = roles_from_source(path, class_name, module.strip())
     else:
         path, class_name = _folder_module_file(source)
         roles = roles_from_source(path, class_name) if path and class_name else None
@@ -245,6 +268,7 @@ def _describe(
         summary=summary,
         source=source.describe(),
         status="unchecked",
+        roles_from=roles_from,
     )
     if check or roles is None:
         try:
@@ -269,6 +293,7 @@ def inventory(
     is imported only when its roles cannot be read from its source.
     """
     found = discover(plugin_dirs, base_dir)
+    catalogue_roles = _catalogue_roles()
     per_dist: Dict[Optional[str], int] = {}
     for sources in found.values():
         for source in sources:
@@ -284,7 +309,7 @@ def inventory(
             except StoqDuplicatePlugin as exc:
                 winner, problem = None, str(exc)
         for source in sources:
-            info = _describe(source, per_dist, check)
+            info = _describe(source, per_dist, check, catalogue_roles)
             if problem is not None:
                 info.status, info.error = "error", problem
             elif winner is not None and source is not winner:
