@@ -12,12 +12,12 @@ import io
 import json
 import struct
 import zipfile
-from typing import Any, Dict, List, Set
+from typing import Any, Dict, Set
 
 import olefile
 import pytest
+from e2e_helpers import found, require_installed, yara_rules_for
 
-from stoq.loader import discover
 from stoq.testing import make_stoq, pinned_sample
 
 PLUGINS = ("mimetype", "yara", "results", "ole", "olevba", "ooxml", "rtf", "onenote", "lnk")
@@ -50,9 +50,7 @@ OFFICE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 @pytest.fixture(scope="module", autouse=True)
 def installed() -> None:
-    missing = [name for name in PLUGINS if name not in discover()]
-    if missing:
-        pytest.fail(f"plugins {missing} are not installed (nox -s cross installs them)")
+    require_installed(PLUGINS)
 
 
 def _remote_template_docx() -> bytes:
@@ -97,22 +95,6 @@ def scan(content: bytes) -> Dict[str, Any]:
 
 def ran(result: Dict[str, Any]) -> Set[str]:
     return {worker for round_ in result["plugins_run"]["workers"] for worker in round_}
-
-
-def found(result: Dict[str, Any], worker: str) -> Any:
-    for round_results in result["workers"]:
-        if worker in round_results:
-            return round_results[worker]
-    raise AssertionError(f"{worker} did not run: {sorted(ran(result))}")
-
-
-def yara_rules_for(result: Dict[str, Any], worker: str) -> List[str]:
-    """The yara dispatch rules whose ``plugin`` meta named the worker."""
-    return [
-        rule
-        for rule, meta in result["dispatch_meta"].get("yara", {}).items()
-        if isinstance(meta, dict) and worker in str(meta.get("plugin", "")).split(",")
-    ]
 
 
 def test_ole_document_runs_ole_and_olevba_and_the_packaged_shortcut_runs_lnk() -> None:

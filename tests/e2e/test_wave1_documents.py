@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
+from e2e_helpers import found, reasons, require_installed
 
-from stoq.loader import discover
 from stoq.testing import make_stoq, pinned_sample
 
 PLUGINS = (
@@ -62,9 +62,7 @@ HTML_BODY = (
 
 @pytest.fixture(scope="module", autouse=True)
 def installed() -> None:
-    missing = [name for name in PLUGINS if name not in discover()]
-    if missing:
-        pytest.fail(f"plugins {missing} are not installed (nox -s cross installs them)")
+    require_installed(PLUGINS)
 
 
 def remote_template_docx() -> bytes:
@@ -148,30 +146,6 @@ def named(response: Dict[str, Any], filename: str) -> Dict[str, Any]:
         if str(r["payload_meta"]["extra_data"].get("filename", "")).endswith(filename)
     ]
     return result
-
-
-def found(result: Dict[str, Any], worker: str) -> Any:
-    for round_results in result["workers"]:
-        if worker in round_results:
-            return round_results[worker]
-    ran = [w for r in result["plugins_run"]["workers"] for w in r]
-    raise AssertionError(f"{worker} did not run on {result['payload_meta']}: ran {ran}")
-
-
-def reasons(result: Dict[str, Any], worker: str) -> List[str]:
-    """The yara dispatch rules and results rules that asked for ``worker`` on this payload."""
-    why = [
-        f"yara:{rule}"
-        for rule, meta in result["dispatch_meta"].get("yara", {}).items()
-        if isinstance(meta, dict)
-        and worker in [n.strip() for n in str(meta.get("plugin", "")).split(",")]
-    ]
-    why += [
-        f"results:{rule}"
-        for rule, meta in result["deep_dispatch_meta"].get("results", {}).items()
-        if isinstance(meta, dict) and worker in meta.get("dispatch", [])
-    ]
-    return why
 
 
 def findings(response: Dict[str, Any], finding: str) -> List[Dict[str, Any]]:

@@ -22,11 +22,11 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 import pytest
+from e2e_helpers import found, reasons, require_installed
 
-from stoq.loader import discover
 from stoq.testing import elf_binary, pinned_sample
 
 PLUGINS = (
@@ -75,9 +75,7 @@ def letter(windows_pe: bytes) -> bytes:
 
 @pytest.fixture(scope="module", autouse=True)
 def installed() -> None:
-    missing = [name for name in PLUGINS if name not in discover()]
-    if missing:
-        pytest.fail(f"plugins {missing} are not installed (nox -s cross installs them)")
+    require_installed(PLUGINS)
 
 
 @pytest.fixture(scope="module")
@@ -126,30 +124,6 @@ def by_sha256(response: Dict[str, Any], content: bytes) -> Dict[str, Any]:
         r for r in response["results"] if r["sha256"] == hashlib.sha256(content).hexdigest()
     ]
     return result
-
-
-def found(result: Dict[str, Any], worker: str) -> Any:
-    for round_results in result["workers"]:
-        if worker in round_results:
-            return round_results[worker]
-    ran = [w for r in result["plugins_run"]["workers"] for w in r]
-    raise AssertionError(f"{worker} did not run on {result['payload_meta']}: ran {ran}")
-
-
-def reasons(result: Dict[str, Any], worker: str) -> List[str]:
-    """The yara dispatch rules and results rules that asked for ``worker`` on this payload."""
-    why = [
-        f"yara:{rule}"
-        for rule, meta in result["dispatch_meta"].get("yara", {}).items()
-        if isinstance(meta, dict)
-        and worker in [n.strip() for n in str(meta.get("plugin", "")).split(",")]
-    ]
-    why += [
-        f"results:{rule}"
-        for rule, meta in result["deep_dispatch_meta"].get("results", {}).items()
-        if isinstance(meta, dict) and worker in meta.get("dispatch", [])
-    ]
-    return why
 
 
 def test_no_errors_and_every_worker_says_why_it_ran(response: Dict[str, Any]) -> None:
