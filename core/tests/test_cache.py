@@ -241,8 +241,9 @@ def test_redis_backend_hits_with_ttl_and_cleans_up() -> None:
         assert [r["from_cache"] for r in second["results"]] == [
             ["extract_worker", "simple_worker"]
         ] * 2
+        assert second["from_cache"]["scan_id"] == first["scan_id"]  # the whole request
         keys: List[bytes] = list(client.scan_iter(match=prefix + "*"))
-        assert len(keys) == 4
+        assert len(keys) == 5  # two workers on two payloads, and the request
         assert all(0 < client.pttl(key) <= 60_000 for key in keys)
     finally:
         for key in client.scan_iter(match=prefix + "*"):

@@ -128,15 +128,33 @@ class ResultCache:
             self.hits += 1
         return entry
 
+    def get_raw(self, key: str) -> Optional[bytes]:
+        """The bytes stored under ``key`` (a whole request's entry), None on a miss or failure."""
+        if self.broken:
+            return None
+        try:
+            raw: Optional[bytes] = self.backend.get(key)
+        except Exception as exc:  # noqa: BLE001 - a cache never fails a scan
+            self._failed("lookup", exc)
+            return None
+        return raw
+
     def put(self, sha256: str, plugin: str, entry: CacheEntry) -> None:
         if self.broken:
             return
         if sum(len(e.content) for e in entry.extracted) * 4 // 3 > self.max_entry_bytes:
             return
         try:
-            raw = entry.encode()
-            if len(raw) <= self.max_entry_bytes:
-                self.backend.put(f"{plugin}:{sha256}", raw)
+            self.put_raw(f"{plugin}:{sha256}", entry.encode())
+        except Exception as exc:  # noqa: BLE001 - a cache never fails a scan
+            self._failed("store", exc)
+
+    def put_raw(self, key: str, raw: bytes) -> None:
+        """Store ``raw`` under ``key`` unless it is over ``max_entry_bytes``."""
+        if self.broken or len(raw) > self.max_entry_bytes:
+            return
+        try:
+            self.backend.put(key, raw)
         except Exception as exc:  # noqa: BLE001 - a cache never fails a scan
             self._failed("store", exc)
 

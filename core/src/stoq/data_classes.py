@@ -325,9 +325,12 @@ class StoqResponse(_Printable):
         self.scan_id = new_id() if scan_id is None else scan_id
         #: The request's ``total`` seconds and ``{"decorate": {plugin: seconds}}``.
         self.timings: Dict[str, Any] = {} if timings is None else timings
+        #: The scan this response reuses (``scan_id``, ``time``), when the whole request came
+        #: from the result cache (``stoq.request_cache``).
+        self.from_cache: Optional[Dict[str, str]] = None
 
     def to_dict(self) -> Dict[str, Any]:
-        return {
+        data = {
             "scan_id": self.scan_id,
             "time": self.time,
             "results": [r.to_dict() for r in self.results],
@@ -336,6 +339,9 @@ class StoqResponse(_Printable):
             "decorators": self.decorators,
             "timings": self.timings,
         }
+        if self.from_cache is not None:  # only on a whole-request hit: v2 output keeps its fields
+            data["from_cache"] = self.from_cache
+        return data
 
     def split(self) -> List[Dict[str, Any]]:
         """One response dict per worker result, as in v2 (what v2 users index, one per document).

@@ -129,6 +129,16 @@ class PluginCalls:
             self._cache_keys[name] = plugin_key(getattr(call.method, "__self__", None), name)
         return self._cache_keys[name]
 
+    def cache_key_of(self, name: str) -> Optional[str]:
+        """``cache_key`` by plugin name (loading the plugin); None if it cannot be loaded."""
+        if name not in self._cache_keys:
+            try:
+                plugin = self.plugins.load(name)
+            except StoqPluginException:
+                return None
+            self._cache_keys[name] = plugin_key(plugin, name)
+        return self._cache_keys[name]
+
     def notice_not_installed(self, dispatcher: str, names: List[str]) -> None:
         """Log, once per engine, that default routing named a plugin that is not installed."""
         for name in names:

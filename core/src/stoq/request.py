@@ -46,6 +46,7 @@ from stoq.plugins import (
     DispatcherPlugin,
     WorkerPlugin,
 )
+from stoq.request_cache import lookup, request_key, store
 from stoq.settings import CoreSettings
 from stoq.timings import add as add_time
 from stoq.timings import clock
@@ -121,9 +122,14 @@ def _run(
 ) -> Outcome:
     """The request itself, inside the scan id's logging context (and span, when tracing)."""
     request_meta = RequestMeta() if args.request_meta is None else args.request_meta
-    request = Request(calls, settings, request_meta, args)
-    request.run(payload)
-    response = StoqResponse(request.results, request_meta, request.errors, scan_id=scan_id)
+    key = None if calls.cache is None else request_key(calls, settings, payload, args, request_meta)
+    response = None if key is None else lookup(calls, key, payload, request_meta, scan_id)
+    if response is None:
+        request = Request(calls, settings, request_meta, args)
+        request.run(payload)
+        response = StoqResponse(request.results, request_meta, request.errors, scan_id=scan_id)
+        if key is not None:
+            store(calls, settings, key, response)
     decorate(calls, settings.decorators, response)
     response.timings["total"] = clock() - started
     return Outcome(response, save(calls, settings.connectors, response))
