@@ -222,6 +222,29 @@ def test_a_plugin_that_swallows_the_timeout_is_stopped_anyway(build) -> None:
     assert _errors(response) == [("hostile_worker", "timeout")]
 
 
+@pytest.mark.parametrize("on_thread", [False, True], ids=["main thread", "other thread"])
+def test_a_timeout_landing_in_a_finalizer_still_ends_the_call(build, on_thread) -> None:
+    """Python swallows an exception raised in ``__del__`` ("Exception ignored in"); the
+    timeout is raised again at once, so a plugin working in finalizers stops on time."""
+    import threading
+
+    stoq = build(
+        always_dispatch=["hostile_worker", "simple_worker"],
+        plugin_opts={"hostile_worker": {"mode": "finalizers", "timeout": 0.5}},
+    )
+    box = []
+    started = time.monotonic()
+    if on_thread:
+        thread = threading.Thread(target=lambda: box.append(stoq.scan(b"abc")))
+        thread.start()
+        thread.join(30)
+    else:
+        box.append(stoq.scan(b"abc"))
+    assert time.monotonic() - started < 0.5 + 1.5
+    assert _errors(box[0]) == [("hostile_worker", "timeout")]
+    assert box[0].results[0].workers[0] == {"simple_worker": {"size": 3}}
+
+
 def test_a_stuck_call_on_another_thread_times_out_through_the_watchdog(build) -> None:
     import threading
 

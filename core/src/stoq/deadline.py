@@ -10,7 +10,10 @@ thread, or when the application owns ``SIGALRM``, gets ``DeadlinePassed`` throug
 
 ``DeadlinePassed`` is a ``BaseException`` like ``KeyboardInterrupt``: a plugin's ``except
 Exception`` does not catch it. It is raised again every ``REFIRE`` seconds until the call ends,
-so even a bare ``except:`` in a loop cannot hold the call for long. Native code that never
+so even a bare ``except:`` in a loop cannot hold the call for long. Python swallows an
+exception raised in a finalizer (``__del__``, a weakref callback) and hands it to
+``sys.unraisablehook``; ours raises a swallowed timeout again as soon as the finalizer
+returns, so a plugin whose work runs in finalizers still stops on time. Native code that never
 returns is stopped only by process isolation. The result of a call that finishes late is
 discarded.
 """
@@ -18,8 +21,10 @@ discarded.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import signal
+import sys
 import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
@@ -74,7 +79,32 @@ def _take_alarm() -> None:
     _alarm_ours = handler is _on_alarm
 
 
+def _unraisable(previous: Callable[[Any], Any], unraisable: Any) -> None:
+    """``sys.unraisablehook``: a timeout swallowed by a finalizer of a call still running is
+    raised again once the finalizer has returned (see ``_raise_after_hook``); anything else
+    goes to the hook that was there before."""
+    if not issubclass(unraisable.exc_type, DeadlinePassed):
+        previous(unraisable)
+    elif threading.get_ident() in _active and sys.getprofile() is None:
+        sys.setprofile(_raise_after_hook)
+
+
+def _raise_after_hook(frame: Any, event: str, arg: Any) -> None:
+    """One-shot profile function: raise the timeout at the thread's first call, C call or
+    return outside the hook. That is in the plugin's own code, or in its next finalizer,
+    which is cut short at its first line and comes back through the hook."""
+    if frame.f_code is _unraisable.__code__:
+        return
+    sys.setprofile(None)
+    if threading.get_ident() in _active:
+        raise DeadlinePassed
+
+
 def _fire(ident: int) -> None:
+    if not hasattr(sys.unraisablehook, "stoq_deadline"):  # installed (again) lazily
+        hook = functools.partial(_unraisable, sys.unraisablehook)
+        hook.stoq_deadline = True  # type: ignore[attr-defined]
+        sys.unraisablehook = hook
     if ident == _main_ident and _alarm_ours and signal.getsignal(signal.SIGALRM) is _on_alarm:
         signal.pthread_kill(ident, signal.SIGALRM)
     else:

@@ -25,6 +25,15 @@ class _Opaque:
         raise RuntimeError("cannot describe myself")
 
 
+class _SlowToDie:
+    """Does its work in ``__del__``, where Python prints an exception and carries on."""
+
+    def __del__(self) -> None:
+        end = time.monotonic() + 0.05
+        while time.monotonic() < end:
+            pass
+
+
 def _cycle() -> Any:
     loop: list = []
     loop.append(loop)
@@ -84,6 +93,10 @@ class HostileWorker(WorkerPlugin):
                     time.sleep(0.01)
                 except Exception:  # noqa: BLE001
                     pass
+            return WorkerResponse({"ran": "on"})
+        if mode == "finalizers":
+            for _ in range(400):  # 20 s, nearly all of it inside __del__
+                _SlowToDie()
             return WorkerResponse({"ran": "on"})
         if mode == "children":
             child = subprocess.Popen(["sleep", "600"], stdout=sys.stdout, stderr=sys.stderr)
