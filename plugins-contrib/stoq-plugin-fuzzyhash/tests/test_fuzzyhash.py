@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import random
 import re
 import shutil
 from pathlib import Path
@@ -13,6 +14,8 @@ import ppdeep
 import tlsh
 
 from stoq.testing import WorkerConformance, check_hostile_corpus, elf_binary, run_plugin, walk
+from stoq_plugin_fuzzyhash import spamsum
+from stoq_plugin_fuzzyhash.spamsum import ssdeep
 
 LS = Path(shutil.which("ls") or "/bin/ls").resolve()
 #: ssdeep's form: block size (3 × a power of two), then the two piecewise hashes.
@@ -56,6 +59,38 @@ def test_unrelated_content_scores_as_different() -> None:
     binary, packed = hashes(elf_binary()), hashes(gzip.compress(elf_binary()))
     assert ppdeep.compare(binary["ssdeep"], packed["ssdeep"]) == 0
     assert tlsh.diff(binary["tlsh"], packed["tlsh"]) > 200
+
+
+def reference_corpus() -> list:
+    """Real files, their pieces at every block-size boundary, and the shapes that reach each
+    branch of spamsum: empty, tiny, uniform (no block ever ends), long enough to fill the
+    first string, and content whose rolling hash ends at 0."""
+    rng = random.Random(15)
+    real = [elf_binary(), Path(__file__).read_bytes(), gzip.compress(elf_binary())]
+    corpus = [b"", b"a", b"A" * 5000, b"\0" * 3000, b"\0" * 7, b"ab" * 40000]
+    for data in real:
+        corpus += [data[:size] for size in (1, 191, 192, 193, 1024, 3072, 6145, 100_000)]
+        corpus.append(data)
+    for size in list(range(2, 200, 7)) + [rng.randrange(200, 40_000) for _ in range(60)]:
+        corpus.append(rng.randbytes(size))
+        corpus.append(bytes(rng.choice(b"ab \n") for _ in range(size)))
+    return corpus
+
+
+def test_ssdeep_is_ppdeeps_hash_character_for_character() -> None:
+    """The numpy spamsum gives exactly what the pure-Python reference (ppdeep) gives."""
+    corpus = reference_corpus()
+    assert any(ppdeep.hash(data).endswith(":") for data in corpus)  # no block, rolling hash 0
+    assert any(len(ppdeep.hash(data).split(":")[1]) == 64 for data in corpus)  # a full string
+    for data in corpus:
+        assert ssdeep(data) == ppdeep.hash(data), len(data)
+
+
+def test_ssdeep_in_small_chunks_is_the_same(monkeypatch) -> None:
+    """Block states carried across chunk boundaries (a block ending at one too)."""
+    monkeypatch.setattr(spamsum, "_CHUNK", 97)
+    for data in reference_corpus()[::3]:
+        assert ssdeep(data) == ppdeep.hash(data), len(data)
 
 
 def test_payloads_below_the_minimum_are_not_hashed() -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Dict, Optional
 
-import ppdeep
 import tlsh
 
 from stoq.data_classes import Payload, RequestMeta, WorkerResponse
 from stoq.plugins import WorkerPlugin
+
+from .spamsum import ssdeep
 
 __all__ = ["FuzzyhashPlugin"]
 
@@ -19,8 +20,9 @@ _TLSH_NONE = "TNULL"
 class FuzzyhashPlugin(WorkerPlugin):
     """ssdeep (context-triggered piecewise hash) and TLSH (locality-sensitive hash).
 
-    ssdeep is computed in pure Python (ppdeep, about 0.5 s per MiB here), so payloads above
-    ``max_ssdeep_size`` get TLSH only; they are said to be skipped, not silently left out.
+    ssdeep is computed with numpy (spamsum.py; ppdeep's answers, about 0.1 s per MiB here), so
+    payloads above ``max_ssdeep_size`` get TLSH only; they are said to be skipped, not silently
+    left out.
     """
 
     #: Typed defaults; a config file's [plugins.fuzzyhash] and --plugin-opts override them.
@@ -35,7 +37,7 @@ class FuzzyhashPlugin(WorkerPlugin):
             return None
         results: Dict[str, Any] = {"ssdeep": None, "tlsh": None, "skipped": {}}
         if len(content) <= self.plugin_opts["max_ssdeep_size"]:
-            results["ssdeep"] = ppdeep.hash(content)
+            results["ssdeep"] = ssdeep(content)
         else:
             results["skipped"]["ssdeep"] = "larger than max_ssdeep_size"
         digest = tlsh.hash(content)
