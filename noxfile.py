@@ -282,7 +282,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=MAIN_PYTHON, tags=["checks"])
 def typing(session: nox.Session) -> None:
     """mypy --strict on the core package (configuration: pyproject.toml)."""
-    session.install(MYPY, "tomli", "pytest")
+    session.install(MYPY, "tomli", "pytest", "types-tabulate")
     _install_local(session, f"{CORE}[server,metrics,cache-redis,tracing]")
     session.run("mypy", *session.posargs)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -103,6 +104,32 @@ def test_stats_adds_up_calls_errors_and_timeouts(build) -> None:
     assert table[2].split()[:3] == ["sleep_worker", "scan", "3"]
     assert table[2].split()[-3:] == ["0", "3", "0"]
     assert table[-1].startswith("3 requests, 3 payloads,")
+    total = sum(sleep.seconds)
+    assert table[2].split()[3] == f"{total:.3f}" and total >= 0.3  # three 0.1 s deadlines
+
+
+def test_stats_table_lines_up_its_columns(build, tmp_path: Path) -> None:
+    """The ruled header and every cell line up (names left, numbers right); whole-request
+    cache hits are counted on the closing line."""
+    stoq = build(
+        always_dispatch=["extract_worker", "simple_worker"],
+        result_cache=f"sqlite:{tmp_path / 'c.sqlite'}",
+    )
+    stats = ScanStats()
+    for content in (b"a long enough root\nchild", b"a long enough root\nchild", b"b"):
+        stats.add(json.loads(str(stoq.scan(content))))
+    lines = stats.table().splitlines()
+    header, rule, rows, closing = lines[0], lines[1], lines[2:-1], lines[-1]
+    spans = [(m.start(), m.end()) for m in re.finditer(r"-+", rule)]
+    assert len(spans) == 9 and header.split("  ")[0] == "plugin"
+    for row in [header, *rows]:
+        cells = [row[start:end] for start, end in spans]
+        assert [c for c in cells[:2] if c != c.lstrip()] == []  # left-aligned
+        assert [c for c in cells[2:] if c and c[-1] == " "] == []  # right-aligned
+    by_name = {row.split()[0]: row.split() for row in rows}
+    assert by_name["simple_worker"][2] == "3"  # calls with timings: the hit made none
+    assert by_name["extract_worker"][-1] == "2"  # cached: the hit's two payloads
+    assert closing.startswith("3 requests (1 whole from the cache), 5 payloads,")
 
 
 def test_percentile_is_nearest_rank() -> None:

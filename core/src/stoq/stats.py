@@ -1,7 +1,8 @@
 """``stoq scan --stats``: which plugins the run's time went to, summed over every response.
 
 Built only from the responses' ``timings`` and ``errors`` (what a saved JSON line also holds),
-so responses from consumer processes count the same as those scanned in this one.
+so responses from consumer processes count the same as those scanned in this one. The table
+is drawn by ``tabulate`` (MIT, pure Python, no dependencies of its own), imported only then.
 """
 
 from __future__ import annotations
@@ -11,6 +12,19 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Sequence
 
 __all__ = ["PluginStats", "ScanStats", "percentile"]
+
+_HEADER = (
+    "plugin",
+    "stage",
+    "calls",
+    "total s",
+    "p50 ms",
+    "p99 ms",
+    "errors",
+    "timeouts",
+    "cached",
+)
+_ALIGN = ("left", "left") + ("right",) * 7
 
 
 def percentile(ordered: Sequence[float], fraction: float) -> float:
@@ -37,6 +51,8 @@ class ScanStats:
     def __init__(self) -> None:
         self.plugins: Dict[str, PluginStats] = {}
         self.requests = 0
+        #: Requests answered whole by the result cache (``stoq.request_cache``).
+        self.cached_requests = 0
         self.payloads = 0
         self.total = 0.0
 
@@ -48,6 +64,7 @@ class ScanStats:
 
     def add(self, response: Mapping[str, Any]) -> None:
         self.requests += 1
+        self.cached_requests += bool(response.get("from_cache"))
         request_timings = response.get("timings") or {}
         self.total += float(request_timings.get("total", 0.0))
         stage_maps = [dict(request_timings, total=None)]
@@ -55,7 +72,9 @@ class ScanStats:
             self.payloads += 1
             stage_maps.append(result.get("timings") or {})
             for name in result.get("from_cache", []):
-                self._plugin(name).cached += 1
+                stats = self._plugin(name)
+                stats.cached += 1
+                stats.stages["scan"] = None  # only workers are cached
         for timings in stage_maps:
             for stage, plugins in timings.items():
                 if not isinstance(plugins, dict):
@@ -76,17 +95,8 @@ class ScanStats:
 
     def table(self) -> str:
         """Plugins by total time, slowest first, with a closing line for the whole run."""
-        header = [
-            "plugin",
-            "stage",
-            "calls",
-            "total s",
-            "p50 ms",
-            "p99 ms",
-            "errors",
-            "timeouts",
-            "cached",
-        ]
+        from tabulate import tabulate  # imported only when --stats asks for the table
+
         rows = []
         ranked = sorted(self.plugins.items(), key=lambda item: -sum(item[1].seconds))
         for name, stats in ranked:
@@ -104,16 +114,15 @@ class ScanStats:
                     str(stats.cached),
                 ]
             )
-        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-        lines = []
-        for row in [header, *rows]:
-            cells = [
-                cell.ljust(width) if i < 2 else cell.rjust(width)
-                for i, (cell, width) in enumerate(zip(row, widths))
-            ]
-            lines.append("  ".join(cells).rstrip())
-        lines.insert(1, "  ".join("-" * width for width in widths))
-        lines.append(
-            f"{self.requests} requests, {self.payloads} payloads, {self.total:.3f} s in requests"
+        body = tabulate(
+            rows,
+            headers=_HEADER,
+            tablefmt="simple",
+            colalign=_ALIGN,
+            disable_numparse=True,  # cells keep the digits chosen above
         )
-        return "\n".join(lines)
+        cached = f" ({self.cached_requests} whole from the cache)" if self.cached_requests else ""
+        return (
+            f"{body}\n{self.requests} requests{cached}, {self.payloads} payloads,"
+            f" {self.total:.3f} s in requests"
+        )
