@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import socket
 from typing import Any
 
@@ -109,3 +110,20 @@ def test_binary_noise_gives_a_result(stoq_factory) -> None:
     response = stoq.scan(bytes(range(256)) * 64)
     assert response.errors == []
     assert response.results[0].workers[0]["iocs"]["urls"] == []
+
+
+def test_refang_shortcut_changes_nothing() -> None:
+    """Text without a bracket or 'xp' skips the refang pass: on strings built from every
+    defanged spelling and its pieces, refang gives exactly what the full pass gives."""
+    from stoq_plugin_iocs import patterns
+
+    pieces = ["hxxp", "HXXPS", "fxp", "FxP", "[.]", "(.)", "{dot}", "[://]", "[:]", "[colon]"]
+    pieces += ["[@]", "(at)", "evil", "com", " ", "\n", "x", "p", "X", ".", "/", "("]
+    rng = random.Random(15)
+    changed = 0
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 10)))
+        full = patterns._DEFANG.sub(lambda m: patterns._FANGED[m.lastgroup or ""], text)
+        assert patterns.refang(text) == full, text
+        changed += full != text
+    assert changed > 1000  # the corpus does exercise the full pass
