@@ -16,11 +16,14 @@ from stoq.plugins import DispatcherPlugin, WorkerPlugin
 from .compiler import RuleLoadError, load_rules
 from .matches import dispatch_names, is_false, match_to_dict
 
-__all__ = ["RULES_DIR", "YaraPlugin"]
+__all__ = ["RULES_DIR", "SHIPPED_DISPATCH", "SHIPPED_WORKER", "YaraPlugin"]
 
 #: The rule sets shipped with the plugin: ``dispatch.yar`` (formats) and ``worker.yar``.
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 SHIPPED_DISPATCH = RULES_DIR / "dispatch.yar"
+#: The worker's default is the indicator file alone: the format rules' matches are already in
+#: ``dispatch_meta``, and the folder would compile them a second time.
+SHIPPED_WORKER = RULES_DIR / "worker.yar"
 
 
 def _positive(options: Dict[str, Any], name: str) -> Any:
@@ -43,7 +46,7 @@ class YaraPlugin(WorkerPlugin, DispatcherPlugin):
     """
 
     DEFAULT_OPTIONS: ClassVar[Dict[str, Any]] = {
-        "worker_rules": str(RULES_DIR),
+        "worker_rules": str(SHIPPED_WORKER),
         "dispatch_rules": str(SHIPPED_DISPATCH),
         "match_timeout": 30.0,
         "max_strings": 50,

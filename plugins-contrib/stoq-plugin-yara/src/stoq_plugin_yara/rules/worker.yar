@@ -1,9 +1,9 @@
 /*
     stoq-plugin-yara: the default worker rules (indicators, not malware signatures).
 
-    The worker's default rule location is this folder, so its results hold these indicator
-    matches and the format rules of dispatch.yar. Each rule's meta says what it points at;
-    none of them alone means a file is malicious.
+    The worker's default rule file: its results hold these indicator matches; the format
+    rules of dispatch.yar are the dispatcher's, reported in dispatch_meta. Each rule's meta
+    says what it points at; none of them alone means a file is malicious.
 */
 
 rule ole_vba_macros
