@@ -223,7 +223,8 @@ def corpus() -> List[Tuple[str, bytes]]:
 
 
 def test_libmagic_answers_equal_two_full_calls_on_a_corpus() -> None:
-    """One call on the head where it suffices gives what two calls on the whole content give."""
+    """One call on the head where it suffices gives what two calls on the whole content give,
+    python-magic's two handles (one per question) being the reference for this binding's one."""
     import magic
 
     by_mime, by_text = magic.Magic(mime=True), magic.Magic()
@@ -237,16 +238,20 @@ def test_libmagic_answers_equal_two_full_calls_on_a_corpus() -> None:
     assert set(MIME_OF_DESCRIPTION) <= seen  # every one-call answer was checked
 
 
-def test_libmagic_does_not_import_the_fallback() -> None:
-    """With libmagic loaded, puremagic (the fallback's library) is never imported."""
+def test_libmagic_loads_without_child_processes_or_the_fallback() -> None:
+    """Loading libmagic runs no ``ldconfig`` (python-magic ran it twice, ~50 ms per process)
+    and never imports puremagic, the fallback's library."""
     program = (
-        "import sys; from stoq import Stoq; s = Stoq(always_dispatch=['mimetype']);"
-        "s.scan(b'hello'); print(s.load_plugin('mimetype').backend, 'puremagic' in sys.modules)"
+        "import subprocess, sys; started = [];"
+        "real = subprocess.Popen.__init__;"
+        "subprocess.Popen.__init__ = lambda self, *a, **k: started.append(a) or real(self, *a, **k);"
+        "from stoq import Stoq; s = Stoq(always_dispatch=['mimetype']); s.scan(b'hello');"
+        "print(s.load_plugin('mimetype').backend, 'puremagic' in sys.modules, len(started))"
     )
     completed = subprocess.run(
         [sys.executable, "-c", program], capture_output=True, text=True, check=True
     )
-    assert completed.stdout.split() == ["libmagic", "False"]
+    assert completed.stdout.split() == ["libmagic", "False", "0"]
 
 
 def test_libmagic_identifies_a_system_binary_as_elf() -> None:
@@ -292,9 +297,19 @@ def test_auto_uses_libmagic_when_it_loads() -> None:
     assert identify(SAMPLES["png"])["backend"] == "libmagic"
 
 
-def test_auto_falls_back_when_python_magic_is_not_importable(monkeypatch, caplog) -> None:
-    """``import magic`` failing (ImportError) gives puremagic results and a warning."""
-    monkeypatch.setitem(sys.modules, "magic", None)
+def no_libmagic_anywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on a machine without libmagic: no usual name opens and ``find_library`` finds none."""
+    import ctypes.util
+
+    from stoq_plugin_mimetype import libmagic
+
+    monkeypatch.setattr(libmagic, "SONAMES", {sys.platform: ("libmagic-absent.so.404",)})
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+
+
+def test_auto_falls_back_when_libmagic_is_not_found(monkeypatch, caplog) -> None:
+    """No libmagic found gives puremagic results and a warning."""
+    no_libmagic_anywhere(monkeypatch)
     with caplog.at_level("WARNING", logger="stoq"):
         result = identify(SAMPLES["zip"])
     assert result == {
@@ -306,24 +321,26 @@ def test_auto_falls_back_when_python_magic_is_not_importable(monkeypatch, caplog
 
 
 def test_auto_falls_back_when_the_shared_library_cannot_be_loaded(monkeypatch) -> None:
-    """python-magic's own import fails when no libmagic can be opened; the plugin carries on."""
+    """A libmagic that is found but fails to open (every name tried); the plugin carries on."""
     real_cdll = ctypes.CDLL
+    tried = []
 
     def no_libmagic(name, *args, **kwargs):
         if name and "magic" in str(name):
+            tried.append(name)
             raise OSError(f"{name}: cannot open shared object file")
         return real_cdll(name, *args, **kwargs)
 
     monkeypatch.setattr(ctypes, "CDLL", no_libmagic)
-    monkeypatch.delitem(sys.modules, "magic", raising=False)
     result = identify(SAMPLES["pdf"])
     assert result["backend"] == "puremagic"
     assert result["mimetype"] == "application/pdf"
+    assert tried
 
 
 def test_forcing_libmagic_without_it_fails_to_load_with_the_cause(monkeypatch) -> None:
     """``backend = "libmagic"`` on a machine without it is a load error that says what to install."""
-    monkeypatch.setitem(sys.modules, "magic", None)
+    no_libmagic_anywhere(monkeypatch)
     with (
         make_stoq(plugin_opts={"mimetype": {"backend": "libmagic"}}) as stoq,
         pytest.raises(StoqPluginLoadError, match=r"libmagic.*cannot be loaded.*libmagic1"),

@@ -35,18 +35,16 @@ def mime_of_description(description: str) -> Optional[str]:
 
 
 def load_libmagic() -> Identify:
-    """A libmagic-backed identify function; ImportError or OSError when libmagic is missing."""
-    import magic  # python-magic raises ImportError itself when it cannot find libmagic
+    """A libmagic-backed identify function; OSError when libmagic is missing."""
+    from .libmagic import MAGIC_MIME_TYPE, MAGIC_NONE, Libmagic
 
-    if not hasattr(magic, "Magic"):  # the unrelated "file-magic" binding is also named magic
-        raise ImportError(f"the 'magic' module at {magic.__file__} is not python-magic")
-    by_mime = magic.Magic(mime=True)
-    by_text = magic.Magic()
+    libmagic = Libmagic()
 
     def identify(content: bytes) -> Tuple[str, str]:
         head = content[:HEAD_BYTES]
-        description = by_text.from_buffer(head)
-        return mime_of_description(description) or by_mime.from_buffer(head), description
+        description = libmagic.identify(head, MAGIC_NONE)
+        mimetype = mime_of_description(description) or libmagic.identify(head, MAGIC_MIME_TYPE)
+        return mimetype, description
 
     return identify
 
@@ -81,7 +79,7 @@ class MimetypePlugin(WorkerPlugin):
             return "puremagic", _fallback()
         try:
             return "libmagic", load_libmagic()
-        except (ImportError, OSError) as exc:
+        except OSError as exc:
             if wanted == "libmagic":
                 raise ImportError(
                     f"mimetype: backend 'libmagic' requested but it cannot be loaded ({exc});"
