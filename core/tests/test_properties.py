@@ -10,6 +10,7 @@ from typing import Any, List
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from stoq.invoke import checked_results
 from stoq.options import typed_options
 from stoq.request import _union
 from stoq.serialize import dumps, jsonable
@@ -106,3 +107,22 @@ def test_max_payloads_bounds_every_request(count: int, max_payloads: int) -> Non
     children_at_depth_one = min(count, max_payloads - 1)
     assert scanned >= 1 + children_at_depth_one
     assert len(limited) == count - children_at_depth_one
+
+
+flat_results = st.dictionaries(st.one_of(st.text(max_size=8), st.binary(max_size=4)), leaves)
+
+
+@given(st.one_of(flat_results, results))
+def test_checked_results_accepts_exactly_what_can_be_written(value: Any) -> None:
+    """Its shortcut for flat dicts agrees with the full conversion: both accept, or both raise."""
+    try:
+        expected = jsonable(value)
+    except ValueError:
+        expected = None
+    try:
+        checked = checked_results(value)
+    except ValueError:
+        assert expected is None
+        return
+    assert checked is value
+    assert json.loads(dumps(checked)) == json.loads(json.dumps(expected, allow_nan=False))

@@ -219,6 +219,14 @@ class Payload(_Printable, _Digested):
     def _digest_content(self) -> bytes:
         return self._content
 
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the content, computed once (the engine reads it several times a payload)."""
+        if self._digested is not self._content or self._sha256 is None:
+            self._sha256 = hashlib.sha256(self._content).hexdigest()
+            self._digested = self._content
+        return self._sha256
+
     def share_digest(self, source: _Digested) -> None:
         """Take the SHA-256 the core already computed for this payload's content object.
 

@@ -40,6 +40,7 @@ POLL_INTERVAL = 0.05
 #: After the deadline, the timeout is raised again this often until the call ends.
 REFIRE = 0.1
 
+_get_ident, _monotonic = threading.get_ident, time.monotonic
 _set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
 _set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
 
@@ -159,15 +160,17 @@ def call_with_deadline(
     timeout: float, func: Callable[..., T], *args: Any
 ) -> Tuple[Optional[T], bool]:
     """Run ``func(*args)``; return ``(result, timed_out)``. Other exceptions propagate."""
-    ident = threading.get_ident()
-    deadline = time.monotonic() + timeout
+    ident = _get_ident()
+    deadline = _monotonic() + timeout
     entry = [deadline, deadline]
-    if ident == _main_ident and not _alarm_checked:
+    if not _alarm_checked and ident == _main_ident:
         _take_alarm()
-    try:
+    if _watchdog is None:
         with _lock:
             if _watchdog is None:
                 _start_watchdog()
+    try:
+        with _lock:
             _active[ident] = entry
         try:
             result = func(*args)
@@ -183,6 +186,6 @@ def call_with_deadline(
                 _land_pending()
     except (DeadlinePassed, StoqPluginTimeout):
         return None, True
-    if time.monotonic() > deadline:
+    if _monotonic() > deadline:
         return None, True
     return result, False

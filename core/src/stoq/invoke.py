@@ -65,17 +65,32 @@ def normalise_errors(
     return errors
 
 
+#: Values a flat result may hold without a closer look (floats are checked for NaN/infinity).
+_SCALARS = frozenset((str, int, bool, type(None)))
+
+
 def checked_results(value: Any) -> Any:
     """``value`` if it can be written as JSON (§5.7 converts it on output); raises if not.
 
-    Plain JSON passes one C-speed ``json.dumps``; bytes keys, NaN and the like take the slower
+    A flat dict of text keys and scalars (the common small result) is checked in place; other
+    plain JSON passes one C-speed ``json.dumps``; bytes keys, NaN and the like take the slower
     conversion, which raises ``ValueError`` only for what no conversion can write.
     """
+    if type(value) is dict:
+        for k, v in value.items():
+            if type(k) is not str or (type(v) not in _SCALARS and not _finite(v)):
+                break
+        else:
+            return value
     try:
         json.dumps(value, default=_probe, allow_nan=False)
     except (TypeError, ValueError, RecursionError):
         jsonable(value)
     return value
+
+
+def _finite(value: Any) -> bool:
+    return type(value) is float and value - value == 0
 
 
 def _probe(obj: Any) -> Any:
@@ -96,7 +111,7 @@ def checked_names(value: Any, what: str) -> List[str]:
 class PluginCall:
     """One plugin method, ready to call: built once per plugin and method."""
 
-    __slots__ = ("isolated", "method", "plugin_name", "timeout", "writes_stdout")
+    __slots__ = ("isolated", "method", "plain", "plugin_name", "timeout", "writes_stdout")
 
     def __init__(self, plugin_name: str, method: Callable[..., Any], timeout: float) -> None:
         self.plugin_name = plugin_name
@@ -107,6 +122,8 @@ class PluginCall:
         self.isolated = bool(getattr(owner, "isolated", False))
         #: A connector whose job is writing responses to standard output (stdout's owner).
         self.writes_stdout = bool(getattr(owner, "writes_stdout", False))
+        #: Neither: the common case, called directly under its deadline.
+        self.plain = not (self.isolated or self.writes_stdout)
 
 
 class PluginCalls:
@@ -240,11 +257,14 @@ def _invoke(
     *args: Any,
 ) -> Any:
     try:
-        with plugin_output(call.writes_stdout):
-            if call.isolated:
-                result, timed_out = call.method(*args), False
-            else:
-                result, timed_out = call_with_deadline(call.timeout, call.method, *args)
+        if call.plain:
+            result, timed_out = call_with_deadline(call.timeout, call.method, *args)
+        else:
+            with plugin_output(call.writes_stdout):
+                if call.isolated:
+                    result, timed_out = call.method(*args), False
+                else:
+                    result, timed_out = call_with_deadline(call.timeout, call.method, *args)
     except StoqPluginTimeout as exc:
         log.error("plugin %r: %s", call.plugin_name, exc)
         errors.append(Error(f"{exc} during {stage}", call.plugin_name, payload_id, "timeout"))

@@ -131,7 +131,7 @@ def _run(
         if key is not None:
             store(calls, settings, key, response)
     decorate(calls, settings.decorators, response)
-    response.timings["total"] = clock() - started
+    response.timings["total"] = round(clock() - started, 6)
     return Outcome(response, save(calls, settings.connectors, response))
 
 
@@ -264,6 +264,8 @@ class Request:
 
     def _start_lists(self, root: Payload) -> None:
         """The caller's start lists must be lists of names: a wrong type is reported as one."""
+        if not (self.start_dispatch or self.start_deep_dispatch):
+            return  # the common case: nothing to check
         for attribute in ("start_dispatch", "start_deep_dispatch"):
             try:
                 setattr(self, attribute, checked_names(getattr(self, attribute), attribute))

@@ -4,7 +4,8 @@ A payload's ``timings`` is ``{stage: {plugin: seconds}}`` for the stages that ru
 (``dispatch``, ``scan``, ``deep_dispatch``, ``archive``); a plugin called more than once at one
 stage (a deep dispatcher, pass after pass) has its calls added up. The response's ``timings``
 holds the request's ``total`` and the ``decorate`` stage. Wall-clock seconds from
-``time.perf_counter``: two clock reads per call are the whole cost.
+``time.perf_counter``, kept to the microsecond (a shorter number is also cheaper to write):
+two clock reads per call are the whole cost.
 """
 
 from __future__ import annotations
@@ -25,6 +26,6 @@ def add(timings: StageTimings, stage: str, plugin: str, started: float) -> None:
     seconds = clock() - started
     bucket = timings.get(stage)
     if bucket is None:
-        timings[stage] = {plugin: seconds}
+        timings[stage] = {plugin: round(seconds, 6)}
     else:
-        bucket[plugin] = bucket.get(plugin, 0.0) + seconds
+        bucket[plugin] = round(bucket.get(plugin, 0.0) + seconds, 6)
