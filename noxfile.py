@@ -313,22 +313,10 @@ def docs(session: nox.Session) -> None:
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", str(out))
 
 
-#: Modules that make up the engine; `nox -s coverage` fails if one is below ENGINE_COVERAGE %.
-ENGINE_MODULES = (
-    "core",
-    "request",
-    "invoke",
-    "deadline",
-    "loader",
-    "isolation",
-    "options",
-    "serialize",
-    "settings",
-    "data_classes",
-    "stdout",
-    "run",
-    "consumers",
-)
+#: The engine is every module of the core package but these sub-packages (the command line,
+#: the HTTP server with its own session, the plugin test harness); `nox -s coverage` fails if
+#: an engine module is below ENGINE_COVERAGE %.
+NOT_ENGINE = ("cli", "server", "testing")
 ENGINE_COVERAGE = 90
 COVERAGE = "coverage==7.17.5"
 
@@ -362,11 +350,12 @@ def coverage(session: nox.Session) -> None:
     files = json.loads(report.read_text(encoding="utf-8"))["files"]
     low = []
     for path, data in files.items():
-        module = Path(path).stem
-        if Path(path).parent.name == "stoq" and module in ENGINE_MODULES:
+        parts = Path(path).parts
+        inside = parts[parts.index("stoq") + 1 :]
+        if inside[0] not in NOT_ENGINE:
             percent = data["summary"]["percent_covered"]
             if percent < ENGINE_COVERAGE:
-                low.append(f"{module} {percent:.0f}%")
+                low.append(f"{'.'.join(inside)} {percent:.0f}%")
     if low:
         session.error(f"engine modules below {ENGINE_COVERAGE}%: {', '.join(low)}")
 

@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 
 from stoq import Stoq
-from stoq.cache import CacheEntry, SQLiteBackend, open_cache
+from stoq.cache import CacheEntry, ResultCache, SQLiteBackend, open_cache
 from stoq.data_classes import Error, ExtractedPayload, Payload, RequestMeta, WorkerResponse
 from stoq.plugins import WorkerPlugin
 from stoq.schema import response_schema
@@ -163,6 +163,81 @@ def test_an_unreachable_redis_is_logged_and_skipped(caplog: pytest.LogCaptureFix
         data = _scan(_stoq("redis://127.0.0.1:1/0"), b"no redis")
     assert data["results"][0]["workers"][0]["counting"]["lines"] == 0
     assert "scanning without the cache" in caplog.text
+
+
+class _FailingBackend:
+    """Works in memory, except that ``op`` raises on keys starting with ``prefix`` (a dropped
+    connection, a full disk); closing it fails too."""
+
+    def __init__(self, op: str, prefix: str) -> None:
+        self.op, self.prefix = op, prefix
+        self.entries: Dict[str, bytes] = {}
+        self.calls = 0
+
+    def _call(self, op: str, key: str) -> None:
+        self.calls += 1
+        if op == self.op and key.startswith(self.prefix):
+            raise OSError(f"{op} failed")
+
+    def get(self, key: str) -> Optional[bytes]:
+        self._call("get", key)
+        return self.entries.get(key)
+
+    def put(self, key: str, raw: bytes) -> None:
+        self._call("put", key)
+        self.entries[key] = raw
+
+    def close(self) -> None:
+        raise OSError("already gone")
+
+
+@pytest.mark.parametrize(
+    ("op", "prefix"),
+    [("get", "request:"), ("get", "counting:"), ("put", "counting:"), ("put", "request:")],
+    ids=["request lookup", "worker lookup", "worker store", "request store"],
+)
+def test_a_cache_failing_mid_scan_is_dropped_and_the_scans_are_complete(
+    op: str, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whichever lookup or store fails first, the scan's response is the one without a cache,
+    the failure is logged, and the cache is never asked again."""
+    content = b"failing cache %s\nchild" % uuid.uuid4().hex.encode()
+    shape = lambda d: [(r["sha256"], r["workers"], r["extracted_by"]) for r in d["results"]]  # noqa: E731
+    reference = shape(_scan(_stoq(""), content))
+    stoq = _stoq("")
+    backend = _FailingBackend(op, prefix)
+    stoq.calls.cache = ResultCache(backend, 10**6)
+    with caplog.at_level(logging.DEBUG, logger="stoq.cache"):
+        first = _scan(stoq, content)
+        calls = backend.calls
+        second = _scan(stoq, content)
+    assert shape(first) == shape(second) == reference
+    assert stoq.calls.cache.broken and backend.calls == calls
+    assert f"result cache {'lookup' if op == 'get' else 'store'} failed" in caplog.text
+    assert "closing the result cache failed" in caplog.text
+
+
+def test_a_cache_spec_that_names_nothing_known_is_logged_and_off(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="stoq.cache"):
+        assert open_cache("memcached://127.0.0.1", 60, 10**9, 10**6) is None
+    assert "'memcached://127.0.0.1' is not sqlite" in caplog.text
+
+
+def test_the_default_sqlite_file_is_under_the_user_cache_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cache = open_cache("sqlite", 60, 10**9, 10**6)
+    assert cache is not None
+    cache.put("c" * 64, "p:1:x", CacheEntry({"kept": True}, [], []))
+    cache.close()
+    reopened = open_cache(f"sqlite:{tmp_path / 'stoq' / 'results.sqlite'}", 60, 10**9, 10**6)
+    assert reopened is not None
+    entry = reopened.get("c" * 64, "p:1:x")
+    assert entry is not None and entry.results == {"kept": True}
+    reopened.close()
 
 
 def test_entries_over_the_entry_bound_are_not_stored(tmp_path: Path) -> None:

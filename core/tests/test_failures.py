@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import logging
 import time
+from queue import Queue
 
 import pytest
 
-from stoq import Error
+from stoq import Error, StoqException
+from stoq.plugins import (
+    ArchiverPlugin,
+    ConnectorPlugin,
+    DecoratorPlugin,
+    DeepDispatcherPlugin,
+    DispatcherPlugin,
+    ProviderPlugin,
+    WorkerPlugin,
+)
 
 
 def _errors(response):
@@ -148,3 +158,106 @@ def test_failing_connector_is_counted_and_others_still_save(
     assert stoq.connector_failures == 1
     assert stoq.load_plugin("multi_role").saved == [response]
     assert response.scan_id in caplog.text and "disk full" in caplog.text
+
+
+class _HalfWorker(WorkerPlugin):
+    pass
+
+
+class _HalfDispatcher(DispatcherPlugin):
+    pass
+
+
+class _HalfDeepDispatcher(DeepDispatcherPlugin):
+    pass
+
+
+class _HalfDecorator(DecoratorPlugin):
+    pass
+
+
+class _HalfArchiver(ArchiverPlugin):
+    pass
+
+
+class _HalfConnector(ConnectorPlugin):
+    pass
+
+
+class _HalfProvider(ProviderPlugin):
+    pass
+
+
+class _TaskProvider(ProviderPlugin):
+    def ingest(self, queue: Queue) -> None:
+        queue.put({"half_archiver": "a task"})
+
+
+def _with_unfinished(stoq):
+    """Plugins that subclass a role class and implement nothing."""
+    for name, cls in [
+        ("half_worker", _HalfWorker),
+        ("half_dispatcher", _HalfDispatcher),
+        ("half_deep_dispatcher", _HalfDeepDispatcher),
+        ("half_decorator", _HalfDecorator),
+        ("half_archiver", _HalfArchiver),
+        ("half_connector", _HalfConnector),
+        ("half_provider", _HalfProvider),
+        ("task_provider", _TaskProvider),
+    ]:
+        stoq.plugins.build(name, cls)
+    return stoq
+
+
+def test_a_role_method_left_unimplemented_is_one_error_per_call(build) -> None:
+    """The role classes' methods raise NotImplementedError naming the plugin class and the
+    method: each becomes one Error at its stage, and the rest of the request still runs."""
+    stoq = _with_unfinished(
+        build(
+            always_dispatch=["half_worker", "simple_worker"],
+            dispatchers=["half_dispatcher"],
+            deep_dispatchers=["half_deep_dispatcher"],
+            decorators=["half_decorator"],
+            dest_archivers=["half_archiver"],
+            connectors=["half_connector", "multi_role"],
+        )
+    )
+    response = stoq.scan(b"abc")
+    errors = {(e.plugin_name, e.stage): e.error for e in response.errors}
+    expected = "NotImplementedError: _Half{} must implement {}()".format
+    assert errors == {
+        ("half_dispatcher", "dispatch"): expected("Dispatcher", "get_dispatches"),
+        ("half_deep_dispatcher", "deep_dispatch"): expected(
+            "DeepDispatcher", "get_deep_dispatches"
+        ),
+        ("half_worker", "scan"): expected("Worker", "scan"),
+        ("half_archiver", "archive"): (
+            "NotImplementedError: _HalfArchiver is not a destination archiver"
+        ),
+        ("half_decorator", "decorate"): expected("Decorator", "decorate"),
+    }
+    assert response.results[0].workers[0] == {"simple_worker": {"size": 3}}
+    assert stoq.connector_failures == 1  # half_connector; multi_role still saved it
+    assert stoq.load_plugin("multi_role").saved == [response]
+
+
+def test_a_provider_or_source_archiver_left_unimplemented_is_reported(build) -> None:
+    """An archiver that is not a source archiver: the task's response holds that error. A
+    provider without ``ingest``: run mode says which provider failed, and why."""
+    stoq = _with_unfinished(
+        build(
+            consumers=1,
+            providers=["task_provider"],
+            source_archivers=["half_archiver"],
+            connectors=["multi_role"],
+        )
+    )
+    stoq.run()
+    [saved] = stoq.load_plugin("multi_role").saved
+    assert [(e.plugin_name, e.error) for e in saved.errors] == [
+        ("half_archiver", "NotImplementedError: _HalfArchiver is not a source archiver")
+    ]
+    stoq = _with_unfinished(build(consumers=1, providers=["half_provider"]))
+    with pytest.raises(StoqException, match="provider 'half_provider' failed") as raised:
+        stoq.run()
+    assert str(raised.value.__cause__) == "_HalfProvider must implement ingest()"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from stoq.inventory import roles_from_source
 
 FIELDS = {"name", "roles", "version", "distribution", "summary", "source", "status", "error"}
@@ -120,3 +122,51 @@ def test_roles_follow_base_classes_across_modules_and_relative_imports(tmp_path:
         assert roles_from_source(package / "plugin.py", "Odd", "pkg.plugin") is None
     finally:
         sys.path.remove(str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("module", "source", "roles"),
+    [
+        ("pkg.plugin", "from stoq.plugins import BasePlugin\nclass P(BasePlugin): pass", []),
+        (
+            "pkg.plugin",
+            "import stoq.plugins\nclass P(object, stoq.plugins.WorkerPlugin): pass",
+            ["worker"],
+        ),
+        ("pkg.plugin", "from stoq.plugins import Delivery\nclass P(Delivery): pass", None),
+        (
+            "pkg.plugin",
+            "from stoq.plugins import WorkerPlugin\nclass P(mix(WorkerPlugin)): pass",
+            None,
+        ),
+        ("pkg.plugin", "class P(NeverImported): pass", None),
+        ("pkg.plugin", "from ...beyond import Base\nclass P(Base): pass", None),
+        (None, "from .bases import Base\nclass P(Base): pass", None),
+        ("pkg.plugin", "from sys import Base\nclass P(Base): pass", None),
+        ("pkg.plugin", "from json.decoder.inner import Base\nclass P(Base): pass", None),
+        ("pkg.plugin", "from not_installed_anywhere import Base\nclass P(Base): pass", None),
+        ("pkg.plugin", "class P(Q): pass\nclass Q(P): pass", None),
+        ("pkg.plugin", "class P(WorkerPlugin:\n", None),
+    ],
+    ids=[
+        "no role yet",
+        "object and a dotted base",
+        "not a plugin class",
+        "computed base",
+        "unbound name",
+        "relative import above the top",
+        "relative import without a package",
+        "built-in module",
+        "module under a module",
+        "module not installed",
+        "cycle",
+        "syntax error",
+    ],
+)
+def test_what_the_source_cannot_tell_is_unknown_never_a_wrong_role(
+    tmp_path: Path, module, source: str, roles
+):
+    """Roles come from the source only when it says them; otherwise None (stoq list then
+    imports the class), whatever the file holds."""
+    (tmp_path / "plugin.py").write_text(source)
+    assert roles_from_source(tmp_path / "plugin.py", "P", module) == roles
