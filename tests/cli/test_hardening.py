@@ -62,20 +62,27 @@ def test_sys_exit_in_a_plugin_is_an_error_in_the_response(run_stoq, tmp_path):
     assert [r["errors"][0]["error"] for r in responses] == ["SystemExit: 7"] * 2
 
 
-def test_plugin_prints_never_reach_the_json_stream(run_stoq, tmp_path):
+@pytest.mark.parametrize("isolation", ["none", "process"])
+def test_plugin_prints_never_reach_the_json_stream(run_stoq, tmp_path, isolation):
+    """In this process and in an isolated plugin's child process alike."""
     paths = _files(tmp_path, b"one", b"two")
     result = run_stoq(
         "scan", "--profile", "none", "-a", "hostile_worker", "--plugin-opts",
-        "hostile_worker:mode=print", *paths,
+        "hostile_worker:mode=print", "--plugin-opts", f"hostile_worker:isolation={isolation}",
+        *paths,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert len(json_lines(result.stdout)) == 2
     assert "plugin chatter on stdout" in result.stderr
 
 
-def test_the_stdout_connector_prints_each_response_once(run_stoq, tmp_path):
+@pytest.mark.parametrize("isolation", ["none", "process"])
+def test_the_stdout_connector_prints_each_response_once(run_stoq, tmp_path, isolation):
     [path] = _files(tmp_path, b"abc")
-    result = run_stoq("scan", "--profile", "none", "-a", "simple_worker", "-C", "stdout", path)
+    result = run_stoq(
+        "scan", "--profile", "none", "-a", "simple_worker", "-C", "stdout",
+        "--plugin-opts", f"stdout:isolation={isolation}", path,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert len(json_lines(result.stdout)) == 1
 

@@ -8,6 +8,9 @@ is replaced. Either way the call becomes an Error and the next call gets a fresh
 
 The child leads its own session (process group), and the whole group is killed: processes the
 plugin started itself cannot outlive its deadline and hold the parent's output pipes open.
+When the parent keeps standard output for responses (``stoq.stdout``), the child's file
+descriptor 1 is its standard error, native code's output included, unless the plugin is a
+connector that writes responses there.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from stoq.deadline import call_with_deadline
 from stoq.exceptions import StoqPluginTimeout
 from stoq.options import CoreOptions
 from stoq.plugins import ROLES, BasePlugin, roles_of
+from stoq.stdout import protected
 
 __all__ = ["IsolatedPluginError", "isolated"]
 
@@ -63,10 +67,13 @@ def _child_main(
     options: Dict[str, Any],
     memory_limit: Optional[int],
     timeout: float,
+    stdout_to_stderr: bool,
 ) -> None:
     """The child: build the plugin, then answer calls until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.setsid()  # its own process group: the parent kills the plugin's children with it
+    if stdout_to_stderr:
+        os.dup2(2, 1)
     config = StoqConfigParser()
     config.read_dict(sections)
     try:
@@ -157,6 +164,7 @@ class _IsolatedBase:
                 options,
                 self._memory_limit,
                 self._timeout,
+                protected() and not getattr(self, "writes_stdout", False),
             ),
             name=f"stoq-isolated-{self.plugin_name}",  # type: ignore[attr-defined]
             daemon=True,
@@ -215,10 +223,12 @@ def isolated(
 ) -> BasePlugin:
     """A proxy with ``plugin_class``'s roles whose calls run in a child process."""
     roles = [r for r in roles_of(plugin_class) if r != "provider"]
-    methods: Dict[str, Any] = {}
+    namespace: Dict[str, Any] = {}
     for role in roles:
         for name in _FORWARDED[role]:
-            methods[name] = (lambda method: lambda self, *args: self._call(method, *args))(name)
+            namespace[name] = (lambda method: lambda self, *args: self._call(method, *args))(name)
+    if "connector" in roles:  # a connector printing responses prints them from the child
+        namespace["writes_stdout"] = getattr(plugin_class, "writes_stdout", False)
     bases: Tuple[type, ...] = (_IsolatedBase, *(ROLES[r] for r in roles))
-    proxy_class = type(f"Isolated{plugin_class.__name__}", bases, methods)
+    proxy_class = type(f"Isolated{plugin_class.__name__}", bases, namespace)
     return proxy_class(config, options, origin, core)  # type: ignore[no-any-return]
