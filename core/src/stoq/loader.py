@@ -11,7 +11,6 @@ import difflib
 import functools
 import logging
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Type
@@ -19,6 +18,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, 
 from stoq.__about__ import __version__
 from stoq.config import StoqConfigParser, option_to_text
 from stoq.deadline import call_with_deadline
+from stoq.distributions import Distribution, EntryPoint, entry_points
 from stoq.exceptions import (
     StoqConfigError,
     StoqDuplicatePlugin,
@@ -36,11 +36,6 @@ from stoq.folders import (
 )
 from stoq.options import core_options, typed_options
 from stoq.plugins import BasePlugin
-
-if sys.version_info >= (3, 10):
-    from importlib.metadata import EntryPoint, entry_points
-else:  # pragma: no cover - exercised on 3.9 only
-    from importlib_metadata import EntryPoint, entry_points
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -66,16 +61,42 @@ class PluginSource:
     name: str
     kind: str  # "entry point" or "plugin folder"
     location: str  # "module:Class" for entry points, the .stoq file for folders
-    distribution: Optional[str] = None
-    version: Optional[str] = None
-    summary: Optional[str] = None
     entry_point: Optional[EntryPoint] = None
     #: The plugin folder searched that holds the .stoq file (folder plugins only).
     folder: Optional[str] = None
-    #: From the distribution's metadata, read once at discovery (each read parses the file).
-    author: str = ""
-    website: str = ""
-    requires: Tuple[str, ...] = ()
+    #: A folder plugin's .stoq [Documentation] Version and Description.
+    folder_version: Optional[str] = None
+    folder_summary: Optional[str] = None
+
+    @property
+    def _dist(self) -> Optional[Distribution]:
+        """The entry point's distribution; its METADATA is read on the first field asked."""
+        return self.entry_point.dist if self.entry_point is not None else None
+
+    @property
+    def distribution(self) -> Optional[str]:
+        return self._dist.get("Name") if self._dist else None
+
+    @property
+    def version(self) -> Optional[str]:
+        return self._dist.get("Version") if self._dist else self.folder_version
+
+    @property
+    def summary(self) -> Optional[str]:
+        return self._dist.get("Summary") if self._dist else self.folder_summary
+
+    @property
+    def author(self) -> str:
+        dist = self._dist
+        return (dist.get("Author") or dist.get("Author-email") or "") if dist else ""
+
+    @property
+    def website(self) -> str:
+        return (self._dist.get("Home-page") or "") if self._dist else ""
+
+    @property
+    def requires(self) -> Tuple[str, ...]:
+        return tuple(self._dist.get_all("Requires-Dist")) if self._dist else ()
 
     def describe(self) -> str:
         if self.kind == "entry point":
@@ -84,25 +105,10 @@ class PluginSource:
 
 
 def _entry_point_sources() -> List[PluginSource]:
-    sources = []
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        dist = getattr(ep, "dist", None)
-        meta = dist.metadata if dist is not None else None
-        sources.append(
-            PluginSource(
-                name=ep.name,
-                kind="entry point",
-                location=ep.value,
-                distribution=meta.get("Name") if meta else None,
-                version=meta.get("Version") if meta else None,
-                summary=meta.get("Summary") if meta else None,
-                entry_point=ep,
-                author=(meta.get("Author") or meta.get("Author-email") or "") if meta else "",
-                website=(meta.get("Home-page") or "") if meta else "",
-                requires=tuple(meta.get_all("Requires-Dist") or ()) if meta else (),
-            )
-        )
-    return sources
+    return [
+        PluginSource(name=ep.name, kind="entry point", location=ep.value, entry_point=ep)
+        for ep in entry_points(ENTRY_POINT_GROUP)
+    ]
 
 
 def _folder_sources(folders: Iterable[Path]) -> List[PluginSource]:
@@ -111,8 +117,8 @@ def _folder_sources(folders: Iterable[Path]) -> List[PluginSource]:
             name=name,
             kind="plugin folder",
             location=str(stoq_file),
-            version=parser.get("Documentation", "Version", fallback=None),
-            summary=parser.get("Documentation", "Description", fallback=None),
+            folder_version=parser.get("Documentation", "Version", fallback=None),
+            folder_summary=parser.get("Documentation", "Description", fallback=None),
             folder=str(folder),
         )
         for name, stoq_file, parser, folder in folder_entries(folders)
