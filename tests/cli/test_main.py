@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import subprocess
 import sys
@@ -72,6 +73,31 @@ def test_main_returns_the_exit_code_in_process(capsys):
 def test_parser_builds_for_the_docs():
     parser = build_parser()
     assert parser.prog == "stoq"
+
+
+def _subcommand_help(parser: argparse.ArgumentParser, command: str) -> str:
+    [subparsers] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return subparsers.choices[command].format_help()
+
+
+@pytest.mark.parametrize("command", [*COMMANDS, "serve", "new-plugin"])
+def test_a_command_built_alone_parses_and_helps_as_in_the_whole_parser(command):
+    """``stoq scan ...`` builds the scan subcommand only; its help is the same."""
+    alone, whole = build_parser(command), build_parser()
+    assert _subcommand_help(alone, command) == _subcommand_help(whole, command)
+
+
+def test_scan_imports_no_other_command():
+    """``stoq scan`` does not import run, serve, install or new-plugin (nor what they use)."""
+    code = (
+        "import sys; from stoq.cli import main; main(['scan', '--help']);"
+        "print(sorted(m for m in sys.modules if m.startswith('stoq.cli.')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    imported = done.stdout.splitlines()[-1]
+    for other in ("run", "serve", "install", "new_plugin", "listing", "config"):
+        assert f"'stoq.cli.{other}'" not in imported
+    assert "'stoq.cli.scan'" in imported
 
 
 def test_console_script_is_installed():

@@ -14,17 +14,19 @@ for this process; a scan never fails because of it.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import json
 import logging
 import os
-import sqlite3
 import time
 from pathlib import Path
-from typing import Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from stoq.data_classes import Error, ExtractedPayload, PayloadMeta
+
+if TYPE_CHECKING:
+    import sqlite3
 
 __all__ = ["CacheEntry", "ResultCache", "open_cache", "plugin_key"]
 
@@ -76,7 +78,10 @@ class CacheEntry:
                 "results": self.results,
                 "errors": self.errors,
                 "extracted": [
-                    [base64.b64encode(e.content).decode("ascii"), e.payload_meta.to_dict()]
+                    [
+                        binascii.b2a_base64(e.content, newline=False).decode(),
+                        e.payload_meta.to_dict(),
+                    ]
                     for e in self.extracted
                 ],
             },
@@ -88,7 +93,7 @@ class CacheEntry:
     def decode(cls, raw: bytes) -> CacheEntry:
         data = json.loads(raw)
         extracted = [
-            ExtractedPayload(base64.b64decode(content), PayloadMeta(**meta))
+            ExtractedPayload(binascii.a2b_base64(content), PayloadMeta(**meta))
             for content, meta in data["extracted"]
         ]
         errors = [(str(text), stage) for text, stage in data["errors"]]
@@ -181,6 +186,8 @@ class SQLiteBackend:
     @property
     def db(self) -> sqlite3.Connection:
         if self._db is None or self._pid != os.getpid():  # never share a connection with a fork
+            import sqlite3  # ~2.5 ms, paid only when the SQLite cache is used
+
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             try:
                 db.execute("PRAGMA journal_mode=WAL")

@@ -7,7 +7,6 @@ so a broken or heavy plugin that is not used costs nothing.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import functools
 import logging
 import re
@@ -325,6 +324,8 @@ class PluginManager:
     def _load(self, name: str) -> BasePlugin:
         sources = self.sources.get(name)
         if not sources:
+            import difflib  # only for a name that is not found
+
             matches = difflib.get_close_matches(name, list(self.sources), n=3)
             raise StoqPluginNotFound(name, matches)
         source = choose_source(name, sources)

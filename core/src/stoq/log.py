@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import logging.handlers
 import os
 from contextvars import ContextVar
 from datetime import datetime, timezone
@@ -90,8 +89,10 @@ def configure_logging(
     handler.setFormatter(_terminal_formatter(level))
     logger.addHandler(handler)
     if log_dir:
+        from logging.handlers import RotatingFileHandler  # ~10 ms of imports: only for a file
+
         os.makedirs(log_dir, exist_ok=True)
-        file_handler = logging.handlers.RotatingFileHandler(
+        file_handler = RotatingFileHandler(
             os.path.join(log_dir, "stoq.log"), maxBytes=10 * 1024**2, backupCount=5
         )
         file_handler.setFormatter(

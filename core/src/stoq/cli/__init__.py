@@ -26,7 +26,16 @@ __all__ = ["build_parser", "main"]
 
 log = logging.getLogger("stoq.cli")
 
-_COMMANDS = ("scan", "run", "serve", "listing", "install", "config")
+#: Each command and its module (``new-plugin``'s module may be absent: it is added apart).
+_COMMANDS = {
+    "scan": "scan",
+    "run": "run",
+    "serve": "serve",
+    "list": "listing",
+    "install": "install",
+    "config": "config",
+}
+_NEW_PLUGIN = "new-plugin"
 
 DESCRIPTION = "stoQ: analyse files at scale through plugins."
 EPILOG = """\
@@ -83,7 +92,12 @@ def version_line() -> str:
     return f"stoq {__version__} (Python {sys.version.split()[0]}, {sys.executable})"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
+    """The ``stoq`` parser with every subcommand, or with ``command``'s alone.
+
+    Building one subcommand imports its module only: ``stoq scan`` does not import what
+    run, serve, install and new-plugin need (signal, subprocess, tempfile, shutil ...).
+    """
     import argparse
 
     parser = argparse.ArgumentParser(
@@ -94,10 +108,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=version_line())
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _COMMANDS:
-        importlib.import_module(f"stoq.cli.{name}").add_parser(subparsers)
-    _add_new_plugin(subparsers)
+    for name in [command] if command else [*_COMMANDS, _NEW_PLUGIN]:
+        if name == _NEW_PLUGIN:
+            _add_new_plugin(subparsers)
+        else:
+            importlib.import_module(f"stoq.cli.{_COMMANDS[name]}").add_parser(subparsers)
     return parser
+
+
+def _command_of(argv: List[str]) -> Optional[str]:
+    """The subcommand ``argv`` names first, if it is one (else help or a usage error follows,
+    which lists every command)."""
+    first = argv[0] if argv else None
+    return first if first in _COMMANDS or first == _NEW_PLUGIN else None
 
 
 def _quiet_broken_pipe() -> int:
@@ -119,7 +142,8 @@ def _utf8_streams() -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the ``stoq`` command; returns the exit status."""
-    if (sys.argv[1:] if argv is None else argv) == ["--version"]:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv == ["--version"]:
         # Answered before the subcommands (and the engine they import) are loaded: about a
         # tenth of the time building the whole parser takes.
         print(version_line())
@@ -130,7 +154,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from stoq.exceptions import StoqConfigError
 
     _utf8_streams()
-    parser = build_parser()
+    parser = build_parser(_command_of(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error argparse has printed

@@ -7,7 +7,6 @@ work starts, so a typo is a one-line usage error (exit 2), not an error buried i
 from __future__ import annotations
 
 import argparse
-import difflib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, TextIO, Tuple
 
@@ -131,6 +130,8 @@ def stoq_kwargs(args: argparse.Namespace) -> Dict[str, Any]:
 
 
 def close_matches_hint(name: str, known: List[str]) -> str:
+    import difflib  # only for a name that is not found
+
     matches = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
     if matches:
         return f"close matches: {', '.join(matches)}"
