@@ -356,6 +356,24 @@ def test_bad_rule_fails_the_load_naming_file_and_line(tmp_path: Path) -> None:
     )
 
 
+def test_worker_rules_compile_at_the_first_worker_call(tmp_path: Path, elf_binary: bytes) -> None:
+    """The dispatcher does not pay for the worker's rules: a worker rule that does not compile
+    leaves dispatching working and is an error, naming file and line, in the worker's result."""
+    bad = write_rules(tmp_path, "broken.yar", "rule bad {\n condition: nope }\n")
+    dispatch_rules = write_rules(
+        tmp_path, "route.yar", 'rule everything { meta: plugin = "x" condition: true }'
+    )
+    with make_stoq(
+        plugin_opts={"yara": {"worker_rules": str(bad), "dispatch_rules": str(dispatch_rules)}}
+    ) as stoq:
+        plugin = stoq.load_plugin("yara")
+        assert plugin.get_dispatches(Payload(elf_binary), RequestMeta()).plugin_names == ["x"]
+        response = stoq.scan(elf_binary, add_start_dispatch=["yara"])
+    [error] = response.errors
+    assert error.plugin_name == "yara"
+    assert re.search(r"broken\.yar\(2\): undefined identifier \"nope\"", error.error)
+
+
 def test_missing_rule_file_fails_the_load_naming_it(tmp_path: Path) -> None:
     """A rule location that does not exist is named in the load error."""
     assert re.search(
