@@ -161,17 +161,40 @@ def test_every_error_is_one_line_load_errors_included(build) -> None:
     assert Error("a\nb\r\nc").error == "a b c"
 
 
-def test_a_start_that_hangs_is_a_load_error_within_the_plugin_deadline(build) -> None:
+@pytest.mark.parametrize("start_mode", ["hang", "hang_in_init"])
+def test_a_start_that_hangs_is_a_load_error_within_the_plugin_deadline(build, start_mode) -> None:
+    """``start()`` and the constructor (where v2 plugins did their setup) alike."""
     stoq = build(
         always_dispatch=["hostile_worker", "simple_worker"],
-        plugin_opts={"hostile_worker": {"start_mode": "hang", "timeout": 0.5}},
+        plugin_opts={"hostile_worker": {"start_mode": start_mode, "timeout": 0.5}},
     )
     started = time.monotonic()
     response = stoq.scan(b"abc")
     assert time.monotonic() - started < 10
     assert _errors(response) == [("hostile_worker", "load")]
-    assert "start() did not finish within 0.5s" in response.errors[0].error
+    assert "__init__() and start() did not finish within 0.5s" in (response.errors[0].error)
     assert response.results[0].workers[0] == {"simple_worker": {"size": 3}}
+
+
+@pytest.mark.parametrize("stop_mode", ["hang", "exit"])
+def test_a_stop_that_hangs_or_exits_is_logged_and_closing_goes_on(
+    build, caplog: pytest.LogCaptureFixture, stop_mode: str
+) -> None:
+    """``stop()`` gets the plugin's deadline, as ``start()`` does: closing never hangs, and
+    the other plugins are still stopped."""
+    stoq = build(
+        always_dispatch=["hostile_worker"],
+        connectors=["multi_role"],
+        plugin_opts={"hostile_worker": {"stop_mode": stop_mode, "timeout": 0.5}},
+    )
+    stoq.scan(b"abc")
+    other = stoq.load_plugin("multi_role")
+    started = time.monotonic()
+    stoq.close()
+    assert time.monotonic() - started < 0.5 + 1.5
+    expected = {"hang": "stop() did not finish within 0.5s", "exit": "stop() failed"}[stop_mode]
+    assert f"plugin 'hostile_worker': {expected}" in caplog.text
+    assert other.events[-1] == "stop"
 
 
 def test_always_dispatch_duplicates_run_once_without_a_dispatcher(build) -> None:

@@ -237,6 +237,15 @@ def _folder_class(name: str, stoq_file: str) -> Type[BasePlugin]:
     return folder_plugin_class(name, Path(stoq_file))[0]
 
 
+def _started(
+    plugin_class: Type[BasePlugin], config: StoqConfigParser, options: Dict[str, Any]
+) -> BasePlugin:
+    """A plugin built and started: both under one deadline (v2 plugins set up in __init__)."""
+    instance = plugin_class(config, options)
+    instance.start()
+    return instance
+
+
 class PluginManager:
     """Loads plugins by name, one instance per name, with their merged options."""
 
@@ -395,10 +404,14 @@ class PluginManager:
                 instance = isolated(plugin_class, origin, config, options, core)
                 instance.start()
             else:
-                instance = plugin_class(config, options)
-                _, timed_out = call_with_deadline(core.timeout, instance.start)
-                if timed_out:
-                    raise StoqPluginTimeout(f"start() did not finish within {core.timeout:g}s")
+                made, timed_out = call_with_deadline(
+                    core.timeout, _started, plugin_class, config, options
+                )
+                if made is None or timed_out:
+                    raise StoqPluginTimeout(
+                        f"__init__() and start() did not finish within {core.timeout:g}s"
+                    )
+                instance = made
         except (Exception, SystemExit) as exc:
             log.error("plugin %r could not be started", name, exc_info=True)
             raise StoqPluginLoadError(
@@ -409,10 +422,18 @@ class PluginManager:
         return instance
 
     def close(self) -> None:
-        """Call every loaded plugin's ``stop()``; a failing stop is logged, not raised."""
+        """Call every loaded plugin's ``stop()`` within the plugin's deadline (an isolated one
+        bounds its own); a stop that fails or hangs is logged, never raised or waited for."""
         for name, instance in self._instances.items():
             try:
-                instance.stop()
-            except Exception:
+                if getattr(instance, "isolated", False):
+                    instance.stop()
+                    continue
+                _, timed_out = call_with_deadline(self._timeouts[name], instance.stop)
+                if timed_out:
+                    log.error(
+                        "plugin %r: stop() did not finish within %gs", name, self._timeouts[name]
+                    )
+            except (Exception, SystemExit):
                 log.exception("plugin %r: stop() failed", name)
         self._instances.clear()

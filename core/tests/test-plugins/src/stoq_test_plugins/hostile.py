@@ -43,7 +43,12 @@ def _cycle() -> Any:
 class HostileWorker(WorkerPlugin):
     """Returns or does what its ``mode`` option says (see ``_MODES``)."""
 
-    DEFAULT_OPTIONS = {"mode": "none", "start_mode": "none", "pid_file": ""}
+    DEFAULT_OPTIONS = {"mode": "none", "start_mode": "none", "stop_mode": "none", "pid_file": ""}
+
+    def __init__(self, config: Any, plugin_opts: Optional[dict] = None) -> None:
+        super().__init__(config, plugin_opts)
+        if self.plugin_opts["start_mode"] == "hang_in_init":
+            time.sleep(600)
 
     def start(self) -> None:
         start_mode = self.plugin_opts["start_mode"]
@@ -51,6 +56,13 @@ class HostileWorker(WorkerPlugin):
             time.sleep(600)
         elif start_mode == "two_lines":
             raise RuntimeError("first line\nsecond line")
+
+    def stop(self) -> None:
+        stop_mode = self.plugin_opts["stop_mode"]
+        if stop_mode == "hang":
+            time.sleep(600)
+        elif stop_mode == "exit":
+            sys.exit(3)
 
     def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
         mode = self.plugin_opts["mode"]
