@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def test_scan_logs_one_json_line_per_event_with_scan_id_and_plugin(tmp_path: Path) -> None:
     (tmp_path / "a").write_bytes(b"a")
@@ -41,3 +43,40 @@ def test_outside_a_request_the_fields_are_null(tmp_path: Path) -> None:
         "nothing to scan",
     ]
     assert all(e["scan_id"] is None and e["plugin"] is None for e in events)
+
+
+def test_the_log_file_gets_the_json_events_with_tracebacks(tmp_path: Path) -> None:
+    """``log_dir``: the file holds the same events as JSON, tracebacks included."""
+    (tmp_path / "a").write_bytes(b"a")
+    config = tmp_path / "stoq.cfg"
+    config.write_text(f"[core]\nlog_dir = {tmp_path / 'logs'}\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "stoq", "scan", "--profile", "none", "--log-format", "json"]
+        + ["--config", str(config), "-a", "raise_worker", str(tmp_path / "a")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1, result.stderr
+    lines = (tmp_path / "logs" / "stoq.log").read_text().splitlines()
+    [failure] = [json.loads(line) for line in lines if "failed at stage scan" in line]
+    assert failure["plugin"] == "raise_worker"
+    assert "RuntimeError: raise_worker always fails" in failure["traceback"]
+
+
+def test_a_log_level_or_format_that_does_not_exist_is_a_usage_error(tmp_path: Path) -> None:
+    config = tmp_path / "stoq.cfg"
+    config.write_text("[core]\nlog_level = LOUD\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "stoq", "scan", "--profile", "none", "--config", str(config)]
+        + [str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "log level 'LOUD': expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL" in (
+        result.stderr
+    )
+    from stoq.log import configure_logging
+
+    with pytest.raises(ValueError, match="log format 'xml': expected text or json"):
+        configure_logging("INFO", None, "xml")
