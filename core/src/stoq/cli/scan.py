@@ -20,10 +20,10 @@ from stoq.cli.common import (
     write_response,
 )
 from stoq.cli.flags import add_output_flags, add_stoq_flags, output_indent, whole_number
-from stoq.stats import ScanStats
 
 if TYPE_CHECKING:
     from stoq.cli.progress import ProgressBar
+    from stoq.stats import ScanStats
 
 __all__ = ["add_parser", "collect_inputs", "handle"]
 
@@ -160,7 +160,11 @@ def handle(args: argparse.Namespace) -> int:
     bar = _progress(args, len(items))
     shared_screen = bar is not None and out is not None and out.isatty()
     failed = False
-    stats = ScanStats() if args.stats else None
+    stats: Optional[ScanStats] = None
+    if args.stats:
+        from stoq.stats import ScanStats  # only for --stats
+
+        stats = ScanStats()
     try:
         for outcome in scan_items(stoq, items, options, args.jobs):
             if stats is not None and outcome.text is not None:

@@ -9,10 +9,12 @@ that puts bare items (every v2 provider) is never called back.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from queue import Queue
-from typing import Any, Optional, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Optional, Protocol, runtime_checkable
 
 from stoq.plugins.base import BasePlugin
+
+if TYPE_CHECKING:
+    from queue import Queue  # for the annotation only: run mode imports it when it runs
 
 __all__ = ["Acknowledger", "Delivery", "ProviderPlugin"]
 
