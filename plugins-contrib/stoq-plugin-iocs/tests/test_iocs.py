@@ -127,3 +127,24 @@ def test_refang_shortcut_changes_nothing() -> None:
         assert patterns.refang(text) == full, text
         changed += full != text
     assert changed > 1000  # the corpus does exercise the full pass
+
+
+def test_hostile_corpus() -> None:
+    """Hostile variants of a real report, and text built to make the patterns backtrack (long
+    runs of what every pattern partly matches), each end in a result or an Error, in budget."""
+    from stoq.testing import check_hostile_corpus
+
+    runs = {
+        "dotted-labels": b"a." * 200_000,
+        "dotted-digits": b"1." * 200_000,
+        "scheme-no-host": b"http://" * 50_000,
+        "one-long-host": b"http://" + b"a" * 500_000 + b".com",
+        "defanged-dots": b"[.]" * 150_000,
+        "at-signs": b"a@" * 200_000,
+        "hex-run": b"0" * 1_000_000,
+        "colons": b"1:" * 200_000,
+        "hxxp-prefixes": b"hxxp" * 100_000,
+        "undecodable": bytes(range(256)) * 2_000,
+    }
+    outcomes = check_hostile_corpus("iocs", [REPORT], extra=runs)
+    assert set(runs) <= set(outcomes)

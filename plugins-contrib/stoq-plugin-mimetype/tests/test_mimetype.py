@@ -372,3 +372,27 @@ class TestMimetypeFallbackConformance(WorkerConformance):
     plugin_name = "mimetype"
     plugin_opts: ClassVar[Dict[str, Any]] = {"backend": "puremagic"}
     samples = (SYSTEM_BINARY, *SAMPLES.values())
+
+
+def test_hostile_corpus() -> None:
+    """Hostile variants of real files of several formats, and inputs aimed at libmagic's text,
+    JSON and CSV checks (deep nesting, one huge line, unbalanced quotes), each end in a result or
+    an Error, in budget and memory, with both backends."""
+    from stoq.testing import check_hostile_corpus
+
+    extra = {
+        "json-nested": b"[" * 200_000 + b"]" * 200_000,
+        "json-unclosed": b'{"a":' * 100_000,
+        "csv-quotes": b'"a,"b,' * 100_000,
+        "one-line": b"x" * 2_000_000,
+        "utf16-odd": b"\xff\xfe" + b"a\x00" * 100_000 + b"\x00",
+        "nul-text": b"text\x00" * 100_000,
+    }
+    samples = [SAMPLES[name] for name in ("png", "pdf", "zip", "gzip")] + [
+        SYSTEM_BINARY.read_bytes()[:65536]
+    ]
+    for backend in ("libmagic", "puremagic"):
+        outcomes = check_hostile_corpus(
+            "mimetype", samples, extra=extra, plugin_opts={"backend": backend}, per_kind=4
+        )
+        assert set(extra) <= set(outcomes) and len(outcomes) > 100

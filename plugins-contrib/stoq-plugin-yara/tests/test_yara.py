@@ -516,3 +516,19 @@ def test_outlook_message_is_routed_to_email_as_well_as_ole() -> None:
     assert response.meta["ole_compound_file"]["plugin"] == "ole,olevba"
     # 1 KiB or more: carve (behind the OLE host) and fuzzyhash too, from payload_above_minimum_size.
     assert response.if_installed == ["ole", "olevba", "email", "carve", "fuzzyhash"]
+
+
+def test_hostile_corpus(format_samples: Dict[str, bytes]) -> None:
+    """Hostile variants of every format sample, and inputs that make many rules' strings match
+    at every offset, end in a result or an Error within budget (yara as a worker)."""
+    from stoq.testing import check_hostile_corpus
+
+    extra = {
+        "mz-everywhere": b"MZ" * 500_000,
+        "pe-headers-everywhere": (b"MZ" + b"\x00" * 58 + b"\x40\x00\x00\x00PE\x00\x00") * 30_000,
+        "script-words": b"eval(unescape(ActiveXObject(WScript.Shell " * 40_000,
+        "zip-headers": b"PK\x03\x04" * 250_000,
+    }
+    samples = [format_samples[name] for name in sorted(format_samples)][:12]
+    outcomes = check_hostile_corpus("yara", samples, extra=extra, per_kind=2)
+    assert set(extra) <= set(outcomes) and len(outcomes) > 100
