@@ -37,8 +37,11 @@ def main() -> None:
                 handle.write(os.urandom(1024 * 1024))
         home = Path(tmp) / "home"
         home.mkdir()
-        # A loaded machine must not turn the scan into a deadline error: same work, no limit.
-        (home / "stoq.toml").write_text("[core]\nplugin_timeout = 3600\n")
+        # A loaded machine must not turn the scan into a deadline error: same work, no limit;
+        # and the CLI reads at most max_payload_size (256 MiB by default) of its input.
+        (home / "stoq.toml").write_text(
+            f"[core]\nplugin_timeout = 3600\nmax_payload_size = {size + 1}\n"
+        )
         env = bench_env(home)
         samples = interleave(
             {

@@ -4,6 +4,7 @@ happened (0 clean, 1 errors in some response, 2 configuration or usage, 3 stoq's
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -227,3 +228,50 @@ def test_isolated_plugin_children_never_hold_the_output_pipe(stoq_env, tmp_path)
     assert time.monotonic() - started < 60
     [response] = json_lines(pipeline.stdout.decode())
     assert response["errors"][0]["stage"] == "timeout"
+
+
+@pytest.mark.parametrize("size", [0, 999, 1000, 1001, 5000])
+def test_read_bounded_gives_at_most_the_bound_from_files_and_streams(tmp_path, size):
+    """Exactly the bytes up to the bound, and 'cut' only when there was more, whatever the source."""
+    from stoq.cli.jobs import read_bounded
+
+    data = os.urandom(size)
+    path = tmp_path / "input"
+    path.write_bytes(data)
+    with open(path, "rb") as handle:
+        from_file = read_bounded(handle, 1000)
+    from_stream = read_bounded(io.BufferedReader(io.BytesIO(data)), 1000)
+    assert from_file == from_stream == (data[:1000], size > 1000)
+
+
+def test_read_bounded_holds_a_large_input_once(tmp_path):
+    """Peak memory of reading is the content itself, not twice it (chunks joined, or cut)."""
+    import tracemalloc
+
+    from stoq.cli.jobs import read_bounded
+
+    size = 32 * 1024 * 1024
+    path = tmp_path / "large"
+    path.write_bytes(os.urandom(size))
+    for source, limit in (("file", size + 1), ("file", size // 2), ("stream", size + 1)):
+        tracemalloc.start()
+        with open(path, "rb", buffering=0 if source == "stream" else -1) as raw:
+            stream = io.BufferedReader(_Pipe(raw)) if source == "stream" else raw
+            content, cut = read_bounded(stream, limit)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert len(content) == min(size, limit) and cut == (limit < size)
+        assert peak < 1.3 * len(content), (source, limit, peak)
+
+
+class _Pipe(io.RawIOBase):
+    """A file seen as a pipe: readable, no file number (so no size to read up front)."""
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        return self.raw.readinto(buffer)

@@ -6,7 +6,10 @@ instances are its own) and returns the serialised response; results come back in
 
 from __future__ import annotations
 
+import io
 import logging
+import os
+import stat
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, Dict, Iterator, List, Optional, Tuple, Union
 
@@ -49,17 +52,41 @@ class Outcome:
 
 def read_bounded(stream: BinaryIO, limit: int) -> Tuple[bytes, bool]:
     """At most ``limit`` bytes of ``stream``, and whether there was more (files, FIFOs, stdin,
-    ``/dev/zero``: nothing is read past the bound)."""
-    chunks: List[bytes] = []
-    remaining = limit + 1
+    ``/dev/zero``: nothing is read past the bound, and one byte beyond it to know).
+
+    The content is held once: a regular file is read in one call of its size, a stream into
+    one growing buffer (joining chunks, or cutting to the bound, would copy a 1 GiB input and
+    double the peak memory of the scan).
+    """
+    size = _regular_size(stream)
+    if size is None:
+        content = _read_stream(stream, limit)
+    else:
+        content = stream.read(min(size, limit))
+        if len(content) < limit:  # a file that grew while it was read
+            content += _read_stream(stream, limit - len(content))
+    return content, len(content) == limit and bool(stream.read(1))
+
+
+def _regular_size(stream: BinaryIO) -> Optional[int]:
+    """The size of a regular file behind ``stream``; None for pipes, devices and the like."""
+    try:
+        status = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return None
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
+
+
+def _read_stream(stream: BinaryIO, limit: int) -> bytes:
+    buffer = io.BytesIO()  # getvalue() hands over its bytes without a copy
+    remaining = limit
     while remaining > 0:
         chunk = stream.read(min(remaining, 1024**2))
         if not chunk:
             break
-        chunks.append(chunk)
+        buffer.write(chunk)
         remaining -= len(chunk)
-    content = b"".join(chunks)
-    return content[:limit], len(content) > limit
+    return buffer.getvalue()
 
 
 def _request_meta(options: ScanOptions) -> RequestMeta:
