@@ -105,6 +105,16 @@ def test_ssdeep_size_limit_is_reported() -> None:
     assert results["tlsh"] is not None
 
 
+def test_tlsh_size_limit_is_reported() -> None:
+    results = hashes(elf_binary(), max_ssdeep_size=1000, max_tlsh_size=2000)
+    assert results["ssdeep"] is None and results["tlsh"] is None
+    assert results["skipped"] == {
+        "ssdeep": "larger than max_ssdeep_size",
+        "tlsh": "larger than max_tlsh_size",
+    }
+    assert hashes(elf_binary(), max_tlsh_size=len(elf_binary()))["tlsh"] is not None
+
+
 def test_uniform_content_has_no_tlsh_and_says_why() -> None:
     results = hashes(b"A" * 5000)
     assert results["tlsh"] is None
