@@ -1,9 +1,17 @@
 """The bare multiprocessing loop the scaling benchmark compares with (run as its own process).
 
-``python _mp_floor.py FOLDER PROCESSES``: a ``multiprocessing`` pool reads every file, does the
-floor's work on it (hash with the default algorithms, the same JSON response, bench/_floor.py)
-and sends the JSON back; the parent writes each line to standard output, as `stoq scan --jsonl`
-does.
+``python _mp_floor.py FOLDER PROCESSES``: a ``multiprocessing`` pool (forked) reads every file,
+does the default profile's analysis on it and sends the JSON back; the parent writes each line
+to standard output, as `stoq scan --jsonl` does.
+
+The analysis is the default profile's own plugins called directly, the plain way: the always
+workers, the yara dispatcher's choice, the results deep dispatcher's choice, the summary left
+out, one JSON response with the floor's shape (bench/_floor.py). There is no engine: no
+deadlines, no error boundary, no timings, no limits. The plugins are built once in the parent
+before the pool forks and warmed up on the first file (stoQ runs each plugin's ``preload``
+before it forks). So the per-file work is the same as stoQ's
+and a speed-up measured on it is a fair yardstick for stoQ's (a floor that only hashed did so
+little per file that starting a second process cost more than it saved).
 """
 
 from __future__ import annotations
@@ -12,20 +20,73 @@ import json
 import multiprocessing
 import sys
 from pathlib import Path
+from typing import Any, Callable, Dict, List
 
 from _floor import DEFAULT_ALGORITHMS, digests, new_id, result
+
+
+def build_analysis() -> Callable[[bytes], Dict[str, Any]]:
+    """The default profile's plugins, loaded once; returns what one file's analysis does."""
+    from stoq import Payload, RequestMeta, Stoq
+
+    stoq = Stoq(profile="default")
+    always = [name for name in stoq.always_dispatch if name != "hash"]
+    loaded: Dict[str, Any] = {}
+
+    def plugin(name: str) -> Any:
+        if name not in loaded:
+            loaded[name] = stoq.load_plugin(name)
+        return loaded[name]
+
+    dispatchers = [plugin(name) for name in stoq.dispatchers]
+    deep_dispatchers = [plugin(name) for name in stoq.deep_dispatchers]
+    for name in always:
+        plugin(name)
+
+    def run(names: List[str], payload: Any, meta: Any, into: Dict[str, Any]) -> None:
+        for name in names:
+            response = plugin(name).scan(payload, meta)
+            if response is not None:
+                into[name] = response.results
+
+    def analyse(content: bytes) -> Dict[str, Any]:
+        payload, meta = Payload(content), RequestMeta()
+        names = list(always)
+        for dispatcher in dispatchers:
+            chosen = dispatcher.get_dispatches(payload, meta)
+            if chosen is not None:
+                names += [n for n in chosen.plugin_names + chosen.if_installed if n not in names]
+        first: Dict[str, Any] = {}
+        run(names, payload, meta, first)
+        payload.worker_results[0].update(first)
+        second: Dict[str, Any] = {}
+        for deep in deep_dispatchers:
+            chosen = deep.get_deep_dispatches(payload, meta)
+            if chosen is not None:
+                run(chosen.plugin_names + chosen.if_installed, payload, meta, second)
+        return {**first, **second}
+
+    return analyse
 
 
 def work(path: str) -> str:
     content = Path(path).read_bytes()
     hashes = digests(content, DEFAULT_ALGORITHMS)
-    response = {"scan_id": new_id(), "results": [result(content, hashes, {})], "errors": []}
+    workers = ANALYSE(content)
+    response = {"scan_id": new_id(), "results": [result(content, hashes, workers)], "errors": []}
     return json.dumps(response, separators=(",", ":"), ensure_ascii=False)
 
 
+ANALYSE: Callable[[bytes], Dict[str, Any]]
+
+
 def main() -> None:
+    global ANALYSE
     folder, processes = Path(sys.argv[1]), int(sys.argv[2])
     paths = sorted(str(p) for p in folder.iterdir())
+    ANALYSE = build_analysis()
+    if paths:  # warm up before forking: lazy imports (numpy), first-call set-up
+        ANALYSE(Path(paths[0]).read_bytes())
     out = sys.stdout
     if processes == 1:
         for path in paths:
