@@ -8,12 +8,24 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
+import sys
 import time
+from pathlib import Path
+from typing import Dict, List, Tuple
 
 import pytest
 
-from stoq.testing import WorkerConformance, check_hostile_corpus, run_plugin, walk, windows_pe
-from stoq_plugin_xordecode.plugin import xor
+from stoq.testing import (
+    WorkerConformance,
+    check_hostile_corpus,
+    elf_binary,
+    run_plugin,
+    walk,
+    windows_pe,
+)
+from stoq_plugin_xordecode import plugin
+from stoq_plugin_xordecode.plugin import PLAINTEXTS, _minimal_key, _shifted_difference, xor
 
 PE = windows_pe()
 DOS_STUB_OFFSET = PE.index(b"This program cannot be run in DOS mode")
@@ -132,3 +144,55 @@ def test_decoded_pe_is_scanned_once_and_not_decoded_again(stoq_factory) -> None:
 def test_hostile_corpus() -> None:
     """Seeded hostile variants of real XOR-encoded executables end in a result or an Error, in budget and memory."""
     check_hostile_corpus("xordecode", [reference_xor(PE, b"k3y!")])
+
+
+def reference_find_keys(data: bytes, max_key_length: int) -> List[Tuple[bytes, int, bytes]]:
+    """``find_keys`` as it was: each shifted difference built by ``xor`` from two slices."""
+    found: Dict[bytes, Tuple[int, bytes]] = {}
+    for length in range(1, max_key_length + 1):
+        difference = _shifted_difference(data, length)
+        for text in PLAINTEXTS:
+            if len(text) - length < 4:
+                continue
+            wanted = _shifted_difference(text, length)
+            at = difference.find(wanted)
+            for _ in range(64):
+                if at < 0:
+                    break
+                phase = [data[at + j] ^ text[j] for j in range(length)]
+                key = _minimal_key(bytes(phase[(j - at) % length] for j in range(length)))
+                if any(key):
+                    found.setdefault(key, (at, text))
+                at = difference.find(wanted, at + 1)
+    return [(key, at, text) for key, (at, text) in found.items()]
+
+
+def _key_corpus() -> List[bytes]:
+    """Real files (executables, licence texts full of URLs) plain and XORed, and edge cases."""
+    real = [PE, elf_binary()[:65536]]
+    docs = sorted(Path("/usr/share/doc").glob("*/copyright"))[:12]
+    real += [path.read_bytes()[:32768] for path in docs]
+    corpus = list(real)
+    for index, key in enumerate([b"\x5a", b"\x00\x41", b"k3y", b"\x10\x20\x10\x20", b"12345678"]):
+        corpus += [reference_xor(data, key) for data in real[index::3]]
+    urls = b"get http://a.example/ and https://b.example/ " * 90  # past 64 hits a text
+    corpus += [urls, reference_xor(urls, b"\x01\x02\x03"), reference_xor(urls, b"\xff")]
+    rng = random.Random(15)
+    corpus += [rng.randbytes(size) for size in range(40)] + [b"http://", b"This"]
+    corpus += [reference_xor(b"x" * size + b"https://", b"\x07\x08") for size in range(12)]
+    return corpus
+
+
+@pytest.mark.parametrize("path", ["integers", "numpy"])
+def test_find_keys_matches_the_reference_on_a_corpus(path: str, monkeypatch) -> None:
+    """Both ways of building the differences (numpy imported or not) find the very keys,
+    offsets and order that XORing two slices per key length found, for key lengths short
+    and past every text."""
+    if path == "integers":
+        monkeypatch.delitem(sys.modules, "numpy", raising=False)
+    else:
+        pytest.importorskip("numpy")  # imported, as entropy and fuzzyhash do in a scan
+    for data in _key_corpus():
+        for max_key_length in (1, 3, 8, 40):
+            expected = reference_find_keys(data, max_key_length)
+            assert plugin.find_keys(data, max_key_length) == expected, (len(data), max_key_length)

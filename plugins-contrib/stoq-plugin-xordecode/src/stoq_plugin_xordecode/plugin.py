@@ -11,7 +11,9 @@ decodes again.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Dict, List, Optional, Tuple
+import sys
+from functools import cache
+from typing import Any, ClassVar, Dict, Iterator, List, Optional, Tuple
 
 from stoq.data_classes import ExtractedPayload, Payload, PayloadMeta, RequestMeta, WorkerResponse
 from stoq.plugins import WorkerPlugin
@@ -44,6 +46,36 @@ def _shifted_difference(data: bytes, shift: int) -> bytes:
     return xor(data[:-shift], data[shift:]) if len(data) > shift else b""
 
 
+@cache
+def _patterns(length: int) -> Tuple[Tuple[bytes, bytes], ...]:
+    """``(plaintext, its shifted difference)`` for each plaintext long enough for ``length``."""
+    return tuple(
+        (text, _shifted_difference(text, length))
+        for text in PLAINTEXTS
+        if len(text) - length >= _EVIDENCE
+    )
+
+
+def _differences(data: bytes, max_length: int) -> Iterator[Tuple[int, bytes]]:
+    """``(length, _shifted_difference(data, length))`` for each length up to ``max_length``.
+
+    With numpy (when something imported it already: entropy and fuzzyhash do) each is one
+    vectorised XOR; otherwise the payload is read into one big integer once and XORed with
+    itself shifted by whole bytes (its first ``length`` bytes are the payload's own, dropped).
+    Building two integers per length, as ``xor`` does, cost ~4x more, and numpy ~4x less.
+    """
+    if "numpy" in sys.modules:
+        import numpy
+
+        array = numpy.frombuffer(data, dtype=numpy.uint8)
+        for length in range(1, max_length + 1):
+            yield length, (array[:-length] ^ array[length:]).tobytes()
+        return
+    number = int.from_bytes(data, "big")
+    for length in range(1, max_length + 1):
+        yield length, (number ^ (number >> 8 * length)).to_bytes(len(data), "big")[length:]
+
+
 def _minimal_key(key: bytes) -> bytes:
     """The shortest key that repeats to ``key`` (``abab`` → ``ab``)."""
     for length in range(1, len(key)):
@@ -55,12 +87,8 @@ def _minimal_key(key: bytes) -> bytes:
 def find_keys(data: bytes, max_key_length: int) -> List[Tuple[bytes, int, bytes]]:
     """``(key aligned to offset 0, offset of the plaintext, plaintext)`` for each key found."""
     found: Dict[bytes, Tuple[int, bytes]] = {}
-    for length in range(1, max_key_length + 1):
-        difference = _shifted_difference(data, length)
-        for text in PLAINTEXTS:
-            if len(text) - length < _EVIDENCE:
-                continue
-            wanted = _shifted_difference(text, length)
+    for length, difference in _differences(data, max_key_length):
+        for text, wanted in _patterns(length):
             at = difference.find(wanted)
             for _ in range(_HITS_PER_TEXT):
                 if at < 0:
