@@ -9,8 +9,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
+from pathlib import Path
+from typing import List
 
 from stoq.testing import WorkerConformance, check_hostile_corpus, run_plugin, walk, windows_pe
+from stoq_plugin_b64decode.plugin import _RUN, _matches
 
 PE = windows_pe()
 LETTER = (
@@ -171,3 +174,25 @@ def test_payloads_over_max_input_are_not_searched_and_say_so() -> None:
 def test_hostile_corpus() -> None:
     """Seeded hostile variants of real letters carrying base64 end in a result or an Error, in budget and memory."""
     check_hostile_corpus("b64decode", [LETTER])
+
+
+def _run_corpus() -> List[bytes]:
+    """Executables, texts and certificates the system ships, their base64 wrapped and not,
+    and runs at the edges: 15 and 16 characters, at the very start and end, after padding."""
+    files = (
+        sorted(Path("/usr/bin").iterdir())[:30:5] + sorted(Path("/usr/share/doc").glob("*/*"))[:15]
+    )
+    files += sorted(Path("/etc/ssl/certs").glob("*.pem"))[:3]
+    real = [path.read_bytes()[:40_000] for path in files if path.is_file()]
+    corpus = real + [LETTER] + [base64.encodebytes(data[:3000]) for data in real[:8]]
+    corpus += [base64.b64encode(data[:2000]) + b"==x" + data[:100] for data in real[:4]]
+    edges = [b"A" * 15, b"A" * 16, b"Ab+/" * 4 + b"=", b"x" * 15 + b" " + b"Q" * 16, b""]
+    corpus += edges + [b" ".join(edges), b"\n".join(edges) + b"\n" + b"zZ" * 40]
+    return corpus
+
+
+def test_searching_from_the_first_run_finds_what_the_whole_search_found() -> None:
+    """Starting the pattern at the first 16 base64 characters in a row changes no match."""
+    for content in _run_corpus():
+        expected = [match.span() for match in _RUN.finditer(content)]
+        assert [match.span() for match in _matches(content)] == expected
