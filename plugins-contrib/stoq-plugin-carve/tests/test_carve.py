@@ -10,7 +10,7 @@ import io
 import time
 import zipfile
 from pathlib import Path
-from typing import Dict
+from typing import Any, Dict, List, Tuple
 
 import libarchive
 import pytest
@@ -24,6 +24,8 @@ from stoq.testing import (
     walk,
     windows_pe,
 )
+from stoq_plugin_carve.formats import SIGNATURES, zip_extents
+from stoq_plugin_carve.plugin import _hits
 
 
 def make_zip(members: Dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
@@ -233,3 +235,37 @@ def test_payloads_over_max_input_are_not_searched_and_say_so() -> None:
 def test_hostile_corpus() -> None:
     """Seeded hostile variants of real executables with appended data end in a result or an Error, in budget and memory."""
     check_hostile_corpus("carve", [PE + APPENDED_ZIP])
+
+
+def reference_hits(data: bytes, formats: List[str], limit: int) -> Tuple[List[Any], int]:
+    """``_hits`` as it was: every signature counted and searched, found or not."""
+    hits: List[Tuple[int, str, int]] = []
+    total = 0
+    if "zip" in formats:
+        hits += [(start, "zip", size) for start, size in zip_extents(data, limit).items()]
+        total += data.count(b"PK\x05\x06")
+    for magic, (name, _) in SIGNATURES.items():
+        if name not in formats:
+            continue
+        total += data.count(magic)
+        at = data.find(magic)
+        while at >= 0 and len(hits) < limit:
+            hits.append((at, name, 0))
+            at = data.find(magic, at + 1)
+    hits.sort()
+    return hits, max(0, total - limit)
+
+
+def test_hits_skip_counting_absent_signatures_and_find_the_same() -> None:
+    """Counting only the signatures found changes no hit and no unexamined count: system
+    executables and texts, files glued behind them, every format subset, small limits."""
+    files = (
+        sorted(Path("/usr/bin").iterdir())[:20:4] + sorted(Path("/usr/share/doc").glob("*/*"))[:6]
+    )
+    real = [path.read_bytes()[:50_000] for path in files if path.is_file()]
+    corpus = real + [PE, ELF[:100_000], b"", b"MZ", b"PK\x05\x06" * 3]
+    corpus += [data + APPENDED_ZIP + PE + b"7z\xbc\xaf\x27\x1c" for data in real[:4]]
+    for data in corpus:
+        for formats in (["zip", "pe", "elf", "7z"], ["pe"], ["zip", "7z"], []):
+            for limit in (10000, 3, 0):
+                assert _hits(data, formats, limit) == reference_hits(data, formats, limit)

@@ -28,14 +28,14 @@ def _hits(data: bytes, formats: List[str], limit: int) -> Tuple[List[Tuple[int, 
     how many signature hits were left unexamined past ``limit``."""
     hits: List[Tuple[int, str, int]] = []
     total = 0
-    if "zip" in formats:
+    if "zip" in formats and b"PK\x05\x06" in data:  # most payloads: one pass, no count
         hits += [(start, "zip", size) for start, size in zip_extents(data, limit).items()]
         total += data.count(b"PK\x05\x06")
     for magic, (name, _) in SIGNATURES.items():
-        if name not in formats:
+        at = data.find(magic) if name in formats else -1
+        if at < 0:
             continue
         total += data.count(magic)
-        at = data.find(magic)
         while at >= 0 and len(hits) < limit:
             hits.append((at, name, 0))
             at = data.find(magic, at + 1)
