@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import io
 import json
+import mimetypes
 import re
 import tarfile
 import zipfile
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
 from stoq import Payload, RequestMeta, StoqPluginLoadError, StoqResponse, WorkerResponse
 from stoq.plugins import WorkerPlugin
 from stoq.testing import DeepDispatcherConformance, make_stoq
-from stoq_plugin_results.plugin import ARCHIVE_MIMETYPES, ResultsPlugin
+from stoq_plugin_results.plugin import ARCHIVE_MIMETYPES, DEFAULT_RULES, ResultsPlugin
+from stoq_plugin_results.rules import OPERATORS, Rule, _walk, parse_rules
 
 
 def zip_bytes() -> bytes:
@@ -473,3 +475,73 @@ class TestResultsConformance(DeepDispatcherConformance):
     plugin_name = "results"
     external_plugins = ("decompress",)
     samples = (zip_bytes(), tar_bytes(), b"plain text\n")
+
+
+def reference_first_match(rule: Rule, results: Any) -> Optional[Tuple[Any]]:
+    """``Rule.first_match`` as it was: every path walked, every ``in`` item compared."""
+    reached = list(_walk(results, rule.tokens))
+    if rule.operator == "exists":
+        wanted = rule.value is not False
+        return ((reached[0] if reached else None),) if bool(reached) == wanted else None
+    for found in reached:
+        if OPERATORS[rule.operator](found, rule.value, rule.pattern):
+            return (found,)
+    return None
+
+
+def test_first_match_agrees_with_walking_every_path() -> None:
+    """The direct key lookup and the ``in`` set give the walk's answers: the default rules
+    and made ones (mixed-type ``in`` values, ``*``, indexes, deep paths) over results holding
+    every mimetype the standard library knows and values of every JSON type."""
+    made = [
+        {
+            "name": "mixed",
+            "worker": "w",
+            "path": "mimetype",
+            "operator": "in",
+            "value": [1, True, "text/plain", 2.5, None],
+            "dispatch": ["x"],
+        },
+        {
+            "name": "star",
+            "worker": "w",
+            "path": "mimetype[*]",
+            "operator": "in",
+            "value": ["application/zip", 0],
+            "dispatch": ["x"],
+        },
+        {
+            "name": "deep",
+            "worker": "w",
+            "path": "matches.0.rule",
+            "operator": "in",
+            "value": ["rule", False],
+            "dispatch": ["x"],
+        },
+        {
+            "name": "any",
+            "worker": "w",
+            "path": "*",
+            "operator": "equals",
+            "value": 1,
+            "dispatch": ["x"],
+        },
+        {
+            "name": "gone",
+            "worker": "w",
+            "path": "mimetype",
+            "operator": "exists",
+            "value": False,
+            "dispatch": ["x"],
+        },
+    ]
+    rules = parse_rules(DEFAULT_RULES) + parse_rules(made)
+    values: List[Any] = sorted(set(mimetypes.types_map.values()))
+    values += ["", "text/", 0, 1, 1.0, 2.5, True, False, None, ["text/plain"], {"a": 1}]
+    shapes: List[Any] = [{}, [], "text/plain", [{"mimetype": "text/plain"}]]
+    for value in values:
+        shapes += [{"mimetype": value}, {"mimetype": [value, "application/zip"]}]
+        shapes += [{"matches": [{"rule": value}]}, {"dotnet": value, "mimetype": value}]
+    for rule in rules:
+        for results in shapes:
+            assert rule.first_match(results) == reference_first_match(rule, results)

@@ -226,8 +226,11 @@ class ResultsPlugin(DeepDispatcherPlugin):
         workers: Dict[str, None] = {}
         optional: Dict[str, None] = {}
         meta: Dict[str, Any] = {}
+        latest: Dict[str, Any] = {}  # most rules read the same worker (mimetype)
         for rule in self.rules:
-            results = _latest_results(payload, rule.worker)
+            if rule.worker not in latest:
+                latest[rule.worker] = _latest_results(payload, rule.worker)
+            results = latest[rule.worker]
             if results is None:
                 continue
             match = rule.first_match(results)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, List, Optional, Pattern, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Optional, Pattern, Tuple
 
 __all__ = ["OPERATORS", "Rule", "parse_rules"]
 
@@ -91,6 +91,14 @@ def _walk(value: Any, tokens: Tuple[str, ...]) -> Iterator[Any]:
             yield from _walk(child, rest)
 
 
+def _reach(value: Any, tokens: Tuple[str, ...]) -> List[Any]:
+    """What ``_walk`` yields; one plain key of a table (every default rule) looked up directly."""
+    if len(tokens) == 1 and isinstance(value, dict) and tokens[0] != "*":
+        found = value.get(tokens[0], _MISSING)
+        return [] if found is _MISSING else [found]
+    return list(_walk(value, tokens))
+
+
 @dataclass(frozen=True)
 class Rule:
     """One checked rule; ``first_match`` returns the value that matched, or ``None``."""
@@ -105,16 +113,21 @@ class Rule:
     pattern: Optional[Pattern[str]] = None
     #: Default routing: workers not installed are skipped with a notice, not a load error.
     if_installed: bool = False
+    #: The texts of an ``in`` rule's value: a text found is in it exactly when ``in`` holds.
+    texts: FrozenSet[str] = frozenset()
 
     def first_match(self, results: Any) -> Optional[Tuple[Any]]:
         """``(value,)`` for the first reached value that satisfies the rule, else None."""
-        reached = list(_walk(results, self.tokens))
+        reached = _reach(results, self.tokens)
         if self.operator == "exists":
             wanted = self.value is not False
             return ((reached[0] if reached else None),) if bool(reached) == wanted else None
         check = OPERATORS[self.operator]
         for found in reached:
-            if check(found, self.value, self.pattern):
+            if type(found) is str and self.operator == "in":  # a set lookup, not a loop
+                if found in self.texts:
+                    return (found,)
+            elif check(found, self.value, self.pattern):
                 return (found,)
         return None
 
@@ -190,6 +203,7 @@ def _rule(index: int, raw: Any) -> Rule:
         raise ValueError(f"{where}: 'if_installed' must be true or false")
     value = raw.get("value", _MISSING)
     pattern = _check_value(operator, value, where)
+    texts = [v for v in value if isinstance(v, str)] if operator == "in" else []
     try:
         tokens = _split_path(raw["path"].strip())
     except ValueError as exc:
@@ -204,6 +218,7 @@ def _rule(index: int, raw: Any) -> Rule:
         tokens=tokens,
         pattern=pattern,
         if_installed=raw.get("if_installed", False),
+        texts=frozenset(texts),
     )
 
 
