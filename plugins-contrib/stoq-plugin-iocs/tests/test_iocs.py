@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 import socket
-from typing import Any
+from typing import Any, Dict
 
 import pytest
 
@@ -129,12 +129,9 @@ def test_refang_shortcut_changes_nothing() -> None:
     assert changed > 1000  # the corpus does exercise the full pass
 
 
-def test_hostile_corpus() -> None:
-    """Hostile variants of a real report, and text built to make the patterns backtrack (long
-    runs of what every pattern partly matches), each end in a result or an Error, in budget."""
-    from stoq.testing import check_hostile_corpus
-
-    runs = {
+def hostile_runs() -> Dict[str, bytes]:
+    """Text built to make the patterns backtrack: long runs of what every pattern partly matches."""
+    return {
         "dotted-labels": b"a." * 200_000,
         "dotted-digits": b"1." * 200_000,
         "scheme-no-host": b"http://" * 50_000,
@@ -146,5 +143,13 @@ def test_hostile_corpus() -> None:
         "hxxp-prefixes": b"hxxp" * 100_000,
         "undecodable": bytes(range(256)) * 2_000,
     }
+
+
+def test_hostile_corpus() -> None:
+    """Hostile variants of a real report, and the runs above, each end in a result or an
+    Error, in budget."""
+    from stoq.testing import check_hostile_corpus
+
+    runs = hostile_runs()
     outcomes = check_hostile_corpus("iocs", [REPORT], extra=runs)
     assert set(runs) <= set(outcomes)

@@ -23,6 +23,46 @@ def _text(content: bytes) -> str:
     return content.decode("utf-8", "replace")
 
 
+def indicators(content: bytes, max_bytes: int, limit: int) -> Dict[str, Any]:
+    """The plugin's results for ``content`` (only its first ``max_bytes`` read)."""
+    raw = _text(content[:max_bytes])
+    text = refang(raw)
+    results: Dict[str, Any] = {}
+    skipped: List[str] = []
+    found = {kind: find(text, kind, limit) for kind in KINDS}
+    found.update(find_hashes(text, limit))
+    for kind, (values, total) in found.items():
+        if kind == "domains":
+            values = _with_url_hosts(values, results.get("urls", []), limit)
+        results[kind] = values
+        if total > len(values) and total > limit:
+            skipped.append(f"{total - limit} more {kind} beyond max_per_kind ({limit})")
+    if text != raw:
+        written = {v for kind in _DEFANGABLE for v in find(raw, kind, limit)[0]}
+        found_values = {v for kind in _DEFANGABLE for v in results[kind]}
+        results["defanged"] = sorted(found_values - written)
+    else:
+        results["defanged"] = []
+    if len(content) > max_bytes:
+        skipped.append(f"{len(content) - max_bytes} bytes beyond max_bytes ({max_bytes}) not read")
+    if skipped:
+        results["skipped"] = skipped
+    return results
+
+
+def _with_url_hosts(domains: List[str], urls: List[str], limit: int) -> List[str]:
+    """Domains found alone, then the hosts of URLs (written as ``http://host``)."""
+    merged = dict.fromkeys(domains)
+    for url in urls:
+        try:
+            host = urlsplit(url).hostname
+        except ValueError:
+            continue
+        if host and public_domain(host):
+            merged.setdefault(host, None)
+    return list(merged)[:limit]
+
+
 class IocsPlugin(WorkerPlugin):
     """Reports URLs, domains, IPv4/IPv6 addresses, email addresses and hashes in a payload.
 
@@ -35,43 +75,10 @@ class IocsPlugin(WorkerPlugin):
     DEFAULT_OPTIONS: ClassVar[Dict[str, Any]] = {"max_bytes": 4 * 1024 * 1024, "max_per_kind": 1000}
 
     def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
-        max_bytes = int(self.plugin_opts["max_bytes"])
-        limit = int(self.plugin_opts["max_per_kind"])
-        raw = _text(payload.content[:max_bytes])
-        text = refang(raw)
-        results: Dict[str, Any] = {}
-        skipped: List[str] = []
-        found = {kind: find(text, kind, limit) for kind in KINDS}
-        found.update(find_hashes(text, limit))
-        for kind, (values, total) in found.items():
-            if kind == "domains":
-                values = self._with_url_hosts(values, results.get("urls", []), limit)
-            results[kind] = values
-            if total > len(values) and total > limit:
-                skipped.append(f"{total - limit} more {kind} beyond max_per_kind ({limit})")
-        if text != raw:
-            written = {v for kind in _DEFANGABLE for v in find(raw, kind, limit)[0]}
-            found = {v for kind in _DEFANGABLE for v in results[kind]}
-            results["defanged"] = sorted(found - written)
-        else:
-            results["defanged"] = []
-        if len(payload.content) > max_bytes:
-            skipped.append(
-                f"{len(payload.content) - max_bytes} bytes beyond max_bytes ({max_bytes}) not read"
+        return WorkerResponse(
+            indicators(
+                payload.content,
+                int(self.plugin_opts["max_bytes"]),
+                int(self.plugin_opts["max_per_kind"]),
             )
-        if skipped:
-            results["skipped"] = skipped
-        return WorkerResponse(results)
-
-    @staticmethod
-    def _with_url_hosts(domains: List[str], urls: List[str], limit: int) -> List[str]:
-        """Domains found alone, then the hosts of URLs (written as ``http://host``)."""
-        merged = dict.fromkeys(domains)
-        for url in urls:
-            try:
-                host = urlsplit(url).hostname
-            except ValueError:
-                continue
-            if host and public_domain(host):
-                merged.setdefault(host, None)
-        return list(merged)[:limit]
+        )
