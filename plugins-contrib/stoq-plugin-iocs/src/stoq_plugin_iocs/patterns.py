@@ -212,7 +212,17 @@ def _distinct(values: Iterable[Optional[str]], limit: int) -> Tuple[List[str], i
 def find(text: str, kind: str, limit: int) -> Tuple[List[str], int]:
     """Distinct indicators of ``kind`` in order of appearance (at most ``limit``), and the total."""
     finder, check = KINDS[kind]
-    return _distinct((check(candidate) for candidate in finder(text)), limit)
+    # A candidate seen before is not checked again (the public suffix list, ipaddress).
+    checked: Dict[str, Optional[str]] = {}
+    return _distinct(
+        (
+            checked[candidate]
+            if candidate in checked
+            else checked.setdefault(candidate, check(candidate))
+            for candidate in finder(text)
+        ),
+        limit,
+    )
 
 
 def find_hashes(text: str, limit: int) -> Dict[str, Tuple[List[str], int]]:
