@@ -9,11 +9,12 @@ start. The library's usual names are tried first here, ``find_library`` only aft
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 import threading
-from typing import Any, Tuple
+from typing import Any, Optional, Tuple
 
-__all__ = ["MAGIC_MIME_TYPE", "MAGIC_NONE", "Libmagic", "open_library"]
+__all__ = ["MAGIC_MIME_TYPE", "MAGIC_NONE", "Libmagic", "database_path", "open_library"]
 
 MAGIC_NONE = 0x000000
 MAGIC_MIME_TYPE = 0x000010
@@ -62,17 +63,60 @@ def _declare(lib: Any) -> None:
         function.restype, function.argtypes = restype, list(argtypes)
 
 
+def database_path() -> Optional[str]:
+    """The one compiled database libmagic loads by default, or None.
+
+    libmagic loads each file of its search path (Debian's: ``/etc/magic:/usr/share/misc/magic``),
+    the compiled ``NAME.mgc`` when there is one, else the text ``NAME``. None unless exactly one
+    is compiled and every other is absent or holds only comments (Debian's ``/etc/magic``).
+    """
+    getpath = getattr(open_library(), "magic_getpath", None)
+    if getpath is None:
+        return None
+    getpath.restype, getpath.argtypes = ctypes.c_char_p, [ctypes.c_char_p, ctypes.c_int]
+    compiled = []
+    for name in os.fsdecode(getpath(None, 0) or b"").split(":"):
+        database = name if name.endswith(".mgc") else name + ".mgc"
+        if os.path.isfile(database):
+            compiled.append(database)
+        elif os.path.isdir(name) or (os.path.exists(name) and not _only_comments(name)):
+            return None
+    return compiled[0] if len(compiled) == 1 else None
+
+
+def _only_comments(path: str) -> bool:
+    """Whether a text magic file has no rule: every line blank or a ``#`` comment."""
+    try:
+        with open(path, "rb") as stream:
+            return all(not line.strip() or line.lstrip().startswith(b"#") for line in stream)
+    except OSError:
+        return False
+
+
 class Libmagic:
-    """One libmagic handle with the default database; calls are serialised (a handle is not
+    """One libmagic handle with the default database, or with ``database`` (a compiled one, in
+    memory, kept here for as long as libmagic reads it); calls are serialised (a handle is not
     thread-safe) and each sets the flags it needs."""
 
-    def __init__(self) -> None:
+    def __init__(self, database: Optional[bytes] = None) -> None:
         lib = open_library()
         _declare(lib)
         handle = lib.magic_open(MAGIC_NONE)
         if not handle:
             raise OSError("magic_open failed")
-        if lib.magic_load(handle, None) != 0:
+        self._database = database
+        if database is None:
+            loaded = lib.magic_load(handle, None)
+        else:
+            load_buffers = getattr(lib, "magic_load_buffers", None)  # libmagic 5.23 and later
+            if load_buffers is None:
+                lib.magic_close(handle)
+                raise OSError("this libmagic cannot load a database from memory")
+            load_buffers.restype = ctypes.c_int
+            load_buffers.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+            buffers, sizes = (ctypes.c_char_p * 1)(database), (ctypes.c_size_t * 1)(len(database))
+            loaded = load_buffers(handle, buffers, sizes, 1)
+        if loaded != 0:
             message = lib.magic_error(handle)
             lib.magic_close(handle)
             raise OSError(f"libmagic cannot load its database: {message!r}")
