@@ -113,7 +113,12 @@ class Libmagic:
                 lib.magic_close(handle)
                 raise OSError("this libmagic cannot load a database from memory")
             load_buffers.restype = ctypes.c_int
-            load_buffers.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+            load_buffers.argtypes = [
+                ctypes.c_void_p,
+                ctypes.c_void_p,
+                ctypes.c_void_p,
+                ctypes.c_size_t,
+            ]
             buffers, sizes = (ctypes.c_char_p * 1)(database), (ctypes.c_size_t * 1)(len(database))
             loaded = load_buffers(handle, buffers, sizes, 1)
         if loaded != 0:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from configparser import ConfigParser
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, Optional, Tuple
 
 from stoq.data_classes import Payload, RequestMeta, WorkerResponse
 from stoq.plugins import WorkerPlugin
@@ -37,7 +37,9 @@ TEXT_LIMIT = 64 * 1024
 DATABASES, BYTE_SETS, BUILD_AFTER, READ_AFTER = 4, 256, 3, 16
 #: Letters and digits count as present: nearly every text has most of them, and gating on
 #: them would give each text its own database.
-ALWAYS_PRESENT = sum(1 << b for b in b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+ALWAYS_PRESENT = sum(
+    1 << b for b in b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
 
 Identify = Callable[[bytes], Tuple[str, str]]
 
@@ -53,26 +55,42 @@ def mime_of_description(description: str) -> Optional[str]:
 
 class TextHandles:
     """libmagic handles whose databases leave out the rules a given ASCII text cannot match
-    (``textrules``): the same answers, a sixth of the instructions on plain text. Keyed by
-    the bytes the text holds (letters and digits aside), then by the rules kept; bounded."""
+    (``textrules``): the same answers, a fifth of the instructions on plain text. Keyed by
+    the bytes the text holds (letters and digits aside), then by the rules kept; bounded.
+    The rules are read at the READ_AFTER-th text; without them every text gets ``full``."""
 
-    def __init__(self, rules: RuleSet, full: Libmagic) -> None:
-        from .textrules import TEXT_BYTES
-
-        self._rules, self._full = rules, full
-        needed = 0
-        for _, needs in rules.rules:
-            for mask in needs:
-                needed |= mask
-        self._bytes = [b for b in TEXT_BYTES if needed >> b & 1 and not ALWAYS_PRESENT >> b & 1]
+    def __init__(self, full: Libmagic) -> None:
+        self._full = full
+        self._texts = 0
+        self._rules: Optional[RuleSet] = None
+        self._bytes: List[int] = []
         self._seen: Dict[int, Tuple[int, int]] = {}  # byte set: (rules kept, times seen)
         self._handles: OrderedDict[int, Libmagic] = OrderedDict()
         self._lock = threading.Lock()
+
+    def _read(self) -> None:
+        """libmagic's rules and the bytes they need, when its database is one readable file."""
+        from .libmagic import database_path
+        from .textrules import TEXT_BYTES, read_rules
+
+        path = database_path()
+        self._rules = read_rules(path) if path else None
+        needed = 0
+        for _, needs in self._rules.rules if self._rules else ():
+            for mask in needs:
+                needed |= mask
+        self._bytes = [b for b in TEXT_BYTES if needed >> b & 1 and not ALWAYS_PRESENT >> b & 1]
 
     def get(self, text: bytes) -> Libmagic:
         """The handle for ``text`` (ASCII text by libmagic's definition)."""
         from .libmagic import Libmagic
 
+        with self._lock:
+            self._texts += 1
+            if self._texts == READ_AFTER:
+                self._read()
+            if self._rules is None:
+                return self._full
         present = ALWAYS_PRESENT
         for value in self._bytes:
             if value in text:
@@ -94,31 +112,18 @@ class TextHandles:
             return handle
 
 
-def _text_handles(full: Libmagic) -> Optional[TextHandles]:
-    """Handles for ASCII text when libmagic's database can be read and loaded from memory."""
-    from .libmagic import database_path
-    from .textrules import read_rules
-
-    path = database_path()
-    rules = read_rules(path) if path else None
-    return TextHandles(rules, full) if rules else None
-
-
 def load_libmagic() -> Identify:
     """A libmagic-backed identify function; OSError when libmagic is missing."""
     from .libmagic import MAGIC_MIME_TYPE, MAGIC_NONE, Libmagic
     from .textrules import TEXT_BYTES
 
     full = Libmagic()
-    texts: Dict[str, Any] = {"count": 0, "handles": None}
+    texts = TextHandles(full)
 
     def handle_for(head: bytes) -> Libmagic:
-        if not 1 < len(head) <= TEXT_LIMIT or head.translate(None, TEXT_BYTES):
-            return full
-        texts["count"] += 1
-        if texts["count"] == READ_AFTER:
-            texts["handles"] = _text_handles(full)
-        return texts["handles"].get(head) if texts["handles"] else full
+        if 1 < len(head) <= TEXT_LIMIT and not head.translate(None, TEXT_BYTES):
+            return texts.get(head)
+        return full
 
     def identify(content: bytes) -> Tuple[str, str]:
         head = content[:HEAD_BYTES]

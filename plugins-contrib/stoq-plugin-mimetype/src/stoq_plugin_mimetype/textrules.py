@@ -245,7 +245,9 @@ class RuleSet:
         """The compiled database with only the rules in ``kept``."""
         rules = [rule for position, (rule, _) in enumerate(self.rules) if kept >> position & 1]
         count = sum(len(rule) for rule in rules) // RECORD
-        return b"".join([self._header[:8], struct.pack("=I", count), self._header[8:], *rules, self._named])
+        return b"".join(
+            [self._header[:8], struct.pack("=I", count), self._header[8:], *rules, self._named]
+        )
 
 
 def read_rules(path: str) -> Optional[RuleSet]:

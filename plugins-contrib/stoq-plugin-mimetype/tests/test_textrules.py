@@ -1,0 +1,220 @@
+"""The smaller databases for ASCII text answer what libmagic answers with its whole database."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+from typing import Callable, Iterator, List, Optional, Tuple
+
+import pytest
+
+from stoq_plugin_mimetype import plugin, textrules
+from stoq_plugin_mimetype.libmagic import database_path
+from stoq_plugin_mimetype.plugin import HEAD_BYTES, TEXT_LIMIT, load_libmagic
+from stoq_plugin_mimetype.textrules import TEXT_BYTES, RuleSet, byte_mask, read_rules, regex_needs
+
+magic = pytest.importorskip("magic")
+DATABASE = database_path()
+pytestmark = pytest.mark.skipif(DATABASE is None, reason="libmagic's database is not one file")
+
+WORDS = ["stoq", "payload", "archive", "member", "scan", "plugin", "invoice", "report", "the"]
+#: Per folder: how many files (every n-th, sorted), at most this size.
+FOLDERS = {"/etc": 500, "/usr/share/common-licenses": 40, "/usr/share/doc": 500, "/usr/bin": 300}
+MAX_FILE = 256 * 1024
+
+
+def words(rng: random.Random, size: int) -> str:
+    """Lines of random words, like the benchmark's text members."""
+    chosen = [rng.choice(WORDS) for _ in range(size // 6)]
+    return "\n".join(" ".join(chosen[i : i + 12]) for i in range(0, len(chosen), 12)) + "\n"
+
+
+def generated() -> Iterator[Tuple[str, bytes]]:
+    """The benchmark's member kinds, texts that trigger many text rules, hostile inputs, and
+    text of sizes around TEXT_LIMIT."""
+    rng = random.Random(15)
+    for size in (600, 2000, 4000):
+        text = words(rng, size)
+        yield f"text {size}", text.encode()
+        yield (
+            f"json {size}",
+            json.dumps([{"id": rng.randrange(10**9), "w": w} for w in text.split()[:40]]).encode(),
+        )
+        yield (
+            f"csv {size}",
+            b"id,word\n"
+            + b"".join(b"%d,%s\n" % (i, w.encode()) for i, w in enumerate(text.split())),
+        )
+        yield f"html {size}", f"<!DOCTYPE html>\n<html><body><p>{text}</p></body></html>\n".encode()
+        yield f"gzip {size}", gzip.compress(text.encode(), mtime=0)
+        yield f"random {size}", rng.randbytes(size)
+    snippets = [
+        "#!/bin/sh\necho hi\n",
+        "#! /usr/bin/env python3\nimport os\n",
+        "<?php echo 1; ?>\n",
+        '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>\n',
+        "From: a@b\nTo: c@d\nSubject: x\n\nbody\n",
+        "\\documentclass{article}\n\\begin{document}\n",
+        "%!PS-Adobe-3.0\n",
+        "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n",
+        "module.exports = require('x');\n",
+        '"use strict";\nconst a = require("b");\n',
+        "typeof x === 'y'\n",
+        "#include <stdio.h>\nint main(void) { return 0; }\n",
+        'package main\n\nimport "fmt"\n',
+        "public class A { private int b; }\n",
+        'msgid ""\nmsgstr ""\n',
+        "BEGIN:VCARD\nVERSION:3.0\nEND:VCARD\n",
+        "[Desktop Entry]\nName=x\n",
+        "\t.text\n\t.globl main\nmain:\n",
+        "a\tb\tc\td\te\tf\tg\th\ti\tj\tk\tl\n",
+        "-----BEGIN PGP SIGNATURE-----\n",
+        "{\\rtf1\\ansi x}\n",
+        ".TH X 1\n.SH NAME\n",
+        "x" * 3000,
+        "a\r\nb\r\n",
+        "text with \x1b[1mescapes\x1b[0m\n",
+        "over\bstrike\n",
+        "x" * 100_000 + "\n",
+    ]
+    for number, snippet in enumerate(snippets):
+        yield f"snippet {number}", snippet.encode()
+        yield f"snippet {number} in text", (words(rng, 1500) + snippet + words(rng, 500)).encode()
+    for size in (TEXT_LIMIT - 1, TEXT_LIMIT, TEXT_LIMIT + 1, 2, 3, 1, 0):
+        yield f"text of {size} bytes", (words(rng, size + 10).encode() * 2)[:size]
+    hostile = {
+        "json-nested": b"[" * 20_000 + b"]" * 20_000,
+        "json-unclosed": b'{"a":' * 10_000,
+        "csv-quotes": b'"a,"b,' * 10_000,
+        "one-line": b"x" * 200_000,
+        "utf16-odd": b"\xff\xfe" + b"a\x00" * 10_000 + b"\x00",
+        "nul-text": b"text\x00" * 10_000,
+        "del-text": b"text\x7f" * 100,
+        "ebcdic": "HELLO <HTML>".encode("cp500") * 50,
+    }
+    yield from hostile.items()
+
+
+def shipped() -> Iterator[Tuple[str, bytes]]:
+    """Files the system ships: every n-th regular file of each folder, up to MAX_FILE bytes."""
+    for folder, count in FOLDERS.items():
+        paths = sorted(p for p in Path(folder).rglob("*") if p.is_file() and not p.is_symlink())
+        for path in paths[:: max(1, len(paths) // count)]:
+            try:
+                if path.stat().st_size <= MAX_FILE:
+                    yield str(path), path.read_bytes()
+            except OSError:
+                continue
+
+
+def differences(
+    identify: Callable[[bytes], Tuple[str, str]], corpus: List[Tuple[str, bytes]]
+) -> List[str]:
+    """Where ``identify`` differs from libmagic's whole database (two handles, default flags)."""
+    by_mime, by_text = magic.Magic(mime=True), magic.Magic()
+    found = []
+    for name, content in corpus:
+        head = content[:HEAD_BYTES]
+        want = (by_mime.from_buffer(head), by_text.from_buffer(head))
+        got = identify(content)
+        if got != want:
+            found.append(f"{name}: {got} != {want}")
+    return found
+
+
+@pytest.fixture
+def eager(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Smaller databases from the first text on, so that the corpus exercises them."""
+    monkeypatch.setattr(plugin, "READ_AFTER", 1)
+    monkeypatch.setattr(plugin, "BUILD_AFTER", 1)
+
+
+def test_answers_equal_the_whole_database_on_a_corpus(eager: None) -> None:
+    """Files from /etc, /usr/share/doc, /usr/bin and the licences, the benchmark's kinds,
+    texts aimed at the text rules and hostile inputs: identical MIME types and descriptions."""
+    corpus = [*generated(), *shipped()]
+    texts = [c for _, c in corpus if 1 < len(c) <= TEXT_LIMIT and not c.translate(None, TEXT_BYTES)]
+    assert len(corpus) > 1000 and len(texts) > 300
+    assert differences(load_libmagic(), corpus) == []
+
+
+def test_a_wrong_analysis_is_caught(eager: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The comparison can fail: rules said to need a tab are dropped from text without one."""
+    real = textrules.record_needs
+    monkeypatch.setattr(textrules, "record_needs", lambda record: real(record) + (1 << 9,))
+    corpus = [item for item in generated() if item[0].startswith(("html", "snippet"))]
+    assert len(differences(load_libmagic(), corpus)) > 10
+
+
+def test_the_split_rebuilds_the_database() -> None:
+    """All rules kept gives back libmagic's file byte for byte; letters alone keep few."""
+    assert DATABASE is not None
+    rules = read_rules(DATABASE)
+    assert rules is not None
+    everything = rules.keeps((1 << 256) - 1)
+    assert rules.database(everything) == Path(DATABASE).read_bytes()
+    letters = sum(byte_mask(b) for b in b"abcdefghijklmnopqrstuvwxyz \n")
+    assert bin(rules.keeps(letters)).count("1") < len(rules.rules) // 3
+
+
+@pytest.mark.parametrize(
+    ("pattern", "needs"),
+    [
+        (b"^export (function|class) ", ["e", "x", "p", "o", "r", "t", " ", "fc"]),
+        (b"\\((async )?function[( ]", ["(", "f", "u", "n", "c", "t", "i", "o", "( "]),
+        (b"^[ \t]{0,50}\\.text", [".", "t", "e", "x"]),
+        (b"typeof.*[!=]==", ["t", "y", "p", "e", "o", "f", "!=", "="]),
+        (b"a|b", ["ab"]),
+        (b"(a|b*)c", ["c"]),
+        (b"x\\w+y", ["x", "y"]),
+        (b"[^<]+>", [">"]),
+        (b"[[:digit:]]+z{2}q{0,3}", ["0123456789", "z"]),
+    ],
+)
+def test_regex_needs(pattern: bytes, needs: List[str]) -> None:
+    """What an expression needs: sets of bytes, one of each must be present (letters in
+    either case)."""
+    assert set(regex_needs(pattern)) == {_mask(group) for group in needs}
+
+
+def _mask(group: str) -> int:
+    mask = 0
+    for char in group.encode():
+        mask |= byte_mask(char)
+    return mask
+
+
+@pytest.mark.parametrize("pattern", [b"a**", b"(ab", b"ab)", b"[ab", b"[[.a.]]", b"x{a}", b"\\"])
+def test_regex_needs_nothing_when_not_understood(pattern: bytes) -> None:
+    """An expression it cannot read keeps its rule."""
+    assert regex_needs(pattern) == ()
+
+
+def test_a_database_it_cannot_read_disables_nothing_but_the_shortcut(tmp_path: Path) -> None:
+    """A file that is not a version 18 database gives no rules, not an error."""
+    (tmp_path / "magic.mgc").write_bytes(b"\x00" * 376)
+    assert read_rules(str(tmp_path / "magic.mgc")) is None
+    assert read_rules(str(tmp_path / "absent.mgc")) is None
+    with pytest.raises(ValueError, match="version 18"):
+        RuleSet(b"\x1c\x04\x1e\xf1" + b"\x00" * 100)
+
+
+def test_text_handles_are_built_and_reused(eager: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The benchmark's text takes the shortcut: one smaller database for all of it."""
+    from stoq_plugin_mimetype import libmagic
+
+    built = []
+
+    class Counted(libmagic.Libmagic):
+        def __init__(self, database: Optional[bytes] = None) -> None:
+            super().__init__(database)
+            built.append(database is not None and len(database))
+
+    monkeypatch.setattr(libmagic, "Libmagic", Counted)
+    identify = load_libmagic()
+    rng = random.Random(1)
+    for _ in range(20):
+        assert identify(words(rng, 2000).encode()) == ("text/plain", "ASCII text")
+    assert len(built) == 2 and 0 < built[1] < Path(str(DATABASE)).stat().st_size
