@@ -31,10 +31,11 @@ MIME_OF_DESCRIPTION = {
 #: ASCII text up to this size gets a database without the rules it cannot match (above it,
 #: looking for the bytes those rules need costs more than it saves).
 TEXT_LIMIT = 64 * 1024
-#: Databases kept at once (~6 MB each) and byte sets remembered; a database is built (~10 ms)
-#: for a byte set seen this often, and the rules are read (~50 ms) after this many texts: a
-#: short run never pays for them.
-DATABASES, BYTE_SETS, BUILD_AFTER, READ_AFTER = 4, 256, 3, 16
+#: Databases kept at once (~5 MB each) and byte sets remembered. A database is built (~10 ms)
+#: for a byte set seen BUILD_AFTER times, and beyond the first DATABASES builds at most one
+#: per BUILD_EVERY texts (a stream of ever new byte sets costs at most ~1%). The rules are read
+#: (~50 ms) at the READ_AFTER-th text: a short run never pays for them.
+DATABASES, BYTE_SETS, BUILD_AFTER, BUILD_EVERY, READ_AFTER = 6, 256, 3, 1000, 16
 #: Letters and digits count as present: nearly every text has most of them, and gating on
 #: them would give each text its own database.
 ALWAYS_PRESENT = sum(
@@ -61,7 +62,7 @@ class TextHandles:
 
     def __init__(self, full: Libmagic) -> None:
         self._full = full
-        self._texts = 0
+        self._texts = self._built = 0
         self._rules: Optional[RuleSet] = None
         self._bytes: List[int] = []
         self._seen: Dict[int, Tuple[int, int]] = {}  # byte set: (rules kept, times seen)
@@ -100,16 +101,26 @@ class TextHandles:
             if len(self._seen) >= BYTE_SETS:
                 self._seen.clear()
             self._seen[present] = kept, seen + 1
-            handle = self._handles.get(kept)
+            handle = self._superset(kept)
             if handle is not None:
-                self._handles.move_to_end(kept)
                 return handle
-            if seen + 1 < BUILD_AFTER:
+            if seen + 1 < BUILD_AFTER or self._built >= DATABASES + self._texts // BUILD_EVERY:
                 return self._full
+            self._built += 1
             handle = self._handles[kept] = Libmagic(self._rules.database(kept))
             if len(self._handles) > DATABASES:
                 self._handles.popitem(last=False)
             return handle
+
+    def _superset(self, kept: int) -> Optional[Libmagic]:
+        """The cached handle with the fewest rules that has all of ``kept`` (more rules than
+        needed answer the same), marked as used."""
+        fitting = [rules for rules in self._handles if not kept & ~rules]
+        if not fitting:
+            return None
+        best = min(fitting, key=lambda rules: bin(rules).count("1"))
+        self._handles.move_to_end(best)
+        return self._handles[best]
 
 
 def load_libmagic() -> Identify:
