@@ -11,7 +11,6 @@ import os
 import sys
 from configparser import ConfigParser
 from configparser import Error as ConfigParserError
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Set, Union
 
@@ -64,13 +63,20 @@ class StoqConfigParser(ConfigParser):
             raise StoqConfigError(f"[{section}] {option}: expected JSON ({exc})") from exc
 
 
-@dataclass
 class ConfigFile:
     """The contents of one configuration file, typed where the format allows."""
 
-    path: Optional[Path]
-    core: Dict[str, Any] = field(default_factory=dict)
-    plugins: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+    __slots__ = ("core", "path", "plugins")
+
+    def __init__(
+        self,
+        path: Optional[Path],
+        core: Optional[Dict[str, Any]] = None,
+        plugins: Optional[Dict[str, Dict[str, Any]]] = None,
+    ) -> None:
+        self.path = path
+        self.core: Dict[str, Any] = {} if core is None else core
+        self.plugins: Dict[str, Dict[str, Any]] = {} if plugins is None else plugins
 
 
 def stoq_home() -> Path:

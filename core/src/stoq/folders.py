@@ -7,7 +7,6 @@ module. Installed distributions are the other source of plugins (``stoq.loader``
 from __future__ import annotations
 
 import importlib.util
-import inspect
 import logging
 import sys
 from configparser import Error as ConfigParserError
@@ -106,6 +105,8 @@ def import_folder_module(name: str, stoq_file: Path, module: str) -> Any:
 
 def plugin_class_in(module: Any, name: str) -> Type[BasePlugin]:
     """The one plugin class a v2 folder module defines; none, or more than one, is refused (v2)."""
+    import inspect  # folder plugins only: with ast and dis, ~30 M instructions of a start
+
     classes = [
         obj
         for _, obj in inspect.getmembers(module, inspect.isclass)

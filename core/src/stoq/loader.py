@@ -10,7 +10,6 @@ import contextlib
 import functools
 import logging
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Type
 
@@ -53,19 +52,38 @@ CORE_DISTRIBUTION = "stoq-framework"
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
 class PluginSource:
     """Where a plugin name comes from, known without importing it."""
 
-    name: str
-    kind: str  # "entry point" or "plugin folder"
-    location: str  # "module:Class" for entry points, the .stoq file for folders
-    entry_point: Optional[EntryPoint] = None
-    #: The plugin folder searched that holds the .stoq file (folder plugins only).
-    folder: Optional[str] = None
-    #: A folder plugin's .stoq [Documentation] Version and Description.
-    folder_version: Optional[str] = None
-    folder_summary: Optional[str] = None
+    __slots__ = (
+        "entry_point",
+        "folder",
+        "folder_summary",
+        "folder_version",
+        "kind",
+        "location",
+        "name",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        kind: str,
+        location: str,
+        entry_point: Optional[EntryPoint] = None,
+        folder: Optional[str] = None,
+        folder_version: Optional[str] = None,
+        folder_summary: Optional[str] = None,
+    ) -> None:
+        self.name = name
+        self.kind = kind  # "entry point" or "plugin folder"
+        self.location = location  # "module:Class" for entry points, the .stoq file for folders
+        self.entry_point = entry_point
+        #: The plugin folder searched that holds the .stoq file (folder plugins only).
+        self.folder = folder
+        #: A folder plugin's .stoq [Documentation] Version and Description.
+        self.folder_version = folder_version
+        self.folder_summary = folder_summary
 
     @property
     def _dist(self) -> Optional[Distribution]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional
 
 from stoq.exceptions import StoqConfigError
@@ -35,13 +34,15 @@ _EXPECTED = {
 }
 
 
-@dataclass(frozen=True)
 class CoreOptions:
     """The engine's reading of one plugin's ``timeout``, ``isolation`` and ``memory_limit``."""
 
-    timeout: float
-    isolation: str
-    memory_limit: Optional[int]
+    __slots__ = ("isolation", "memory_limit", "timeout")
+
+    def __init__(self, timeout: float, isolation: str, memory_limit: Optional[int]) -> None:
+        self.timeout = timeout
+        self.isolation = isolation
+        self.memory_limit = memory_limit
 
 
 def _fail(plugin: str, key: str, value: Any, expected: str) -> StoqConfigError:

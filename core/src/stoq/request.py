@@ -10,7 +10,6 @@ engine's one ``PluginCalls``.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Set
 
 from stoq import tracing
@@ -59,27 +58,53 @@ log = logging.getLogger("stoq")
 LIMIT_ERRORS_KEPT = 100
 
 
-@dataclass
 class RequestArgs:
-    """What the caller says about one request (picklable: it travels to consumer processes)."""
+    """What the caller says about one request (picklable: it travels to consumer processes).
 
-    request_meta: Optional[RequestMeta] = None
-    add_start_dispatch: Optional[List[str]] = None
-    add_start_deep_dispatch: Optional[List[str]] = None
-    #: Errors found before the scan started (e.g. the root input was cut at its size limit).
-    errors: List[Error] = field(default_factory=list)
-    #: The response's id, when the caller fixes it (a provider's redelivered message).
-    scan_id: Optional[str] = None
+    Plain classes here, not dataclasses: ``dataclasses`` imports ``inspect``, ``ast`` and
+    ``dis``, and generates each class's methods at import, a sixth of ``stoq scan``'s start.
+    """
+
+    __slots__ = (
+        "add_start_deep_dispatch",
+        "add_start_dispatch",
+        "errors",
+        "request_meta",
+        "scan_id",
+    )
+
+    def __init__(
+        self,
+        request_meta: Optional[RequestMeta] = None,
+        add_start_dispatch: Optional[List[str]] = None,
+        add_start_deep_dispatch: Optional[List[str]] = None,
+        errors: Optional[List[Error]] = None,
+        scan_id: Optional[str] = None,
+    ) -> None:
+        self.request_meta = request_meta
+        self.add_start_dispatch = add_start_dispatch
+        self.add_start_deep_dispatch = add_start_deep_dispatch
+        #: Errors found before the scan started (e.g. the root input was cut at its size limit).
+        self.errors: List[Error] = [] if errors is None else errors
+        #: The response's id, when the caller fixes it (a provider's redelivered message).
+        self.scan_id = scan_id
 
 
-@dataclass
 class Outcome:
     """How one request ended: its response, and the connectors that failed to save it."""
 
-    response: StoqResponse
-    save_failures: List[Error] = field(default_factory=list)
-    #: Why a provider's item did not become a payload (it is then not acknowledged).
-    unscanned: Optional[str] = None
+    __slots__ = ("response", "save_failures", "unscanned")
+
+    def __init__(
+        self,
+        response: StoqResponse,
+        save_failures: Optional[List[Error]] = None,
+        unscanned: Optional[str] = None,
+    ) -> None:
+        self.response = response
+        self.save_failures: List[Error] = [] if save_failures is None else save_failures
+        #: Why a provider's item did not become a payload (it is then not acknowledged).
+        self.unscanned = unscanned
 
     @property
     def failed(self) -> bool:

@@ -9,7 +9,6 @@ provider wrapped in a ``Delivery`` is settled here, in the parent, once its fate
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import logging
 import queue
@@ -117,7 +116,14 @@ def _scan_for_pool(stoq: Stoq, work: Work, args: RequestArgs, send_back: bool) -
     """In a consumer: scan one item; tell the parent its outcome, to count and settle it (and
     the response itself when the parent has connectors of its own to run)."""
     item, scan_id = work
-    outcome = stoq.request_item(item, dataclasses.replace(args, scan_id=scan_id))
+    fixed = RequestArgs(
+        args.request_meta,
+        args.add_start_dispatch,
+        args.add_start_deep_dispatch,
+        args.errors,
+        scan_id,
+    )
+    outcome = stoq.request_item(item, fixed)
     if metrics.enabled():
         metrics.observe(outcome.response)
     return (

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import fields
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -135,9 +134,9 @@ def _print_text(report: Dict[str, Any]) -> None:
 
 
 def _known_core_keys() -> List[str]:
-    from stoq.settings import CoreSettings
+    from stoq.settings import SETTING_KEYS
 
-    return [f.name for f in fields(CoreSettings) if f.name != "sources"] + ["provider_consumers"]
+    return [*SETTING_KEYS, "provider_consumers"]
 
 
 def check_file(path: Path, extra_plugin_dirs: Optional[List[str]] = None) -> List[str]:

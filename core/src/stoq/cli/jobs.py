@@ -10,7 +10,6 @@ import io
 import logging
 import os
 import stat
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, Dict, Iterator, List, Optional, Tuple, Union
 
 from stoq.data_classes import Error, Payload, PayloadMeta, RequestMeta, StoqResponse
@@ -28,26 +27,45 @@ log = logging.getLogger("stoq.cli")
 Item = Union[str, Tuple[bytes, bool]]
 
 
-@dataclass
 class ScanOptions:
     """What every request of one ``stoq scan`` shares (picklable, sent to workers)."""
 
-    request_source: Optional[str]
-    request_extra: Dict[str, Any]
-    start_dispatch: Optional[List[str]]
-    start_deep_dispatch: Optional[List[str]]
-    indent: Optional[int]
-    #: The most bytes read from one input (``max_payload_size``); the rest is reported cut.
-    read_limit: int = 256 * 1024**2
+    __slots__ = (
+        "indent",
+        "read_limit",
+        "request_extra",
+        "request_source",
+        "start_deep_dispatch",
+        "start_dispatch",
+    )
+
+    def __init__(
+        self,
+        request_source: Optional[str],
+        request_extra: Dict[str, Any],
+        start_dispatch: Optional[List[str]],
+        start_deep_dispatch: Optional[List[str]],
+        indent: Optional[int],
+        read_limit: int = 256 * 1024**2,
+    ) -> None:
+        self.request_source = request_source
+        self.request_extra = request_extra
+        self.start_dispatch = start_dispatch
+        self.start_deep_dispatch = start_deep_dispatch
+        self.indent = indent
+        #: The most bytes read from one input (``max_payload_size``); the rest is reported cut.
+        self.read_limit = read_limit
 
 
-@dataclass
 class Outcome:
     """One input's result: the response text, or why there is none."""
 
-    text: Optional[str]
-    failed: bool
-    problem: Optional[str] = None
+    __slots__ = ("failed", "problem", "text")
+
+    def __init__(self, text: Optional[str], failed: bool, problem: Optional[str] = None) -> None:
+        self.text = text
+        self.failed = failed
+        self.problem = problem
 
 
 def read_bounded(stream: BinaryIO, limit: int) -> Tuple[bytes, bool]:

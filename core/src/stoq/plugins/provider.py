@@ -8,8 +8,7 @@ that puts bare items (every v2 provider) is never called back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Optional, Protocol, Tuple, runtime_checkable
 
 from stoq.plugins.base import BasePlugin
 
@@ -35,7 +34,6 @@ class Acknowledger(Protocol):
         """``tag`` was not saved (``reason`` says why): let the queue deliver it again."""
 
 
-@dataclass
 class Delivery:
     """One message a provider wants to hear back about.
 
@@ -47,10 +45,32 @@ class Delivery:
     connectors can write idempotently.
     """
 
-    item: Any
-    tag: Any
-    acknowledger: Acknowledger
-    scan_id: Optional[str] = None
+    __slots__ = ("acknowledger", "item", "scan_id", "tag")
+
+    def __init__(
+        self, item: Any, tag: Any, acknowledger: Acknowledger, scan_id: Optional[str] = None
+    ) -> None:
+        self.item = item
+        self.tag = tag
+        self.acknowledger = acknowledger
+        self.scan_id = scan_id
+
+    def __eq__(self, other: object) -> bool:
+        """Field by field, as the dataclass it was (a plain class: no ``dataclasses`` at start)."""
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__qualname__}(item={self.item!r}, tag={self.tag!r},"
+            f" acknowledger={self.acknowledger!r}, scan_id={self.scan_id!r})"
+        )
+
+    def _values(self) -> Tuple[Any, ...]:
+        return (self.item, self.tag, self.acknowledger, self.scan_id)
 
 
 class ProviderPlugin(BasePlugin):
