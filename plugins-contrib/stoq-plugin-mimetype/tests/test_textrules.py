@@ -78,6 +78,15 @@ def generated() -> Iterator[Tuple[str, bytes]]:
         "text with \x1b[1mescapes\x1b[0m\n",
         "over\bstrike\n",
         "x" * 100_000 + "\n",
+        "CFLAGS=-O2\nall:\n\tcc x.c\n",
+        "cflags=-O2\nall:\n",
+        "STARTFONT 2.1\nFONT x\n",
+        "% SiSU text\n",
+        "P1\n2 2\n0 1\n1 0\n",
+        "Kernel Configuration\n",
+        "0 HEAD\n1 SOUR x\n",
+        "the <HTML> report\n",
+        "class Foo\n  def bar\n  end\nend\n",
     ]
     for number, snippet in enumerate(snippets):
         yield f"snippet {number}", snippet.encode()

@@ -36,11 +36,10 @@ TEXT_LIMIT = 64 * 1024
 #: per BUILD_EVERY texts (a stream of ever new byte sets costs at most ~1%). The rules are read
 #: (~50 ms) at the READ_AFTER-th text: a short run never pays for them.
 DATABASES, BYTE_SETS, BUILD_AFTER, BUILD_EVERY, READ_AFTER = 6, 256, 3, 1000, 16
-#: Letters and digits count as present: nearly every text has most of them, and gating on
-#: them would give each text its own database.
-ALWAYS_PRESENT = sum(
-    1 << b for b in b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-)
+#: Lowercase letters and digits count as present (nearly every text has most of them; gating
+#: on each would give each text its own database), uppercase letters all or none.
+ALWAYS_PRESENT = sum(1 << b for b in b"0123456789abcdefghijklmnopqrstuvwxyz")
+UPPERCASE = sum(1 << b for b in b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 Identify = Callable[[bytes], Tuple[str, str]]
 
@@ -80,7 +79,8 @@ class TextHandles:
         for _, needs in self._rules.rules if self._rules else ():
             for mask in needs:
                 needed |= mask
-        self._bytes = [b for b in TEXT_BYTES if needed >> b & 1 and not ALWAYS_PRESENT >> b & 1]
+        grouped = ALWAYS_PRESENT | UPPERCASE
+        self._bytes = [b for b in TEXT_BYTES if needed >> b & 1 and not grouped >> b & 1]
 
     def get(self, text: bytes) -> Libmagic:
         """The handle for ``text`` (ASCII text by libmagic's definition)."""
@@ -92,7 +92,7 @@ class TextHandles:
                 self._read()
             if self._rules is None:
                 return self._full
-        present = ALWAYS_PRESENT
+        present = ALWAYS_PRESENT | (UPPERCASE if text != text.lower() else 0)
         for value in self._bytes:
             if value in text:
                 present |= 1 << value

@@ -32,13 +32,17 @@ MAGIC_NUMBER, VERSION, RECORD = 0xF11E041C, 18, 376
 #: Bytes that make content ASCII text for libmagic (its ``text_chars`` table, below 0x80).
 TEXT_BYTES = bytes([7, 8, 9, 10, 11, 12, 13, 27, *range(32, 127)])
 SPACE = frozenset(b" \t\n\v\f\r")
+#: libmagic's /c and /C flags: a lowercase (uppercase) letter of the pattern matches either
+#: case; without them letters compare exactly. A regex with either flag ignores case.
+FOLD_LOWER, FOLD_UPPER = 0x4, 0x8
+FOLD_BOTH = FOLD_LOWER | FOLD_UPPER
 STRING, REGEX, SEARCH = 5, 17, 20
 #: Integer types and their sizes: byte, short, long, quad, each native, big- and little-endian.
 INTEGERS = {1: 1, 2: 2, 4: 4, 24: 8, 7: 2, 8: 4, 26: 8, 10: 2, 11: 4, 25: 8}
 CLASSES = {
     b"alpha": string.ascii_letters,
-    b"upper": string.ascii_letters,  # letters in either case: the expression may ignore case
-    b"lower": string.ascii_letters,
+    b"upper": string.ascii_uppercase,
+    b"lower": string.ascii_lowercase,
     b"digit": string.digits,
     b"xdigit": string.hexdigits,
     b"alnum": string.ascii_letters + string.digits,
@@ -55,18 +59,19 @@ class Unsupported(ValueError):
     """An expression this module does not read; its rule is kept."""
 
 
-def byte_mask(value: int) -> int:
-    """The byte, and its other case when it is a letter."""
+def byte_mask(value: int, folds: int = FOLD_BOTH) -> int:
+    """The byte, and its other case when it is a letter of a case the comparison folds."""
     char = chr(value)
-    if char.isascii() and char.isalpha():
-        return 1 << ord(char.lower()) | 1 << ord(char.upper())
+    lower, upper = "a" <= char <= "z", "A" <= char <= "Z"
+    if (lower and folds & FOLD_LOWER) or (upper and folds & FOLD_UPPER):
+        return 1 << value | 1 << ord(char.swapcase())
     return 1 << value
 
 
-def pattern_needs(pattern: bytes) -> Needs:
+def pattern_needs(pattern: bytes, folds: int = FOLD_BOTH) -> Needs:
     """What a ``string`` or ``search`` pattern needs: its bytes but whitespace and NUL (the
     /w and /W flags make whitespace optional; NUL matches the padding past the end)."""
-    return tuple({byte_mask(b) for b in pattern if b and b not in SPACE})
+    return tuple({byte_mask(b, folds) for b in pattern if b and b not in SPACE})
 
 
 def integer_needs(value: int, mask: int, size: int) -> Needs:
@@ -77,7 +82,7 @@ def integer_needs(value: int, mask: int, size: int) -> Needs:
     return tuple({1 << v for v, m in zip(values, masks) if m == 0xFF and v})
 
 
-def _bracket(pattern: bytes, i: int) -> Tuple[int, int]:
+def _bracket(pattern: bytes, i: int, folds: int) -> Tuple[int, int]:
     """The set a bracket expression starting after ``[`` matches (0: any byte), and the end."""
     negated = pattern[i : i + 1] == b"^"
     i += negated
@@ -90,16 +95,16 @@ def _bracket(pattern: bytes, i: int) -> Tuple[int, int]:
             if end < 0 or name not in CLASSES:
                 raise Unsupported(name)
             for char in CLASSES[name]:
-                members |= byte_mask(ord(char))
+                members |= byte_mask(ord(char), folds)
             i = end + 2
         elif pattern[i : i + 2] in (b"[.", b"[="):
             raise Unsupported("collating element")
         elif pattern[i + 1 : i + 2] == b"-" and pattern[i + 2 : i + 3] not in (b"]", b""):
             for value in range(pattern[i], pattern[i + 2] + 1):
-                members |= byte_mask(value)
+                members |= byte_mask(value, folds)
             i += 3
         else:
-            members |= byte_mask(pattern[i])
+            members |= byte_mask(pattern[i], folds)
             i += 1
     if i >= len(pattern):
         raise Unsupported("unclosed bracket")
@@ -123,7 +128,7 @@ def _minimum(pattern: bytes, i: int) -> Tuple[int, int]:
     return least, i
 
 
-def _alternatives(pattern: bytes, i: int, depth: int) -> Tuple[List[List[int]], int]:
+def _alternatives(pattern: bytes, i: int, depth: int, folds: int) -> Tuple[List[List[int]], int]:
     """The needs of each ``|`` branch from ``i`` to the closing parenthesis (or the end)."""
     branches: List[List[int]] = [[]]
     while i < len(pattern) and pattern[i] != ord(")"):
@@ -134,7 +139,7 @@ def _alternatives(pattern: bytes, i: int, depth: int) -> Tuple[List[List[int]], 
             i += 1
             continue
         if char == ord("("):
-            inner, i = _alternatives(pattern, i + 1, depth + 1)
+            inner, i = _alternatives(pattern, i + 1, depth + 1, folds)
             if i >= len(pattern):
                 raise Unsupported("unclosed group")
             i += 1
@@ -144,20 +149,20 @@ def _alternatives(pattern: bytes, i: int, depth: int) -> Tuple[List[List[int]], 
                     union |= branch[0]
                 atom = [union] if len(inner) > 1 else inner[0]
         elif char == ord("["):
-            members, i = _bracket(pattern, i + 1)
+            members, i = _bracket(pattern, i + 1, folds)
             atom = [members] if members else []
         elif char == ord("\\"):
             escaped = pattern[i + 1 : i + 2]
             if not escaped:
                 raise Unsupported("trailing backslash")
             if not (escaped.isalnum() or escaped in b"<>`'"):  # GNU: \w, \b, \1, ... need nothing
-                atom = [byte_mask(escaped[0])]
+                atom = [byte_mask(escaped[0], folds)]
             i += 2
         elif char in b"*+?{":
             raise Unsupported("quantifier without an atom")
         else:
             if char not in b".^$":
-                atom = [byte_mask(char)]
+                atom = [byte_mask(char, folds)]
             i += 1
         least, i = _minimum(pattern, i)
         if least:
@@ -167,11 +172,11 @@ def _alternatives(pattern: bytes, i: int, depth: int) -> Tuple[List[List[int]], 
     return branches, i
 
 
-def regex_needs(pattern: bytes) -> Needs:
+def regex_needs(pattern: bytes, folds: int = FOLD_BOTH) -> Needs:
     """What a POSIX extended expression needs to match: at its top level each literal,
     bracket set or group that cannot repeat zero times. Nothing when it is not understood."""
     try:
-        branches, _ = _alternatives(pattern, 0, 0)
+        branches, _ = _alternatives(pattern, 0, 0, folds)
     except (Unsupported, IndexError, ValueError):
         return ()
     if len(branches) > 1:
@@ -190,10 +195,11 @@ def record_needs(record: bytes) -> Needs:
     if relation != ord("="):
         return ()
     value = record[32:160]
+    folds = struct.unpack_from("=I", record, 28)[0] & FOLD_BOTH
     if kind in (STRING, SEARCH):
-        return pattern_needs(value[:length])
+        return pattern_needs(value[:length], folds)
     if kind == REGEX:
-        return regex_needs(value.split(b"\0", 1)[0])
+        return regex_needs(value.split(b"\0", 1)[0], FOLD_BOTH if folds else 0)
     if kind in INTEGERS and record[9] == 0:  # no mask operator but AND, not inverted
         mask, number = struct.unpack_from("=QQ", record, 24)
         return integer_needs(number, mask, INTEGERS[kind])
