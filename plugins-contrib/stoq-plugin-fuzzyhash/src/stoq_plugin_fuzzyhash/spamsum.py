@@ -1,21 +1,23 @@
-"""ssdeep (spamsum) computed with numpy: the same hash as ppdeep, 2-3x faster on small payloads
-and 3-4x on large ones.
+"""ssdeep (spamsum) computed with numpy and Python integers: the same hash as ppdeep, several
+times faster.
 
 ppdeep's pure-Python loop spends ~0.3 µs per byte; here every step runs over the whole payload.
 - The rolling hash of the 7 bytes ending at each offset is a fixed function of those bytes
-  (sums, a weighted sum, and a shift-xor whose older bytes fall off the 32 bits), so it is
-  computed for every offset with shifted views, once for every block size tried.
+  (a weighted sum and a shift-xor whose older bytes fall off the 32 bits), computed for every
+  offset at once from a (7, n) view of the bytes.
 - The piecewise FNV hash is kept to 6 bits (only ``h % 64`` is printed). Bit k of the next
-  state is bit k of the state XOR bit k of the byte XOR a function of the lower bits alone
-  (multiplying by the odd prime 0x01000193 is 19 modulo 64, and carries only move upwards),
-  so each bit is a running XOR once the lower bits are known: six cumulative XORs, reset
-  wherever a block ended.
+  state is bit k of the state XOR bit k of the byte XOR a carry from the lower bits alone
+  (multiplying by the odd prime 0x01000193 is multiplying by 19 modulo 64, and carries only
+  move upwards), so each bit is a running XOR once the lower bits are known. Each bit is held
+  for every offset in one Python integer (bit i: after byte i), the running XOR restarting
+  where a block ended is log2(longest block) shift-and-xor steps, and both hashes (two block
+  sizes) are computed at once, the second copy of the payload after the first.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, List
+from typing import Any, List, Tuple
 
 # No OpenBLAS worker threads (nothing here needs BLAS): stoQ forks its consumers only from a
 # single-threaded parent. The entropy plugin imports numpy the same way.
@@ -29,20 +31,13 @@ _MIN_BLOCK = 3
 _LENGTH = 64
 _INIT = 0x27
 _WINDOW = 7
-#: Bytes per numpy pass: bounds the temporary arrays (about 20 bytes per byte).
+#: Bytes per numpy pass (a multiple of 8): bounds the temporary arrays (~60 bytes per byte).
 _CHUNK = 256 * 1024
 
-
-#: For each bit k, indexed by byte * 64 + state: bit k of the byte XOR bit k of
-#: 19 * (state mod 2**k) (what the lower bits of the state carry into bit k).
-_STEPS = [
-    np.array(
-        [((b >> k) ^ ((h & ((1 << k) - 1)) * 19 >> k)) & 1 for b in range(256) for h in range(64)],
-        dtype=np.uint8,
-    )
-    for k in range(6)
-]
-_WEIGHTS = np.arange(_WINDOW + 1, 1, -1, dtype=np.int32)  # h1 (1) + h2 (7 for the newest)
+#: Row a of the window is the byte a steps back: weight 8 - a (h1 + h2), shifted 5 * a (h3).
+_WEIGHTS = np.arange(_WINDOW + 1, 1, -1, dtype=np.uint32)[:, None]
+_SHIFTS = (5 * np.arange(_WINDOW, dtype=np.uint32))[:, None]
+_BITS = (np.uint8(1) << np.arange(6, dtype=np.uint8))[:, None]
 
 
 def _rolling(data: Any) -> Any:
@@ -52,68 +47,81 @@ def _rolling(data: Any) -> Any:
         lead = min(start, _WINDOW - 1)  # the bytes before the chunk that are still in the window
         piece = data[start - lead : start + _CHUNK]
         n = len(piece)
-        sums = np.convolve(piece.astype(np.int32), _WEIGHTS)[:n].astype(np.uint32)
         padded = np.zeros(n + _WINDOW - 1, dtype=np.uint32)
         padded[_WINDOW - 1 :] = piece
-        shifted = np.zeros(n, dtype=np.uint32)  # h3: each byte shifted 5 bits further per step
-        for age in range(_WINDOW):
-            first = _WINDOW - 1 - age
-            shifted ^= padded[first : first + n] << np.uint32(5 * age)
-        out[start : start + n - lead] = (sums + shifted)[lead:]
+        window = np.ndarray((_WINDOW, n), np.uint32, padded, 4 * (_WINDOW - 1), (-4, 4))
+        total = np.bitwise_xor.reduce(window << _SHIFTS, axis=0)
+        total += np.add.reduce(window * _WEIGHTS, axis=0)
+        out[start : start + n - lead] = total[lead:]
     return out
 
 
-def _block_states(data: Any, ends: Any, carry: int) -> Any:
-    """The 6-bit FNV state after each byte of ``data``, starting from ``carry`` and restarting
-    at _INIT after each index in ``ends`` (sorted)."""
-    starts = np.concatenate(([0], ends[ends < len(data) - 1] + 1)).astype(np.int32)
-    starts = starts[np.concatenate(([True], np.diff(starts) > 0))]
-    first = np.repeat(starts, np.diff(np.append(starts, len(data))))  # each segment's start
-    index = data.astype(np.uint16) << np.uint16(6)  # byte * 64, + the state below
-    state = np.full(len(data), _INIT, dtype=np.uint8)
-    state[: starts[1] if len(starts) > 1 else len(data)] = carry
-    before = np.empty_like(state)  # the state before each byte: its lower bits are final
-    running = np.zeros(len(state) + 1, dtype=np.uint8)
-    for bit in range(6):
-        before[1:] = state[:-1]
-        before[starts] = _INIT
-        before[0] = carry
-        step = _STEPS[bit].take(index | before)
-        np.bitwise_xor.accumulate(step, out=running[1:])
-        # The XOR over the segment so far flips the bit from its initial value.
-        segment = running.take(first)
-        segment ^= running[1:]
-        segment <<= np.uint8(bit)
-        state ^= segment
-    return state
+def _planes(data: Any) -> List[int]:
+    """Bits 0-5 of every byte as six integers (bit i of plane k: bit k of byte i)."""
+    rows = np.concatenate(
+        [
+            np.packbits(data[start : start + _CHUNK] & _BITS, axis=1, bitorder="little")
+            for start in range(0, len(data), _CHUNK)
+        ],
+        axis=1,
+    )
+    return [int.from_bytes(row.tobytes(), "little") for row in rows]
 
 
-def _all_block_states(data: Any, ends: Any) -> Any:
-    """_block_states over ``data`` a chunk at a time (bounded temporary arrays)."""
-    states = np.empty(len(data), dtype=np.uint8)
-    carry = _INIT
-    for start in range(0, len(data), _CHUNK):
-        stop = min(start + _CHUNK, len(data))
-        local = ends[(ends >= start) & (ends < stop)] - start
-        states[start:stop] = _block_states(data[start:stop], local, carry)
-        carry = _INIT if len(local) and local[-1] == stop - start - 1 else int(states[stop - 1])
-    return states
+def _states(planes: List[int], n: int, starts: Any, picks: Any) -> List[int]:
+    """The 6-bit FNV state after each byte in ``picks``, the state being _INIT before each
+    index in ``starts`` (0 among them); ``planes``: the bits of the ``n`` bytes (_planes)."""
+    marks = np.zeros(n + 1, dtype=bool)
+    marks[starts] = True
+    first = int.from_bytes(np.packbits(marks[:n], bitorder="little").tobytes(), "little")
+    rest = ((1 << n) - 1) ^ first
+    # Step 2**j of the running XOR adds bit i - 2**j to bit i, where both are in one block.
+    levels: List[Tuple[int, int]] = []
+    keep, step = rest, 1
+    while keep:
+        levels.append((step, keep))
+        keep &= keep << step
+        step *= 2
+    after: List[int] = []  # bit k of the state after each byte
+    before: List[int] = []  # bit k of the state before each byte
+    carry = carry16 = 0  # into bit k: of s + 2s (3s), and of 3s + 16s (19s)
+    for k in range(6):
+        lower = before[k - 1] if k else 0
+        lower4 = before[k - 4] if k >= 4 else 0
+        # Bit k of 19 * s is s[k] ^ s[k-1] ^ carry ^ s[k-4] ^ carry16, then XOR the byte.
+        bits = planes[k] ^ lower ^ carry ^ lower4 ^ carry16
+        if _INIT >> k & 1:
+            bits ^= first
+        for step, keep in levels:
+            bits ^= (bits << step) & keep
+        after.append(bits)
+        shifted = (bits << 1) & rest
+        if _INIT >> k & 1:
+            shifted |= first
+        before.append(shifted)
+        three = shifted ^ lower ^ carry  # bit k of 3s
+        carry = (shifted & lower) | (carry & (shifted | lower))
+        carry16 = (three & lower4) | (carry16 & (three | lower4))
+    width = (n + 7) // 8
+    packed = np.frombuffer(b"".join(bits.to_bytes(width, "little") for bits in after), np.uint8)
+    picked = packed.reshape(6, width)[:, picks >> 3] >> (picks & 7).astype(np.uint8)
+    return np.packbits(picked & np.uint8(1), axis=0, bitorder="little")[0].tolist()
 
 
-def _piece(states: Any, triggers: Any, rolled_last: int, limit: int) -> str:
+def _piece(states: List[int], hits: Any, rolled_last: int, limit: int, n: int) -> str:
     """One hash string: a character per block ended, at most ``limit``, and a closing one.
 
-    The closing character is the state after the last byte (the initial state if a kept block
-    ended there) or, when the rolling hash ends at 0, the state of the last block ended after
-    the string was full (nothing if none was).
+    ``states``: the state after each kept block's last byte, after the last byte, and after
+    the last block ended (_states). The closing character is the state after the last byte
+    (the initial state if a kept block ended there) or, when the rolling hash ends at 0, the
+    state of the last block ended after the string was full (nothing if none was).
     """
-    kept = triggers[:limit]
-    out: List[str] = [_B64[s] for s in states[kept].tolist()]
+    kept = min(len(hits), limit)
+    out = [_B64[state] for state in states[:kept]]
     if rolled_last != 0:
-        ended_here = len(kept) > 0 and kept[-1] == len(states) - 1
-        out.append(_B64[_INIT if ended_here else int(states[-1])])
-    elif len(triggers) > limit:
-        out.append(_B64[int(states[triggers[-1]])])
+        out.append(_B64[_INIT if kept and hits[kept - 1] == n - 1 else states[kept]])
+    elif len(hits) > limit:
+        out.append(_B64[states[kept + 1]])
     return "".join(out)
 
 
@@ -128,15 +136,18 @@ def ssdeep(content: bytes) -> str:
     data = np.frombuffer(content, dtype=np.uint8)
     rolled = _rolling(data)
     last = int(rolled[-1])
-    while True:
+    hits1 = np.flatnonzero(rolled % np.uint32(block) == block - 1)
+    while block > _MIN_BLOCK and min(len(hits1), _LENGTH - 1) < _LENGTH // 2:
+        block //= 2  # too few blocks ended: try half the size
         hits1 = np.flatnonzero(rolled % np.uint32(block) == block - 1)
-        if block > _MIN_BLOCK and min(len(hits1), _LENGTH - 1) < _LENGTH // 2:
-            block //= 2
-            continue
-        hits2 = hits1[rolled[hits1] % np.uint32(2 * block) == 2 * block - 1]
-        limits = (_LENGTH - 1, _LENGTH // 2 - 1)
-        # Both hashes at once: the payload twice, end to end, a block ending between them.
-        ends = np.concatenate((hits1[: limits[0]], [n - 1], hits2[: limits[1]] + n))
-        states = _all_block_states(np.concatenate((data, data)), ends).reshape(2, n)
-        first = _piece(states[0], hits1, last, limits[0])
-        return f"{block}:{first}:{_piece(states[1], hits2, last, limits[1])}"
+    hits2 = hits1[rolled[hits1] % np.uint32(2 * block) == 2 * block - 1]
+    kept1, kept2 = hits1[: _LENGTH - 1], hits2[: _LENGTH // 2 - 1]
+    # Both hashes at once: the payload twice, end to end, each copy with its own blocks.
+    starts = np.concatenate(([0, n], kept1 + 1, kept2 + (n + 1)))
+    tail1, tail2 = (hits[-1] if len(hits) else 0 for hits in (hits1, hits2))
+    picks = np.concatenate((kept1, [n - 1, tail1], kept2 + n, [2 * n - 1, tail2 + n]))
+    planes = [plane | plane << n for plane in _planes(data)]
+    states = _states(planes, 2 * n, starts, picks)
+    split = len(kept1) + 2
+    first = _piece(states[:split], hits1, last, _LENGTH - 1, n)
+    return f"{block}:{first}:{_piece(states[split:], hits2, last, _LENGTH // 2 - 1, n)}"
