@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import ppdeep
 import tlsh
 
@@ -61,28 +62,81 @@ def test_unrelated_content_scores_as_different() -> None:
     assert tlsh.diff(binary["tlsh"], packed["tlsh"]) > 200
 
 
+def system_files() -> list:
+    """Up to 64 KiB of files the system ships: licences, configuration, binaries."""
+    paths = sorted(Path("/usr/share/doc").glob("*/copyright"))[:12]
+    paths += sorted(Path("/etc").glob("*.conf"))[:10] + sorted(Path("/usr/bin").glob("*"))[:8]
+    files = []
+    for path in paths:
+        try:
+            files.append(path.read_bytes()[:65536])
+        except OSError:
+            continue
+    return files
+
+
+def first_block(size: int) -> int:
+    """The block size spamsum tries first for ``size`` bytes."""
+    block = 3
+    while block * 64 < size:
+        block *= 2
+    return block
+
+
+def cut_where_blocks_end(data: bytes) -> list:
+    """Prefixes of ``data`` whose last byte ends a block of the size their length starts with."""
+    rolled = spamsum._rolling(np.frombuffer(data, dtype=np.uint8))
+    cuts = []
+    for block in (3, 6, 12, 24, 48, 96, 192):
+        ends = np.flatnonzero(rolled % block == block - 1)
+        cuts += [data[: end + 1] for end in ends if first_block(end + 1) == block][:4]
+    return cuts
+
+
 def reference_corpus() -> list:
     """Real files, their pieces at every block-size boundary, and the shapes that reach each
-    branch of spamsum: empty, tiny, uniform (no block ever ends), long enough to fill the
-    first string, and content whose rolling hash ends at 0."""
+    branch of spamsum: empty, tiny, uniform (no block ever ends), low variety, long enough to
+    fill the strings, block sizes retried, content whose rolling hash ends at 0 (the last 7
+    bytes zero) after full strings, and content whose last byte ends a block."""
     rng = random.Random(15)
     real = [elf_binary(), Path(__file__).read_bytes(), gzip.compress(elf_binary())]
-    corpus = [b"", b"a", b"A" * 5000, b"\0" * 3000, b"\0" * 7, b"ab" * 40000]
+    corpus = [b"", b"a", b"A" * 5000, b"\0" * 3000, b"\0" * 7, b"ab" * 40000, b"abc\n" * 900]
     for data in real:
         corpus += [data[:size] for size in (1, 191, 192, 193, 1024, 3072, 6145, 100_000)]
         corpus.append(data)
+    corpus += system_files()
     for size in list(range(2, 200, 7)) + [rng.randrange(200, 40_000) for _ in range(60)]:
         corpus.append(rng.randbytes(size))
         corpus.append(bytes(rng.choice(b"ab \n") for _ in range(size)))
+    for size in (1000, 1024, 2500, 4096, 12_000, 30_000):
+        corpus.append(rng.randbytes(size) + b"\0" * 7)
+        corpus.append(bytes(rng.choice(b"ab \n") for _ in range(size)) + b"\0" * 7)
+    corpus += cut_where_blocks_end(rng.randbytes(14_000))
     return corpus
 
 
-def test_ssdeep_is_ppdeeps_hash_character_for_character() -> None:
-    """The numpy spamsum gives exactly what the pure-Python reference (ppdeep) gives."""
+def test_the_corpus_reaches_every_branch() -> None:
+    """What the comparison below relies on: each branch happens somewhere in the corpus."""
     corpus = reference_corpus()
-    assert any(ppdeep.hash(data).endswith(":") for data in corpus)  # no block, rolling hash 0
-    assert any(len(ppdeep.hash(data).split(":")[1]) == 64 for data in corpus)  # a full string
-    for data in corpus:
+    hashes = [ppdeep.hash(data).split(":") for data in corpus]
+    zero_end = [data.endswith(b"\0" * 7) for data in corpus]
+    assert any(first == second == "" for _block, first, second in hashes)  # no block ever ended
+    assert any(len(first) == 64 and end for (_b, first, _s), end in zip(hashes, zero_end))
+    assert any(len(second) == 32 and end for (_b, _f, second), end in zip(hashes, zero_end))
+    assert any(len(first) == 64 and not end for (_b, first, _s), end in zip(hashes, zero_end))
+    retried = [int(block) < first_block(len(data)) for (block, _f, _s), data in zip(hashes, corpus)]
+    assert any(retried)
+    block_at_end = [
+        spamsum._rolling(np.frombuffer(data, dtype=np.uint8))[-1] % int(block) == int(block) - 1
+        for (block, _f, _s), data in zip(hashes, corpus)
+        if data and not data.endswith(b"\0" * 7)
+    ]
+    assert any(block_at_end)
+
+
+def test_ssdeep_is_ppdeeps_hash_character_for_character() -> None:
+    """spamsum gives exactly what the pure-Python reference (ppdeep) gives."""
+    for data in reference_corpus():
         assert ssdeep(data) == ppdeep.hash(data), len(data)
 
 
@@ -91,6 +145,21 @@ def test_ssdeep_in_small_chunks_is_the_same(monkeypatch) -> None:
     monkeypatch.setattr(spamsum, "_CHUNK", 96)  # a multiple of 8, as _planes needs
     for data in reference_corpus()[::3]:
         assert ssdeep(data) == ppdeep.hash(data), len(data)
+
+
+def test_fnv_states_are_ppdeeps_byte_by_byte() -> None:
+    """The bit-sliced FNV state (the carries from lower bits) against ppdeep's table, after
+    every byte, blocks restarting at random offsets."""
+    rng = random.Random(16)
+    data = rng.randbytes(5000)
+    starts = np.array(sorted({0} | {rng.randrange(5000) for _ in range(300)}))
+    restarts = set(starts.tolist())
+    expected, state = [], 0
+    for offset, byte in enumerate(data):
+        state = ppdeep.byte_table[byte][0x27 if offset in restarts else state]
+        expected.append(state)
+    planes = spamsum._planes(np.frombuffer(data, dtype=np.uint8))
+    assert spamsum._states(planes, len(data), starts, np.arange(len(data))) == expected
 
 
 def test_payloads_below_the_minimum_are_not_hashed() -> None:

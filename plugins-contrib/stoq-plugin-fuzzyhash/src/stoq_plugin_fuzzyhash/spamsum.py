@@ -51,7 +51,7 @@ def _rolling(data: Any) -> Any:
         padded[_WINDOW - 1 :] = piece
         window = np.ndarray((_WINDOW, n), np.uint32, padded, 4 * (_WINDOW - 1), (-4, 4))
         total = np.bitwise_xor.reduce(window << _SHIFTS, axis=0)
-        total += np.add.reduce(window * _WEIGHTS, axis=0)
+        total += np.add.reduce(window * _WEIGHTS, axis=0, dtype=np.uint32)
         out[start : start + n - lead] = total[lead:]
     return out
 
@@ -125,6 +125,13 @@ def _piece(states: List[int], hits: Any, rolled_last: int, limit: int, n: int) -
     return "".join(out)
 
 
+def _hits(thirds: Any, low: Any, block: int) -> Any:
+    """The offsets where a block of ``block`` bytes ends (``thirds``: where rolled % 3 == 2;
+    ``low``: the rolling hash there)."""
+    mask = np.uint32(block // _MIN_BLOCK - 1)
+    return thirds[low & mask == mask]
+
+
 def ssdeep(content: bytes) -> str:
     """The ssdeep hash of ``content``, character for character what ppdeep.hash gives."""
     n = len(content)
@@ -136,11 +143,15 @@ def ssdeep(content: bytes) -> str:
     data = np.frombuffer(content, dtype=np.uint8)
     rolled = _rolling(data)
     last = int(rolled[-1])
-    hits1 = np.flatnonzero(rolled % np.uint32(block) == block - 1)
+    # rolled % (3 * 2**k) == 3 * 2**k - 1: rolled % 3 == 2 and its k low bits all set, so the
+    # offsets for every block size tried are found among the first ones without dividing again.
+    thirds = (rolled % np.uint32(3) == 2).nonzero()[0]
+    low = rolled[thirds]
+    hits1 = _hits(thirds, low, block)
     while block > _MIN_BLOCK and min(len(hits1), _LENGTH - 1) < _LENGTH // 2:
         block //= 2  # too few blocks ended: try half the size
-        hits1 = np.flatnonzero(rolled % np.uint32(block) == block - 1)
-    hits2 = hits1[rolled[hits1] % np.uint32(2 * block) == 2 * block - 1]
+        hits1 = _hits(thirds, low, block)
+    hits2 = _hits(thirds, low, 2 * block)
     kept1, kept2 = hits1[: _LENGTH - 1], hits2[: _LENGTH // 2 - 1]
     # Both hashes at once: the payload twice, end to end, each copy with its own blocks.
     starts = np.concatenate(([0, n], kept1 + 1, kept2 + (n + 1)))
