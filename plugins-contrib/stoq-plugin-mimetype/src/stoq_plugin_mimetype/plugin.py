@@ -65,7 +65,8 @@ class TextHandles:
         self._rules: Optional[RuleSet] = None
         self._bytes: List[int] = []
         self._seen: Dict[int, Tuple[int, int]] = {}  # byte set: (rules kept, times seen)
-        self._handles: OrderedDict[int, Libmagic] = OrderedDict()
+        self._handles: OrderedDict[int, Libmagic] = OrderedDict()  # by the rules kept
+        self._sizes: Dict[int, int] = {}  # how many rules each handle's database has
         self._lock = threading.Lock()
 
     def _read(self) -> None:
@@ -108,8 +109,9 @@ class TextHandles:
                 return self._full
             self._built += 1
             handle = self._handles[kept] = Libmagic(self._rules.database(kept))
+            self._sizes[kept] = bin(kept).count("1")
             if len(self._handles) > DATABASES:
-                self._handles.popitem(last=False)
+                del self._sizes[self._handles.popitem(last=False)[0]]
             return handle
 
     def _superset(self, kept: int) -> Optional[Libmagic]:
@@ -118,7 +120,7 @@ class TextHandles:
         fitting = [rules for rules in self._handles if not kept & ~rules]
         if not fitting:
             return None
-        best = min(fitting, key=lambda rules: bin(rules).count("1"))
+        best = min(fitting, key=self._sizes.__getitem__)
         self._handles.move_to_end(best)
         return self._handles[best]
 
