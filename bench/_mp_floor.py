@@ -16,13 +16,12 @@ little per file that starting a second process cost more than it saved).
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import sys
 from pathlib import Path
 from typing import Any, Callable, Dict, List
 
-from _floor import DEFAULT_ALGORITHMS, digests, new_id, result
+from _floor import DEFAULT_ALGORITHMS, digests, dumps, new_id, result
 
 
 def build_analysis() -> Callable[[bytes], Dict[str, Any]]:
@@ -74,7 +73,7 @@ def work(path: str) -> str:
     hashes = digests(content, DEFAULT_ALGORITHMS)
     workers = ANALYSE(content)
     response = {"scan_id": new_id(), "results": [result(content, hashes, workers)], "errors": []}
-    return json.dumps(response, separators=(",", ":"), ensure_ascii=False)
+    return dumps(response)
 
 
 ANALYSE: Callable[[bytes], Dict[str, Any]]

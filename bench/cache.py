@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from typing import List
 
 from _common import describe, in_process, interleave, median, report
-from _floor import new_id
+from _floor import dumps, new_id
 from default_profile import make_corpus
 
 
@@ -37,7 +37,7 @@ def bare_lookup(db: sqlite3.Connection, corpus: List[bytes]) -> None:
         for result in response["results"]:
             result["payload_id"] = ids[result["payload_id"]]
             result["extracted_from"] = ids.get(result["extracted_from"])
-        json.dumps(response, separators=(",", ":"), ensure_ascii=False)
+        dumps(response)
 
 
 def main() -> None:

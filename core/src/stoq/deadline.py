@@ -1,7 +1,8 @@
 """Per-call deadlines that fire on time and cost almost nothing on the hot path.
 
-A call registers ``(thread, deadline)`` in a dict under a lock: no system call, no thread
-hand-off. One watchdog thread per process checks the dict a few times a second. When a call on
+A call registers ``(thread, deadline)`` in a dict (one atomic assignment) and removes it under
+a lock: no system call, no thread hand-off. One watchdog thread per process checks the dict a
+few times a second. When a call on
 the main thread is late (the CLI, consumer processes, most applications), it sends that thread
 ``SIGALRM`` (``pthread_kill``): the signal interrupts a blocking system call (``time.sleep``, a
 socket read) and its handler raises ``DeadlinePassed`` in the plugin. A late call on another
@@ -117,8 +118,10 @@ def _watch() -> None:
         time.sleep(POLL_INTERVAL)
         now = time.monotonic()
         with _lock:
-            for ident, entry in _active.items():
-                if now > entry[1]:
+            # Calls register without the lock, so read a copy (dict.copy is atomic). A call
+            # leaves only under the lock: an entry still there is a call still in flight.
+            for ident, entry in _active.copy().items():
+                if now > entry[1] and _active.get(ident) is entry:
                     entry[1] = now + REFIRE
                     _fire(ident)
 
@@ -156,6 +159,16 @@ def _land_pending() -> None:
         pass
 
 
+def _prepare(ident: int) -> None:
+    """The first call in this process starts the watchdog; the first on the main thread
+    decides whose SIGALRM it is."""
+    if not _alarm_checked and ident == _main_ident:
+        _take_alarm()
+    with _lock:
+        if _watchdog is None:
+            _start_watchdog()
+
+
 def call_with_deadline(
     timeout: float, func: Callable[..., T], *args: Any
 ) -> Tuple[Optional[T], bool]:
@@ -163,15 +176,12 @@ def call_with_deadline(
     ident = _get_ident()
     deadline = _monotonic() + timeout
     entry = [deadline, deadline]
-    if not _alarm_checked and ident == _main_ident:
-        _take_alarm()
-    if _watchdog is None:
-        with _lock:
-            if _watchdog is None:
-                _start_watchdog()
+    if _watchdog is None or (not _alarm_checked and ident == _main_ident):
+        _prepare(ident)
     try:
-        with _lock:
-            _active[ident] = entry
+        # One assignment, atomic under the GIL: the watchdog reads a copy of the dict. Leaving
+        # takes the lock, so that the watchdog never fires at a call that has returned.
+        _active[ident] = entry
         try:
             result = func(*args)
         finally:

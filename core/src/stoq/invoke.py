@@ -242,8 +242,8 @@ def invoke(
     try:
         if tracing.ON:
             with tracing.plugin_span(call.plugin_name, stage, errors):
-                return _invoke(errors, stage, payload_id, call, expected, *args)
-        return _invoke(errors, stage, payload_id, call, expected, *args)
+                return _invoke(errors, stage, payload_id, call, expected, args)
+        return _invoke(errors, stage, payload_id, call, expected, args)
     finally:
         current_plugin.reset(token)
 
@@ -254,7 +254,7 @@ def _invoke(
     payload_id: Optional[str],
     call: PluginCall,
     expected: Expected,
-    *args: Any,
+    args: Tuple[Any, ...],
 ) -> Any:
     try:
         if call.plain:

@@ -48,7 +48,7 @@ from stoq.plugins import (
 from stoq.request_cache import lookup, request_key, store
 from stoq.settings import CoreSettings
 from stoq.timings import add as add_time
-from stoq.timings import clock
+from stoq.timings import clock, micro
 
 __all__ = ["Outcome", "Request", "RequestArgs", "decorate", "payload_for_item", "save"]
 
@@ -152,12 +152,15 @@ def _run(
     if response is None:
         request = Request(calls, settings, request_meta, args)
         request.run(payload)
-        response = StoqResponse(request.results, request_meta, request.errors, scan_id=scan_id)
+        response = StoqResponse(request.results, request_meta, request.errors, None, None, scan_id)
         if key is not None:
             store(calls, settings, key, response)
-    decorate(calls, settings.decorators, response)
-    response.timings["total"] = round(clock() - started, 6)
-    return Outcome(response, save(calls, settings.connectors, response))
+    if settings.decorators:
+        decorate(calls, settings.decorators, response)
+    response.timings["total"] = micro(clock() - started)
+    return Outcome(
+        response, save(calls, settings.connectors, response) if settings.connectors else []
+    )
 
 
 def payload_for_item(
@@ -266,7 +269,8 @@ class Request:
         self._limit_hits: Dict[str, int] = {}
 
     def run(self, root: Payload) -> None:
-        self._start_lists(root)
+        if self.start_dispatch or self.start_deep_dispatch:
+            self._start_lists(root)
         self._seen.add(root.sha256)
         self._payload_count = 1
         level, depth = [root], 0
@@ -289,8 +293,6 @@ class Request:
 
     def _start_lists(self, root: Payload) -> None:
         """The caller's start lists must be lists of names: a wrong type is reported as one."""
-        if not (self.start_dispatch or self.start_deep_dispatch):
-            return  # the common case: nothing to check
         for attribute in ("start_dispatch", "start_deep_dispatch"):
             try:
                 setattr(self, attribute, checked_names(getattr(self, attribute), attribute))
@@ -311,15 +313,19 @@ class Request:
     ) -> None:
         self.results.append(PayloadResults.from_payload(payload))
         settings = self.settings
-        if payload.payload_meta.should_scan:
-            workers = self._dispatch(payload, is_root)
+        meta = payload.payload_meta
+        if meta.should_scan:
+            if settings.dispatchers or meta.dispatch_to or (is_root and self.start_dispatch):
+                workers = self._dispatch(payload, is_root)
+            else:  # the common case: nothing to ask or merge
+                workers = settings.always_dispatch
             self._run_workers(payload, workers, 0, depth, next_level)
             if settings.deep_dispatchers or (is_root and self.start_deep_dispatch):
                 self._deep_dispatch(payload, depth, is_root, next_level)
         if (
             settings.dest_archivers
             and self.request_meta.archive_payloads
-            and payload.payload_meta.should_archive
+            and payload.payload_meta.should_archive  # a worker may have replaced it
         ):
             self._archive(payload)
 
@@ -400,7 +406,7 @@ class Request:
                 )
             start = []
         if not (settings.dispatchers or start or (is_root and self.start_dispatch)):
-            return settings.always_dispatch  # the common case: nothing to merge
+            return settings.always_dispatch
         asked = (
             self._ask(
                 settings.dispatchers,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from time import perf_counter
 from typing import Dict
 
-__all__ = ["StageTimings", "add", "clock"]
+__all__ = ["StageTimings", "add", "clock", "micro"]
 
 #: ``{stage: {plugin: seconds}}``
 StageTimings = Dict[str, Dict[str, float]]
@@ -21,11 +21,17 @@ StageTimings = Dict[str, Dict[str, float]]
 clock = perf_counter
 
 
+def micro(seconds: float) -> float:
+    """``seconds`` to the nearest microsecond (half up; ``round(seconds, 6)``, which rounds
+    the exact binary value half to even, costs twice as much and differs only at ties)."""
+    return (seconds * 1e6 + 0.5) // 1 / 1e6
+
+
 def add(timings: StageTimings, stage: str, plugin: str, started: float) -> None:
     """Add the time since ``started`` (a ``clock()`` reading) to ``plugin`` at ``stage``."""
     seconds = clock() - started
     bucket = timings.get(stage)
     if bucket is None:
-        timings[stage] = {plugin: round(seconds, 6)}
+        timings[stage] = {plugin: micro(seconds)}
     else:
-        bucket[plugin] = round(bucket.get(plugin, 0.0) + seconds, 6)
+        bucket[plugin] = micro(bucket.get(plugin, 0.0) + seconds)
