@@ -247,7 +247,7 @@ class Stoq(StoqPluginManager):
     ) -> StoqResponse:
         """Scan a prepared Payload as one request; ``scan_id`` fixes the response's id (a
         provider's redelivered message keeps its id, so connectors can write idempotently)."""
-        args = RequestArgs(request_meta, add_start_dispatch, add_start_deep_dispatch, [], scan_id)
+        args = RequestArgs(request_meta, add_start_dispatch, add_start_deep_dispatch, None, scan_id)
         return self.request(payload, args).response
 
     def request(self, payload: Payload, args: RequestArgs) -> Outcome:
