@@ -24,3 +24,11 @@ def elf_binary() -> bytes:
 def format_samples() -> Dict[str, bytes]:
     """One sample per format the dispatch rules recognise, keyed by the rule's type."""
     return yara_samples.format_samples()
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_folder(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compiled rules kept between processes go to a folder of this test run, not ~/.cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))

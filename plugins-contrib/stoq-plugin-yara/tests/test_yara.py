@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
+import yara
 import yara_samples
 
 from stoq import (
@@ -20,9 +21,10 @@ from stoq import (
 )
 from stoq.plugins import ArchiverPlugin
 from stoq.testing import DispatcherConformance, WorkerConformance, make_stoq, pinned_sample
+from stoq_plugin_yara import compiler
 from stoq_plugin_yara.compiler import load_rules
 from stoq_plugin_yara.matches import escape_bytes
-from stoq_plugin_yara.plugin import YaraPlugin
+from stoq_plugin_yara.plugin import SHIPPED_DISPATCH, YaraPlugin
 
 MAGIC_RULE = """
 rule elf_magic : binary linux
@@ -532,3 +534,79 @@ def test_hostile_corpus(format_samples: Dict[str, bytes]) -> None:
     samples = [format_samples[name] for name in sorted(format_samples)][:12]
     outcomes = check_hostile_corpus("yara", samples, extra=extra, per_kind=2)
     assert set(extra) <= set(outcomes) and len(outcomes) > 100
+
+
+def _forget_compiled() -> None:
+    """As a new process would start: no rules compiled in this one."""
+    compiler._cache.clear()
+
+
+def _matches(rules: Any, content: bytes) -> List[Any]:
+    return [
+        (m.namespace, m.rule, m.tags, m.meta, str(m.strings)) for m in rules.match(data=content)
+    ]
+
+
+def test_kept_compiled_rules_match_as_compiled_ones(
+    format_samples: Dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second process loads the shipped dispatch rules it kept instead of compiling them,
+    and they match every format sample (and /bin/ls) exactly as freshly compiled rules do."""
+    location = str(SHIPPED_DISPATCH)
+    _forget_compiled()
+    fresh = load_rules(location, keep_compiled=False)
+    _forget_compiled()
+    load_rules(location)
+    assert len(list(compiler.cache_folder().glob("*.yarc"))) >= 1
+    _forget_compiled()
+    monkeypatch.setattr(compiler.yara, "compile", None)  # loading must not compile
+    kept = load_rules(location)
+    assert kept is not fresh
+    samples = [*format_samples.values(), Path("/bin/ls").read_bytes(), b"", b"MZ" + bytes(500)]
+    for content in samples:
+        assert _matches(kept, content) == _matches(fresh, content)
+    _forget_compiled()
+
+
+def test_a_kept_file_that_cannot_be_loaded_means_compiling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A damaged file is compiled over; the next process loads the new one."""
+    rules = write_rules(tmp_path, "r.yar", MAGIC_RULE)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    _forget_compiled()
+    load_rules(str(rules))
+    (kept,) = compiler.cache_folder().glob("*.yarc")
+    for damage in (b"", b"YARA" + bytes(40), kept.read_bytes()[:100]):
+        kept.write_bytes(damage)
+        _forget_compiled()
+        assert [m.rule for m in load_rules(str(rules)).match(data=b"\x7fELF")] == ["elf_magic"]
+        assert yara.load(str(kept)).match(data=b"\x7fELF")[0].rule == "elf_magic"
+    _forget_compiled()
+
+
+def test_compiled_rules_are_not_kept_when_that_would_not_be_safe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rules with include (the included file is not in the digest), a folder others may write,
+    a cache folder that cannot be made, or the option off: compiled every time, no error."""
+    other = write_rules(tmp_path, "other.yar", MAGIC_RULE)
+    including = write_rules(tmp_path, "inc.yar", f'include "{other}"\nrule x {{ condition: true }}')
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    _forget_compiled()
+    assert {m.rule for m in load_rules(str(including)).match(data=b"\x7fELF")} == {"x", "elf_magic"}
+    assert not compiler.cache_folder().exists()
+    compiler.cache_folder().mkdir(parents=True)
+    compiler.cache_folder().chmod(0o777)
+    _forget_compiled()
+    load_rules(str(other))
+    assert list(compiler.cache_folder().glob("*")) == []
+    monkeypatch.setenv("XDG_CACHE_HOME", str(other))  # a file: no folder can be made below it
+    _forget_compiled()
+    assert load_rules(str(other)).match(data=b"\x7fELF")[0].rule == "elf_magic"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "off"))
+    _forget_compiled()
+    assert worker_results(b"\x7fELF", worker_rules=str(other), keep_compiled_rules=False)
+    assert not (tmp_path / "off").exists()
+    _forget_compiled()

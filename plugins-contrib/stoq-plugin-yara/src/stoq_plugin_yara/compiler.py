@@ -4,13 +4,21 @@ Compiling is the slow part of YARA, so compiled rules are cached per location (a
 folder of ``.yar``/``.yara`` files) and reused until one of the files changes: the cache key
 holds each file's path and modification time, so an edited rule file is picked up by the
 next scan without a restart.
+
+Between processes, compiled rules are kept in the user's cache folder, in a file named by a
+digest of the rules' bytes and the YARA version: loading them costs ~0.5 M instructions where
+compiling the shipped dispatch rules costs ~14 M (a twentieth of ``stoq scan``'s start).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import sys
 import threading
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import yara
 
@@ -23,6 +31,8 @@ Stamp = Tuple[Tuple[str, int], ...]
 _lock = threading.Lock()
 #: resolved location → (files and their mtimes, compiled rules)
 _cache: Dict[str, Tuple[Stamp, yara.Rules]] = {}
+#: Compiled rule files kept in the cache folder; older ones are removed when one is written.
+KEEP_COMPILED = 32
 
 
 class RuleLoadError(ValueError):
@@ -51,9 +61,9 @@ def _namespaces(location: Path, files: List[Path]) -> Dict[str, str]:
     return {f.relative_to(location).with_suffix("").as_posix(): str(f) for f in files}
 
 
-def _compile(location: Path, files: List[Path]) -> yara.Rules:
+def _compile(location: Path, namespaces: Dict[str, str]) -> yara.Rules:
     try:
-        return yara.compile(filepaths=_namespaces(location, files))
+        return yara.compile(filepaths=namespaces)
     except yara.SyntaxError as exc:
         # yara's message already reads "<file>(<line>): <problem>".
         raise RuleLoadError(f"YARA rules in {location} do not compile: {exc}") from None
@@ -61,8 +71,66 @@ def _compile(location: Path, files: List[Path]) -> yara.Rules:
         raise RuleLoadError(f"YARA rules in {location} cannot be read: {exc}") from None
 
 
-def load_rules(location: str) -> yara.Rules:
-    """Compiled rules for ``location``, compiled at most once per change of its files."""
+def cache_folder() -> Path:
+    """``$XDG_CACHE_HOME/stoq/yara`` (``%LOCALAPPDATA%`` on Windows, else ``~/.cache``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or (os.name == "nt" and os.environ.get("LOCALAPPDATA"))
+    return Path(base or Path.home() / ".cache") / "stoq" / "yara"
+
+
+def _compiled_path(namespaces: Dict[str, str]) -> Optional[Path]:
+    """Where the compiled form of these rules is kept, or None not to keep it: a file uses
+    ``include`` (the included file is not in the digest), or the folder is not the user's own
+    (compiled rules are trusted as code is)."""
+    digest = hashlib.sha256(
+        f"{yara.__version__} {yara.YARA_VERSION} {sys.byteorder} {sys.maxsize}".encode()
+    )
+    for namespace, filename in sorted(namespaces.items()):
+        data = Path(filename).read_bytes()
+        if b"include" in data:
+            return None
+        digest.update(b"%d:%s%d:" % (len(namespace), namespace.encode(), len(data)) + data)
+    folder = cache_folder()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    status = folder.stat()
+    if hasattr(os, "getuid") and (status.st_uid != os.getuid() or status.st_mode & 0o022):
+        return None
+    return folder / f"{digest.hexdigest()}.yarc"
+
+
+def _save(rules: yara.Rules, path: Path) -> None:
+    """Write atomically (a reader never sees part of a file), then drop the oldest files."""
+    partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        rules.save(str(partial))
+        os.replace(partial, path)
+        kept = sorted(path.parent.glob("*.yarc"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[KEEP_COMPILED:]:
+            old.unlink()
+    except Exception:  # noqa: BLE001 - a file not kept is compiled again next time
+        with contextlib.suppress(OSError):
+            partial.unlink()
+
+
+def _compiled(location: Path, files: List[Path], keep: bool) -> yara.Rules:
+    """The rules compiled, or loaded as compiled by an earlier process; any problem with the
+    kept file means compiling them."""
+    namespaces = _namespaces(location, files)
+    path = None
+    if keep:
+        with contextlib.suppress(Exception):
+            path = _compiled_path(namespaces)
+    if path is not None:
+        with contextlib.suppress(Exception):
+            return yara.load(str(path))
+    rules = _compile(location, namespaces)
+    if path is not None:
+        _save(rules, path)
+    return rules
+
+
+def load_rules(location: str, keep_compiled: bool = True) -> yara.Rules:
+    """Compiled rules for ``location``, compiled at most once per change of its files (and
+    with ``keep_compiled``, once per content and YARA version on this account)."""
     files = rule_files(location)
     try:
         stamp: Stamp = tuple((str(f), f.stat().st_mtime_ns) for f in files)
@@ -73,6 +141,6 @@ def load_rules(location: str) -> yara.Rules:
         cached = _cache.get(key)
         if cached is not None and cached[0] == stamp:
             return cached[1]
-        rules = _compile(Path(location).expanduser(), files)
+        rules = _compiled(Path(location).expanduser(), files, keep_compiled)
         _cache[key] = (stamp, rules)
         return rules

@@ -52,6 +52,7 @@ class YaraPlugin(WorkerPlugin, DispatcherPlugin):
         "max_strings": 50,
         "max_string_bytes": 64,
         "rules_check_interval": 5.0,
+        "keep_compiled_rules": True,
     }
 
     def __init__(self, config: ConfigParser, plugin_opts: Optional[Dict[str, Any]] = None) -> None:
@@ -66,6 +67,7 @@ class YaraPlugin(WorkerPlugin, DispatcherPlugin):
         self.max_strings = _positive(options, "max_strings")
         self.max_string_bytes = _positive(options, "max_string_bytes")
         self.rules_check_interval = _positive(options, "rules_check_interval")
+        self.keep_compiled_rules = bool(options["keep_compiled_rules"])
         #: location → (monotonic time the files were last looked at, compiled rules)
         self._rules: Dict[str, Tuple[float, Any]] = {}
 
@@ -73,7 +75,10 @@ class YaraPlugin(WorkerPlugin, DispatcherPlugin):
         """Compile the dispatch rules now, so a bad rule fails the load naming its file and
         line; the worker's rules must exist now and are compiled on the first worker call
         (~8 ms that the dispatcher role alone, as in the default profile, never needs)."""
-        self._rules[self.dispatch_rules] = (time.monotonic(), load_rules(self.dispatch_rules))
+        self._rules[self.dispatch_rules] = (
+            time.monotonic(),
+            load_rules(self.dispatch_rules, self.keep_compiled_rules),
+        )
         rule_files(self.worker_rules)
 
     def _current_rules(self, location: str) -> Any:
@@ -85,7 +90,7 @@ class YaraPlugin(WorkerPlugin, DispatcherPlugin):
         now = time.monotonic()
         checked, rules = self._rules.get(location, (-math.inf, None))
         if rules is None or now - checked >= self.rules_check_interval:
-            rules = load_rules(location)
+            rules = load_rules(location, self.keep_compiled_rules)
             self._rules[location] = (now, rules)
         return rules
 
