@@ -7,7 +7,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Set
+from typing import Dict, List, Optional, Set
+
+import pytest
 
 import stoq
 
@@ -119,7 +121,7 @@ def test_import_stoq_pulls_in_no_plugin_no_cli_and_no_multiprocessing() -> None:
 
 
 #: Standard-library modules ``stoq scan`` does without (each is milliseconds of every start).
-SCAN_DOES_NOT_IMPORT = ("dataclasses", "inspect", "ast", "dis")
+SCAN_DOES_NOT_IMPORT = ("dataclasses", "inspect", "ast", "dis", "shutil")
 
 
 def test_stoq_scan_does_not_import_what_it_does_without(tmp_path: Path) -> None:
@@ -138,3 +140,18 @@ def test_stoq_scan_does_not_import_what_it_does_without(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
     )
     assert out.stderr.splitlines()[-1] == "0 []", out.stderr
+
+
+@pytest.mark.parametrize("columns", [None, "100", "7", "0", "-5", "wide"])
+def test_help_width_is_what_argparse_finds_with_shutil(
+    columns: Optional[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from stoq.cli.flags import help_width
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert help_width() == shutil.get_terminal_size().columns - 2

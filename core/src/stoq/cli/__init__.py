@@ -101,7 +101,9 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     """
     import argparse
 
-    parser = argparse.ArgumentParser(
+    from stoq.cli.flags import Parser
+
+    parser: argparse.ArgumentParser = Parser(
         prog="stoq",
         description=DESCRIPTION,
         epilog=EPILOG,
