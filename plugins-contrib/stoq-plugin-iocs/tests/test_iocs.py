@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import random
 import socket
+import subprocess
+import sys
 from typing import Any, Dict
 
 import pytest
@@ -153,3 +155,19 @@ def test_hostile_corpus() -> None:
     runs = hostile_runs()
     outcomes = check_hostile_corpus("iocs", [REPORT], extra=runs)
     assert set(runs) <= set(outcomes)
+
+
+def test_patterns_are_compiled_when_first_used() -> None:
+    """Importing compiles none; text without a dot, colon, @ or bracket needs none; a pattern
+    used is compiled and finds what ``re`` does."""
+    code = (
+        "from stoq_plugin_iocs import patterns as p\n"
+        "def compiled():\n"
+        "    return sorted(n for n, v in vars(p).items() if isinstance(v, p._Lazy) and len(vars(v)) > 1)\n"
+        "print(compiled())\n"
+        "for kind in p.KINDS: p.find('hello stoq, nothing here\\n', kind, 10)\n"
+        "p.refang('hello stoq'); print(compiled())\n"
+        "print(p.find('see http://example.com/x', 'urls', 10), compiled())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["[]", "[]", "(['http://example.com/x'], 1) ['_URL']"]

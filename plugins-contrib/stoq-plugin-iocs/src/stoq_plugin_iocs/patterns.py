@@ -6,7 +6,18 @@ import functools
 import ipaddress
 import re
 import string
-from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Optional, Pattern, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Pattern,
+    Tuple,
+)
 
 if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList
@@ -26,8 +37,28 @@ def _psl() -> PublicSuffixList:
     return PublicSuffixList()
 
 
+class _Lazy:
+    """A pattern compiled when first used: compiling them all cost ~25 M instructions of every
+    process (more than a tenth of a small file's ``stoq scan``), and text without their anchors
+    (a dot, a colon, an ``@``, a bracket) needs none of them."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self._args = (pattern, flags)
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only for a name not yet set: each method asked for is then kept as an
+        # attribute, so later calls cost what the compiled pattern's own do.
+        value = getattr(re.compile(*self._args), name)
+        setattr(self, name, value)
+        return value
+
+
+def _lazy(pattern: str, flags: int = 0) -> Pattern[str]:
+    return _Lazy(pattern, flags)  # type: ignore[return-value]
+
+
 #: Defanged spellings (one pass, one alternative each) and what each stands for.
-_DEFANG = re.compile(
+_DEFANG = _lazy(
     r"\b(?P<http>hxxp)(?=s?\b)|\b(?P<ftp>fxp)\b"
     r"|(?P<dot>\[(?:\.|dot)\]|\((?:\.|dot)\)|\{(?:\.|dot)\})"
     r"|(?P<scheme>\[://\])|(?P<colon>\[(?::|colon)\])|(?P<at>\[(?:@|at)\]|\((?:@|at)\))",
@@ -40,11 +71,11 @@ _DEFANG = re.compile(
 #: class or ``\b`` (as ``_DEFANG``) costs ~5 to 100 ns a character. ``[.:@dcaxp]`` ignoring
 #: case is these characters in either case and no other.
 _DEFANG_HINTS = (
-    ("[", re.compile(r"\[[.:@dcaDCA]"), (0,)),
-    ("(", re.compile(r"\([.@daDA]"), (0,)),
-    ("{", re.compile(r"\{[.dD]"), (0,)),
-    ("x", re.compile(r"x[pP]"), (2, 1)),
-    ("X", re.compile(r"X[pP]"), (2, 1)),
+    ("[", _lazy(r"\[[.:@dcaDCA]"), (0,)),
+    ("(", _lazy(r"\([.@daDA]"), (0,)),
+    ("{", _lazy(r"\{[.dD]"), (0,)),
+    ("x", _lazy(r"x[pP]"), (2, 1)),
+    ("X", _lazy(r"X[pP]"), (2, 1)),
 )
 _FANGED = {"http": "http", "ftp": "ftp", "dot": ".", "scheme": "://", "colon": ":", "at": "@"}
 
@@ -54,13 +85,11 @@ _FANGED = {"http": "http", "ftp": "ftp", "dot": ".", "scheme": "://", "colon": "
 # match may start: the matches, and their order, are those of ``pattern.finditer(text)``.
 _LABEL = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)"
 _DOMAIN = rf"(?:{_LABEL}\.)+[a-z][a-z0-9-]{{1,62}}"
-_URL = re.compile(r"\b(?:https?|ftp)://[^\s<>\"'`{}|\\^]+", re.IGNORECASE)
-_DOMAIN_RE = re.compile(rf"(?<![\w.@-]){_DOMAIN}(?![\w-])", re.IGNORECASE)
-_EMAIL = re.compile(rf"\b[a-z0-9._%+-]{{1,64}}@{_DOMAIN}\b", re.IGNORECASE)
-_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]|\.\d)")
-_IPV6 = re.compile(
-    r"(?<![0-9a-f:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?![0-9a-f:])", re.IGNORECASE
-)
+_URL = _lazy(r"\b(?:https?|ftp)://[^\s<>\"'`{}|\\^]+", re.IGNORECASE)
+_DOMAIN_RE = _lazy(rf"(?<![\w.@-]){_DOMAIN}(?![\w-])", re.IGNORECASE)
+_EMAIL = _lazy(rf"\b[a-z0-9._%+-]{{1,64}}@{_DOMAIN}\b", re.IGNORECASE)
+_IPV4 = _lazy(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]|\.\d)")
+_IPV6 = _lazy(r"(?<![0-9a-f:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?![0-9a-f:])", re.IGNORECASE)
 #: Hex digits (``[0-9a-f]`` ignoring case is these 22 ASCII characters and nothing else) as
 #: ``x``, every other byte as a space: a hash is a run of 32 or more ``x`` in the translation.
 _HEX_BYTES = b"".join(b"x" if chr(c) in string.hexdigits else b" " for c in range(256))
@@ -102,9 +131,9 @@ def _urls(text: str) -> Iterator[str]:
 
 
 #: The local part of an address, up to its ``@`` (``\Z`` at the search's end position).
-_LOCAL_PART = re.compile(r"[a-z0-9._%+-]+\Z", re.IGNORECASE)
+_LOCAL_PART = _lazy(r"[a-z0-9._%+-]+\Z", re.IGNORECASE)
 #: The rest of ``_EMAIL`` from its ``@``: whether it matches does not depend on the local part.
-_AT_DOMAIN = re.compile(rf"@{_DOMAIN}\b", re.IGNORECASE)
+_AT_DOMAIN = _lazy(rf"@{_DOMAIN}\b", re.IGNORECASE)
 
 
 def _emails(text: str) -> Iterator[str]:
@@ -181,16 +210,14 @@ KINDS: Dict[str, Tuple[Finder, Callable[[str], Optional[str]]]] = {
     "urls": (_urls, _url),
     # A domain ends in a dot, a letter and a letter, digit or hyphen.
     "domains": (
-        _runs(
-            _DOMAIN_RE, ".", re.compile(r"\.[a-z][a-z0-9-]", re.I), re.compile(r"[\w.@-]*", re.I)
-        ),
+        _runs(_DOMAIN_RE, ".", _lazy(r"\.[a-z][a-z0-9-]", re.I), _lazy(r"[\w.@-]*", re.I)),
         public_domain,
     ),
     "emails": (_emails, _email),
-    "ipv4": (_runs(_IPV4, ".", re.compile(r"\.\d"), re.compile(r"[\d.]*")), _ip(4)),
+    "ipv4": (_runs(_IPV4, ".", _lazy(r"\.\d"), _lazy(r"[\d.]*")), _ip(4)),
     # Two of an address's colons with at most four hex digits between them.
     "ipv6": (
-        _runs(_IPV6, ":", re.compile(r":[0-9a-f]{0,4}:", re.I), re.compile(r"[0-9a-f:]*", re.I)),
+        _runs(_IPV6, ":", _lazy(r":[0-9a-f]{0,4}:", re.I), _lazy(r"[0-9a-f:]*", re.I)),
         _ip(6),
     ),
 }
