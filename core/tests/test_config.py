@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
 from pathlib import Path
 
 import pytest
@@ -168,3 +170,26 @@ def test_profile_sits_below_the_file_and_skips_missing_plugins(
     assert set(stoq.settings.always_dispatch) <= installed
     for name in {"hash", "entropy", "mimetype"} - installed:
         assert f"plugin {name!r} from the profile is not installed" in caplog.text
+
+
+def test_each_shipped_profile_is_read_from_a_json_twin_equal_to_its_toml() -> None:
+    """The profiles are written in TOML; the JSON beside each is what a start reads. After
+    editing a profile: python -c "import json, tomllib; print(json.dumps(tomllib.load(
+    open('default.toml', 'rb')), indent=2))" > default.json"""
+    import stoq.settings
+    from stoq.config import read_config_file
+    from stoq.settings import load_profile
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    tomls = sorted((Path(stoq.settings.__file__).parent / "profiles").glob("*.toml"))
+    assert tomls
+    for toml in tomls:
+        expected = tomllib.loads(toml.read_text(encoding="utf-8"))
+        twin = toml.with_suffix(".json")
+        assert json.loads(twin.read_text(encoding="utf-8")) == expected, f"regenerate {twin}"
+        read, parsed = load_profile(toml.stem), read_config_file(toml)
+        assert (read.path, read.core, read.plugins) == (parsed.path, parsed.core, parsed.plugins)

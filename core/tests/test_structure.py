@@ -121,17 +121,18 @@ def test_import_stoq_pulls_in_no_plugin_no_cli_and_no_multiprocessing() -> None:
 
 
 #: Standard-library modules ``stoq scan`` does without (each is milliseconds of every start).
-SCAN_DOES_NOT_IMPORT = ("dataclasses", "inspect", "ast", "dis", "shutil")
+SCAN_DOES_NOT_IMPORT = ("dataclasses", "inspect", "ast", "dis", "shutil", "tomllib", "tomli")
 
 
 def test_stoq_scan_does_not_import_what_it_does_without(tmp_path: Path) -> None:
-    """The engine's scan path (CLI, settings, loader, request) stays off these modules."""
+    """The engine's scan path (CLI, default profile, settings, loader, request) stays off
+    these modules (the profile's plugins too, where they are installed)."""
     sample = tmp_path / "sample.txt"
     sample.write_text("hello stoq\n")
     code = (
         "import sys\n"
         "from stoq.cli import main\n"
-        f"status = main(['scan', '--profile', 'none', '--jsonl', {str(sample)!r}])\n"
+        f"status = main(['scan', '--jsonl', {str(sample)!r}])\n"
         f"print(status, [m for m in {SCAN_DOES_NOT_IMPORT!r} if m in sys.modules], file=sys.stderr)\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE")}
