@@ -53,3 +53,40 @@ def test_killed_consumer_is_replaced_and_its_request_reported(build, tmp_path: P
     assert "'size': 9" not in error["error"] and "size=9" in error["error"]
     assert stoq.consumer_deaths == 1
     assert stoq.responses_with_errors == 1
+
+
+FORK_CHECK = """
+import os
+import threading
+import time
+from stoq import consumers, deadline
+
+assert deadline.call_with_deadline(5.0, lambda: "done") == ("done", False)
+assert deadline.fork_safe_threads(), "the watchdog should run now"
+print(consumers._start_method().get_start_method())
+release = threading.Event()
+other = threading.Thread(target=release.wait)
+other.start()
+print(consumers._start_method().get_start_method())
+release.set()
+other.join()
+for _ in range(200):  # the native thread ends a moment after join() returns
+    if len(os.listdir("/proc/self/task")) == 2:
+        break
+    time.sleep(0.01)
+print(consumers._start_method().get_start_method())
+"""
+
+
+def test_consumers_fork_beside_the_deadline_watchdog_and_spawn_beside_other_threads() -> None:
+    """Run mode's parent has the watchdog from loading its providers: it must still fork (a
+    spawned consumer imports and starts everything again); any other thread means spawn.
+    In a fresh interpreter: the test process may have threads of its own."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", FORK_CHECK], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["fork", "spawn", "fork"]

@@ -28,11 +28,11 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple, TypeVar
 
 from stoq.exceptions import StoqPluginTimeout
 
-__all__ = ["DeadlinePassed", "call_with_deadline"]
+__all__ = ["DeadlinePassed", "call_with_deadline", "fork_safe_threads"]
 
 T = TypeVar("T")
 
@@ -137,6 +137,15 @@ def _reset_after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def fork_safe_threads() -> Set[int]:
+    """Native ids of this module's threads that a fork may copy: the watchdog holds no lock
+    another thread needs, and the child gets a fresh lock and no watchdog (``_reset_after_fork``)."""
+    watchdog = _watchdog
+    if watchdog is None or not watchdog.is_alive() or watchdog.native_id is None:
+        return set()
+    return {watchdog.native_id}
 
 
 def _start_watchdog() -> None:
