@@ -8,7 +8,6 @@ only with ``--log-level debug``.
 
 from __future__ import annotations
 
-import gc
 import importlib
 import logging
 import os
@@ -145,19 +144,7 @@ def _utf8_streams() -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the ``stoq`` command; returns the exit status."""
-    if argv is not None:  # a caller in its own process (tests, scripts)
-        return _main(list(argv))
-    try:
-        return _main(sys.argv[1:])
-    finally:
-        # The process exits next, and the collector's last pass over every object still alive
-        # (modules, plugins: all long-lived) was ~6 % of a small file's `stoq scan`; frozen
-        # objects are skipped. Objects left in reference cycles are then not finalised at exit,
-        # which Python does not promise either.
-        gc.freeze()
-
-
-def _main(argv: List[str]) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     if argv == ["--version"]:
         # Answered before the subcommands (and the engine they import) are loaded: about a
         # tenth of the time building the whole parser takes.
