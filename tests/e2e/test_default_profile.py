@@ -189,6 +189,8 @@ def test_default_profile_through_stoq_scan(chain: Dict[str, bytes], tmp_path: Pa
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
+    # Nothing else on stderr: with gc.freeze() at exit LIEF's nanobind printed leak reports.
+    assert done.stderr == ""
     [line] = done.stdout.splitlines()
     response = json.loads(line)
     # stoq scan records the file it read as the root payload's filename.
