@@ -96,6 +96,14 @@ def test_max_per_kind_is_honoured_and_reported() -> None:
     assert results["skipped"] == ["7 more ipv4 beyond max_per_kind (3)"]
 
 
+def test_a_value_past_max_per_kind_is_counted_once_however_often_it_repeats() -> None:
+    """Four distinct addresses, the last one five times: one more, not five."""
+    content = " ".join(["192.0.2.1", "192.0.2.2", "192.0.2.3"] + ["192.0.2.9"] * 5).encode()
+    results = scan(content, max_per_kind=3).results
+    assert results["ipv4"] == ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
+    assert results["skipped"] == ["1 more ipv4 beyond max_per_kind (3)"]
+
+
 def test_the_public_suffix_list_is_offline(monkeypatch: pytest.MonkeyPatch) -> None:
     """No network at run time: a scan works with sockets refused."""
 

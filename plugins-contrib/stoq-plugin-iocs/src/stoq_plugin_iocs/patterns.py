@@ -226,14 +226,14 @@ HASHES = tuple(_HEX_LENGTHS.values())
 
 def _distinct(values: Iterable[Optional[str]], limit: int) -> Tuple[List[str], int]:
     found: Dict[str, None] = {}
-    total = 0
+    seen = set()  # every distinct value, kept or past the limit: each is counted once
     for value in values:
-        if value is None or value in found:
+        if value is None or value in seen:
             continue
-        total += 1
+        seen.add(value)
         if len(found) < limit:
             found[value] = None
-    return list(found), total
+    return list(found), len(seen)
 
 
 def find(text: str, kind: str, limit: int) -> Tuple[List[str], int]:
