@@ -122,9 +122,26 @@ def _base_format(data: bytes) -> Optional[str]:
     return None
 
 
+def _gzip_not_tar(data: bytes) -> bool:
+    """True when zlib alone shows a gzip does not start with a tar block (most gzips).
+
+    zlib parses the same header and inflates the same first bytes as ``GzipFile``, which
+    either returns these 512 bytes or fails (``_peek`` gives ``b""``): not a tar either way.
+    Anything else (a tar header, a shorter or odd stream, a header past the first 8 KiB read
+    here) is left to ``_peek``.
+    """
+    try:
+        block = zlib.decompressobj(31).decompress(data[:8192], TAR_BLOCK)
+    except zlib.error:
+        return False
+    return len(block) == TAR_BLOCK and not is_tar_header(block)
+
+
 def detect(data: bytes) -> Optional[str]:
     """The archive format of ``data`` (``tar.gz`` etc. for compressed tars), or None."""
     fmt = _base_format(data)
+    if fmt == "gzip" and _gzip_not_tar(data):
+        return fmt
     if fmt in STREAM_OPENERS and is_tar_header(_peek(fmt, data)):
         return _TAR_SUFFIX[fmt]
     return fmt

@@ -22,6 +22,8 @@ def display_name(name: Any) -> Optional[str]:
     """A member name as JSON-safe text: undecodable bytes escaped, never used as a path."""
     if name is None:
         return None
+    if type(name) is str and name.isascii():
+        return name  # nothing to escape (most names): the round trip below would copy it
     if isinstance(name, bytes):
         return name.decode("utf-8", "backslashreplace")
     return str(name).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
@@ -32,6 +34,8 @@ def decoded_name(name: Any) -> Optional[str]:
     escaped), for deriving ``filename``; ``display_name`` keeps the exact bytes, escaped."""
     if name is None:
         return None
+    if type(name) is str and name.isascii():
+        return name
     raw = name if isinstance(name, bytes) else str(name).encode("utf-8", "surrogateescape")
     try:
         return raw.decode("utf-8")
@@ -47,8 +51,9 @@ def describe(exc: BaseException) -> str:
 
 def _unsafe(name: str) -> bool:
     """Whether a name would escape an extraction folder (absolute, drive, or ``..``)."""
-    parts = name.replace("\\", "/").split("/")
-    return name.startswith(("/", "\\")) or bool(_DRIVE.match(name)) or ".." in parts
+    if name.startswith(("/", "\\")) or _DRIVE.match(name):
+        return True
+    return ".." in name and ".." in name.replace("\\", "/").split("/")
 
 
 class MemberSink:

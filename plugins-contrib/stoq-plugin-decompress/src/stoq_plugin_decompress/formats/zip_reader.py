@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from functools import partial
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import pyzipper
 
@@ -24,7 +23,18 @@ NO_PASSWORD = (
 def _read(archive: Any, info: Any, password: Optional[str], x: Extraction, **meta: Any) -> None:
     pwd = password.encode("utf-8") if password is not None else None
     with archive.open(info, pwd=pwd) as member:
-        x.take(info.filename, iter(partial(member.read, CHUNK_SIZE), b""), **meta)
+        x.take(info.filename, _chunks(member), **meta)
+
+
+def _chunks(member: Any) -> Iterator[bytes]:
+    """A member's chunks. ``ZipExtFile.read(n)`` returns fewer than ``n`` bytes only at the
+    end, its CRC checked, so a short chunk is the last: no read of ``b""`` per member."""
+    while True:
+        chunk = member.read(CHUNK_SIZE)
+        if chunk:
+            yield chunk
+        if len(chunk) < CHUNK_SIZE:
+            return
 
 
 def _read_encrypted(archive: Any, info: Any, x: Extraction) -> None:
