@@ -7,6 +7,8 @@ import os
 import random
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -15,8 +17,12 @@ import ppdeep
 import tlsh
 
 from stoq.testing import WorkerConformance, check_hostile_corpus, elf_binary, run_plugin, walk
-from stoq_plugin_fuzzyhash import spamsum
+from stoq_plugin_fuzzyhash import _spamsum, plugin, spamsum
 from stoq_plugin_fuzzyhash.spamsum import ssdeep
+
+# The compiled ssdeep must be there (imported above): py-tlsh already needs a compiler, so
+# every test environment has one, and a broken build must fail here, not run the numpy one.
+compiled_ssdeep = _spamsum.ssdeep
 
 LS = Path(shutil.which("ls") or "/bin/ls").resolve()
 #: ssdeep's form: block size (3 × a power of two), then the two piecewise hashes.
@@ -135,9 +141,108 @@ def test_the_corpus_reaches_every_branch() -> None:
 
 
 def test_ssdeep_is_ppdeeps_hash_character_for_character() -> None:
-    """spamsum gives exactly what the pure-Python reference (ppdeep) gives."""
+    """Both implementations give exactly what the pure-Python reference (ppdeep) gives."""
     for data in reference_corpus():
-        assert ssdeep(data) == ppdeep.hash(data), len(data)
+        expected = ppdeep.hash(data)
+        assert ssdeep(data) == expected, len(data)
+        assert compiled_ssdeep(data) == expected, len(data)
+
+
+def boundary_lengths() -> list:
+    """Lengths where spamsum's behaviour changes: the 7-byte window, and on either side of
+    each first block size's upper limit (3 * 2**k * 64 bytes), up to 6 MiB."""
+    small = [0, 1, 2, 6, 7, 8, 63, 64, 65]
+    return small + [192 * 2**k + d for k in range(16) for d in (-1, 0, 1)]
+
+
+def test_compiled_ssdeep_at_every_boundary_length() -> None:
+    """Random content, runs of one byte and text at each boundary length: the compiled hash
+    equals the numpy one, and ppdeep's up to 64 KiB (ppdeep takes ~1 s per MiB). Runs of one
+    byte and text up to 1 MiB and 64 KiB: random content alone keeps the test fast above."""
+    rng = random.Random(17)
+    words = Path(__file__).read_bytes()
+    for size in boundary_lengths():
+        contents = [rng.randbytes(size)] + ([b"\0" * size] if size <= 1 << 20 else [])
+        if size <= 65536:
+            contents += [b"A" * size, (words * (size // len(words) + 1))[:size]]
+        for data in contents:
+            expected = ssdeep(data)
+            assert compiled_ssdeep(data) == expected, size
+            if size <= 65536:
+                assert expected == ppdeep.hash(data), size
+
+
+def library_files() -> list:
+    """Executables and shared libraries the system ships: 300, their first 64 KiB."""
+    paths = sorted(Path("/usr/bin").glob("*"))[:150] + sorted(Path("/usr/lib").rglob("*.so*"))
+    files = []
+    for path in paths:
+        if len(files) == 300 or not path.is_file():
+            continue
+        try:
+            with path.open("rb") as file:
+                files.append(file.read(65536))
+        except OSError:
+            continue
+    return files
+
+
+def test_compiled_ssdeep_on_system_binaries() -> None:
+    files = library_files()
+    assert len(files) == 300, f"only {len(files)} files under /usr/bin and /usr/lib"
+    for index, data in enumerate(files):
+        expected = ssdeep(data)
+        assert compiled_ssdeep(data) == expected, index
+        if index % 25 == 0:
+            assert expected == ppdeep.hash(data), index
+
+
+def test_compiled_ssdeep_takes_any_bytes_like_object() -> None:
+    data = elf_binary()
+    expected = ssdeep(data)
+    assert compiled_ssdeep(bytearray(data)) == expected
+    assert compiled_ssdeep(memoryview(data)) == expected
+    try:
+        compiled_ssdeep("text")  # type: ignore[arg-type]
+    except TypeError:
+        pass
+    else:
+        raise AssertionError("a str was hashed")
+
+
+def test_the_plugin_runs_the_compiled_ssdeep() -> None:
+    assert plugin.ssdeep is compiled_ssdeep
+    assert hashes(elf_binary())["ssdeep"] == ppdeep.hash(elf_binary())
+
+
+#: Imports the plugin with its compiled module hidden, as on a machine without a C compiler.
+WITHOUT_EXTENSION = """
+import sys
+from importlib.abc import MetaPathFinder
+
+class NoExtension(MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "stoq_plugin_fuzzyhash._spamsum":
+            raise ImportError("no compiled ssdeep")
+        return None
+
+sys.meta_path.insert(0, NoExtension())
+from stoq.testing import run_plugin
+from stoq_plugin_fuzzyhash import plugin, spamsum
+assert plugin.ssdeep is spamsum.ssdeep, plugin.ssdeep
+print(run_plugin("fuzzyhash", "scan", sys.stdin.buffer.read()).results["ssdeep"])
+"""
+
+
+def test_without_the_extension_the_numpy_ssdeep_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_EXTENSION],
+        input=elf_binary(),
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().strip() == ppdeep.hash(elf_binary())
 
 
 def test_ssdeep_in_small_chunks_is_the_same(monkeypatch) -> None:
