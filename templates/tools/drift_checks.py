@@ -27,6 +27,18 @@ SUITES = {
 FREE_PROJECT_KEYS = {"version", "dependencies", "optional-dependencies"}
 #: [project] keys a plugin may add that the template does not render: commands it ships.
 EXTRA_PROJECT_KEYS = {"scripts"}
+#: The build system of a plugin that compiles an extension (its setup.py): hatchling cannot.
+SETUPTOOLS_BUILD = {"requires": ["setuptools>=77"], "build-backend": "setuptools.build_meta"}
+
+
+def _compiled(template: Dict[str, Any]) -> Dict[str, Any]:
+    """The rendered pyproject as a plugin with a setup.py has it: setuptools builds it, finds
+    the src/ package itself (no hatch wheel target), and refuses licence classifiers beside
+    the SPDX ``license`` (setuptools>=77), so the template's is left out."""
+    project = dict(template["project"])
+    project["classifiers"] = [c for c in project["classifiers"] if not c.startswith("License ::")]
+    tool = {k: v for k, v in template.get("tool", {}).items() if k != "hatch"}
+    return {**template, "build-system": SETUPTOOLS_BUILD, "project": project, "tool": tool}
 
 
 def _requirement_names(requirements: Any) -> Dict[str, str]:
@@ -63,12 +75,19 @@ def _table_paths(table: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
 
 
 def compare_pyproject(actual: Path, rendered: Path) -> List[str]:
-    """Same tables and keys; same build system, metadata, entry point and wheel target."""
+    """Same tables and keys; same build system, metadata, entry point and wheel target (those of
+    :func:`_compiled` for a plugin that compiles an extension)."""
     have, want = load_toml(actual), load_toml(rendered)
+    if (actual.parent / "setup.py").is_file():
+        want = _compiled(want)
     diffs = [
         f"pyproject.toml: table [{k}] is not in the template" for k in sorted(set(have) - set(want))
     ]
-    diffs += [f"pyproject.toml: table [{k}] is missing" for k in sorted(set(want) - set(have))]
+    diffs += [
+        f"pyproject.toml: table [{k}] is missing"
+        for k in sorted(set(want) - set(have))
+        if want[k] != {}  # [tool] without hatch's table (_compiled)
+    ]
     if have.get("build-system") != want["build-system"]:
         diffs.append(
             f"pyproject.toml: [build-system] is {have.get('build-system')}, template has {want['build-system']}"
