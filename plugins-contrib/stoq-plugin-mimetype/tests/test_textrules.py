@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import bz2
 import gzip
+import io
 import json
+import lzma
 import random
+import struct
+import tarfile
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Callable, Iterator, List, Optional, Tuple
 
@@ -13,7 +20,14 @@ import pytest
 from stoq_plugin_mimetype import plugin, textrules
 from stoq_plugin_mimetype.libmagic import database_path
 from stoq_plugin_mimetype.plugin import HEAD_BYTES, TEXT_LIMIT, load_libmagic
-from stoq_plugin_mimetype.textrules import TEXT_BYTES, RuleSet, byte_mask, read_rules, regex_needs
+from stoq_plugin_mimetype.textrules import (
+    TEXT_BYTES,
+    RuleSet,
+    binary,
+    byte_mask,
+    read_rules,
+    regex_needs,
+)
 
 magic = pytest.importorskip("magic")
 DATABASE = database_path()
@@ -22,6 +36,9 @@ pytestmark = pytest.mark.skipif(DATABASE is None, reason="libmagic's database is
 WORDS = ["stoq", "payload", "archive", "member", "scan", "plugin", "invoice", "report", "the"]
 #: Per folder: how many files (every n-th, sorted), at most this size.
 FOLDERS = {"/etc": 500, "/usr/share/common-licenses": 40, "/usr/share/doc": 500, "/usr/bin": 300}
+#: Folders of binary files (shared libraries, compressed documentation, images, Python
+#: bytecode, terminfo, gettext catalogues): how many files of each.
+BINARY_FOLDERS = {"/usr/lib": 600, "/usr/share": 600, "/usr/bin": 150}
 MAX_FILE = 256 * 1024
 
 
@@ -116,6 +133,98 @@ def shipped() -> Iterator[Tuple[str, bytes]]:
                     yield str(path), path.read_bytes()
             except OSError:
                 continue
+
+
+def _png(rng: random.Random, side: int) -> bytes:
+    """An RGB PNG of random pixels (signature, IHDR, IDAT, IEND, each CRC'd)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    rows = b"".join(b"\x00" + rng.randbytes(side * 3) for _ in range(side))
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    idat = chunk(b"IDAT", zlib.compress(rows))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + idat + chunk(b"IEND", b"")
+
+
+def _archive(kind: str, members: List[Tuple[str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    if kind == "zip":
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, content in members:
+                archive.writestr(name, content)
+    else:
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            for name, content in members:
+                info = tarfile.TarInfo(name)
+                info.size = len(content)
+                archive.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def generated_binary() -> Iterator[Tuple[str, bytes]]:
+    """Binary formats, random bytes (also after each format's first bytes), content with NULs
+    that starts like text, text only before trailing NULs, UTF-16/32 with byte-order marks,
+    and an ID3 tag whose ``indirect`` finds another format after it."""
+    rng = random.Random(16)
+    text = words(rng, 3000).encode()
+    formats = {
+        "gzip": gzip.compress(text, mtime=0),
+        "gzip mtime": gzip.compress(text),
+        "bzip2": bz2.compress(text),
+        "xz": lzma.compress(text),
+        "zip": _archive("zip", [("a.txt", text), ("b.bin", rng.randbytes(500))]),
+        "tar": _archive("tar", [("a.txt", text)]),
+        "png": _png(rng, 20),
+        "pdf": b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Length 9 >>\nstream\n\0\x01x\nendstream\n",
+        "elf": Path("/usr/bin/env").read_bytes(),
+        "id3 gzip": b"ID3\x03\x00\x00\x00\x00\x00\x00" + gzip.compress(text, mtime=0),
+        "id3 mpeg": b"ID3\x03\x00\x00\x00\x00\x00\x00" + (b"\xff\xfb\x90\x00" + bytes(413)) * 3,
+        "jpeg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+        + rng.randbytes(300),
+        "utf-16le": "\ufeffstoq payload\n".encode("utf-16-le"),
+        "utf-16be": "\ufeffstoq payload\n".encode("utf-16-be"),
+        "utf-32le": "\ufeffstoq payload\n".encode("utf-32-le"),
+        "utf-32be": "\ufeffstoq payload\n".encode("utf-32-be"),
+        "utf-7 nul": b"+/v8 x\0y",
+        "text then nuls": text + bytes(100),
+        "text nul text": text[:200] + b"\0" + text[200:],
+        "script nul": b"#!/bin/sh\necho hi\n\0\x01\x02",
+        "html nul": b"<!DOCTYPE html>\n<html>\0</html>\n",
+        "json nul": b'{"a": "\0"}',
+        "nul after 64k": text * 30 + b"\0x",
+        "nul first": b"\0" + text,
+        "two bytes": b"\0\x01",
+        "nuls": bytes(3000),
+    }
+    yield from formats.items()
+    for name, content in list(formats.items()):
+        for size in (4, 16, 100):
+            yield f"{name} head {size} + random", content[:size] + rng.randbytes(2000)
+    for size in (2, 3, 15, 16, 17, 82, 83, 600, 2000, 9000):
+        for number in range(3):
+            yield f"random {size} #{number}", rng.randbytes(size)
+    for first in range(256):
+        yield f"random from {first}", bytes([first]) + rng.randbytes(700) + b"\0"
+
+
+def shipped_binary() -> Iterator[Tuple[str, bytes]]:
+    """Binary files the system ships: every n-th regular file of each folder."""
+    for folder, count in BINARY_FOLDERS.items():
+        paths = sorted(p for p in Path(folder).rglob("*") if p.is_file() and not p.is_symlink())
+        found = 0
+        for path in paths[:: max(1, len(paths) // (count * 3))]:
+            try:
+                content = path.read_bytes()[:HEAD_BYTES]
+            except OSError:
+                continue
+            if binary(content):
+                found += 1
+                yield str(path), content
+            if found == count:
+                break
 
 
 def differences(
@@ -227,3 +336,75 @@ def test_text_handles_are_built_and_reused(eager: None, monkeypatch: pytest.Monk
     for _ in range(20):
         assert identify(words(rng, 2000).encode()) == ("text/plain", "ASCII text")
     assert len(built) == 2 and 0 < built[1] < Path(str(DATABASE)).stat().st_size
+
+
+@pytest.fixture
+def every_database(eager: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every database a payload asks for is built and kept: the corpus exercises each."""
+    monkeypatch.setattr(plugin, "DATABASES", 10_000)
+    monkeypatch.setattr(plugin, "BUILD_EVERY", 1)
+
+
+def test_binary_answers_equal_the_whole_database(every_database: None) -> None:
+    """Binary files from /usr/lib, /usr/share and /usr/bin (ELF, gzip, PNG, bytecode,
+    terminfo, catalogues, ...) and generated formats, random bytes and near misses: identical
+    MIME types and descriptions with the databases built for their first bytes."""
+    corpus = [*generated_binary(), *shipped_binary()]
+    assert sum(binary(content) for _, content in corpus) > 1400
+    assert differences(load_libmagic(), corpus) == []
+
+
+def test_binary_is_what_libmagic_calls_binary() -> None:
+    """Content said to be binary has libmagic's encoding 'binary' (no text pass); content
+    with NULs that libmagic reads as text (byte-order marks, trailing NULs) is not binary."""
+    encoding = magic.Magic(mime_encoding=True)
+    corpus = dict(generated_binary())
+    for name, content in corpus.items():
+        if binary(content):
+            assert encoding.from_buffer(content) == "binary", name
+    for name in ("utf-16le", "utf-16be", "utf-32le", "utf-32be", "text then nuls", "nul after 64k"):
+        assert not binary(corpus[name]), name
+    assert binary(corpus["text nul text"]) and binary(corpus["gzip"])
+
+
+@pytest.mark.parametrize("broken", ["positions", "indirect"])
+def test_a_wrong_binary_analysis_is_caught(
+    every_database: None, monkeypatch: pytest.MonkeyPatch, broken: str
+) -> None:
+    """The comparison can fail: positions read one byte off, or an ``indirect`` ignored (an
+    ID3 tag followed by gzip loses its 'contains: gzip compressed data')."""
+    if broken == "positions":
+        real = textrules.record_positions
+        shifted = lambda record: tuple((p + 1, a) for p, a in real(record))  # noqa: E731
+        monkeypatch.setattr(textrules, "record_positions", shifted)
+    else:
+        monkeypatch.setattr(textrules, "INDIRECT", -1)
+        monkeypatch.setattr(textrules, "_indirect_names", lambda named: frozenset())
+    found = differences(load_libmagic(), list(generated_binary()))
+    assert len(found) > (10 if broken == "positions" else 0)
+    assert broken == "positions" or any(name.startswith("id3 gzip") for name in found)
+
+
+def test_binary_handles_are_built_and_shared(eager: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Random bytes share one small database whatever their first byte; gzip gets its own."""
+    from stoq_plugin_mimetype import libmagic
+
+    built: List[int] = []
+
+    class Counted(libmagic.Libmagic):
+        def __init__(self, database: Optional[bytes] = None) -> None:
+            super().__init__(database)
+            built.append(len(database) if database is not None else 0)
+
+    monkeypatch.setattr(libmagic, "Libmagic", Counted)
+    identify = load_libmagic()
+    rng = random.Random(2)
+    corpus = [(f"random {n}", rng.randbytes(2000) + b"\0") for n in range(40)]
+    assert differences(identify, corpus) == []
+    formats = sum(identify(content)[1] != "data" for _, content in corpus)  # by chance
+    assert formats < 5 and len(built) <= 2 + formats
+    before = len(built)
+    gzips = [(f"gzip {n}", gzip.compress(words(rng, 900).encode(), mtime=0)) for n in range(5)]
+    assert differences(identify, gzips) == []
+    full = Path(str(DATABASE)).stat().st_size
+    assert len(built) == before + 1 and all(0 < size < full // 2 for size in built[1:])

@@ -142,7 +142,12 @@ class Libmagic:
                 self._flags = flags
             answer = self._lib.magic_buffer(self._handle, content, len(content))
             if answer is None:
-                raise OSError(f"libmagic: {self._lib.magic_error(self._handle)!r}")
+                error = self._lib.magic_error(self._handle)
+                if error is None and flags & MAGIC_MIME_TYPE:
+                    # A rule without a MIME type matched first and libmagic printed nothing
+                    # (``file --mime-type`` prints "ERROR: (null)"): python-magic's answer.
+                    return "application/octet-stream"
+                raise OSError(f"libmagic: {error!r}")
         # The description may quote the file's own bytes (a document title) in any charset.
         return str(answer.decode("utf-8", "backslashreplace"))
 

@@ -31,10 +31,11 @@ MIME_OF_DESCRIPTION = {
 #: ASCII text up to this size gets a database without the rules it cannot match (above it,
 #: looking for the bytes those rules need costs more than it saves).
 TEXT_LIMIT = 64 * 1024
-#: Databases kept at once (~5 MB each) and byte sets remembered. A database is built (~10 ms)
-#: for a byte set seen BUILD_AFTER times, and beyond the first DATABASES builds at most one
-#: per BUILD_EVERY texts (a stream of ever new byte sets costs at most ~1%). The rules are read
-#: (~50 ms) at the READ_AFTER-th text: a short run never pays for them.
+#: Databases kept at once per kind of content (text, binary; ~3-8 MB each) and databases
+#: asked for remembered. A database is built (~10 ms) once asked for BUILD_AFTER times, and
+#: beyond the first DATABASES builds at most one per BUILD_EVERY payloads of its kind (a
+#: stream of ever new byte sets costs at most ~1%). The rules are read (~90 ms) at the
+#: READ_AFTER-th payload: a short run never pays for them.
 DATABASES, BYTE_SETS, BUILD_AFTER, BUILD_EVERY, READ_AFTER = 6, 256, 3, 1000, 16
 #: Lowercase letters and digits count as present (nearly every text has most of them; gating
 #: on each would give each text its own database), uppercase letters all or none.
@@ -49,24 +50,77 @@ if TYPE_CHECKING:
 
 
 def mime_of_description(description: str) -> Optional[str]:
-    """The MIME type a description implies, or None when only libmagic can tell."""
-    return MIME_OF_DESCRIPTION.get(description.split(",", 1)[0])
+    """The MIME type a description implies, or None when only libmagic can tell.
+
+    libmagic's encoding check names Unicode text ``Unicode text, <encoding> text``; rules of
+    its database print ``Unicode text, UTF-7`` (or UTF-32, SCSU, UTF-8-EBCDIC) alone, and the
+    MIME type then depends on the content (``+/v8`` then a NUL: application/octet-stream).
+    """
+    first, _, rest = description.partition(",")
+    if first == "Unicode text" and " text" not in rest:
+        return None
+    return MIME_OF_DESCRIPTION.get(first)
 
 
-class TextHandles:
-    """libmagic handles whose databases leave out the rules a given ASCII text cannot match
-    (``textrules``): the same answers, a fifth of the instructions on plain text. Keyed by
-    the bytes the text holds (letters and digits aside), then by the rules kept; bounded.
-    The rules are read at the READ_AFTER-th text; without them every text gets ``full``."""
+class Handles:
+    """libmagic handles whose databases leave out rules (``textrules``), keyed by the rules
+    kept, at most DATABASES; any cached one with all the rules a content can match serves it
+    (more rules than needed answer the same), the one with the fewest first."""
 
     def __init__(self, full: Libmagic) -> None:
         self._full = full
-        self._texts = self._built = 0
-        self._rules: Optional[RuleSet] = None
-        self._bytes: List[int] = []
-        self._seen: Dict[int, Tuple[int, int]] = {}  # byte set: (rules kept, times seen)
+        self._asked = self._built = 0
+        self._seen: Dict[int, int] = {}  # rules wanted: times asked for
         self._handles: OrderedDict[int, Libmagic] = OrderedDict()  # by the rules kept
         self._sizes: Dict[int, int] = {}  # how many rules each handle's database has
+        self._lock = threading.Lock()
+
+    def get(self, rules: RuleSet, kept: int, wanted: int) -> Libmagic:
+        """A handle with every rule of ``kept``: a cached one, else one built with ``wanted``
+        (a superset of ``kept``) once asked for BUILD_AFTER times, else the whole database."""
+        from .libmagic import Libmagic
+
+        with self._lock:
+            self._asked += 1
+            handle = self._superset(kept)
+            if handle is not None:
+                return handle
+            seen = self._seen.get(wanted, 0) + 1
+            if len(self._seen) >= BYTE_SETS:
+                self._seen.clear()
+            self._seen[wanted] = seen
+            if seen < BUILD_AFTER or self._built >= DATABASES + self._asked // BUILD_EVERY:
+                return self._full
+            self._built += 1
+            handle = self._handles[wanted] = Libmagic(rules.database(wanted))
+            self._sizes[wanted] = bin(wanted).count("1")
+            if len(self._handles) > DATABASES:
+                del self._sizes[self._handles.popitem(last=False)[0]]
+            return handle
+
+    def _superset(self, kept: int) -> Optional[Libmagic]:
+        """The cached handle with the fewest rules that has all of ``kept``, marked as used."""
+        fitting = [rules for rules in self._handles if not kept & ~rules]
+        if not fitting:
+            return None
+        best = min(fitting, key=self._sizes.__getitem__)
+        self._handles.move_to_end(best)
+        return self._handles[best]
+
+
+class Shortcuts:
+    """The handle for a payload: for ASCII text a database without the rules it cannot match,
+    keyed by the bytes the text holds (letters and digits aside); for binary content one
+    without the rules its first bytes exclude (``textrules``); else the whole database. The
+    rules are read at the READ_AFTER-th payload; without them every payload gets ``full``."""
+
+    def __init__(self, full: Libmagic) -> None:
+        self._full = full
+        self._payloads = 0
+        self._rules: Optional[RuleSet] = None
+        self._bytes: List[int] = []
+        self._kept: Dict[int, int] = {}  # a text's byte set: the rules it can match
+        self._texts, self._binaries = Handles(full), Handles(full)
         self._lock = threading.Lock()
 
     def _read(self) -> None:
@@ -83,64 +137,54 @@ class TextHandles:
         grouped = ALWAYS_PRESENT | UPPERCASE
         self._bytes = [b for b in TEXT_BYTES if needed >> b & 1 and not grouped >> b & 1]
 
-    def get(self, text: bytes) -> Libmagic:
-        """The handle for ``text`` (ASCII text by libmagic's definition)."""
-        from .libmagic import Libmagic
-
+    def _ready(self) -> Optional[RuleSet]:
         with self._lock:
-            self._texts += 1
-            if self._texts == READ_AFTER:
+            self._payloads += 1
+            if self._payloads == READ_AFTER:
                 self._read()
-            if self._rules is None:
+            return self._rules
+
+    def get(self, head: bytes) -> Libmagic:
+        """The handle for ``head`` (what libmagic is given of a payload)."""
+        from .textrules import TEXT_BYTES, binary
+
+        if len(head) < 2:
+            return self._full
+        if len(head) <= TEXT_LIMIT and not head.translate(None, TEXT_BYTES):
+            rules = self._ready()
+            return self._full if rules is None else self._text(rules, head)
+        if binary(head):
+            rules = self._ready()
+            if rules is None:
                 return self._full
+            kept, wanted = rules.binary_keeps(head)
+            return self._binaries.get(rules, kept, wanted)
+        return self._full
+
+    def _text(self, rules: RuleSet, text: bytes) -> Libmagic:
         present = ALWAYS_PRESENT | (UPPERCASE if text != text.lower() else 0)
         for value in self._bytes:
             if value in text:
                 present |= 1 << value
         with self._lock:
-            kept, seen = self._seen.get(present) or (self._rules.keeps(present), 0)
-            if len(self._seen) >= BYTE_SETS:
-                self._seen.clear()
-            self._seen[present] = kept, seen + 1
-            handle = self._superset(kept)
-            if handle is not None:
-                return handle
-            if seen + 1 < BUILD_AFTER or self._built >= DATABASES + self._texts // BUILD_EVERY:
-                return self._full
-            self._built += 1
-            handle = self._handles[kept] = Libmagic(self._rules.database(kept))
-            self._sizes[kept] = bin(kept).count("1")
-            if len(self._handles) > DATABASES:
-                del self._sizes[self._handles.popitem(last=False)[0]]
-            return handle
-
-    def _superset(self, kept: int) -> Optional[Libmagic]:
-        """The cached handle with the fewest rules that has all of ``kept`` (more rules than
-        needed answer the same), marked as used."""
-        fitting = [rules for rules in self._handles if not kept & ~rules]
-        if not fitting:
-            return None
-        best = min(fitting, key=self._sizes.__getitem__)
-        self._handles.move_to_end(best)
-        return self._handles[best]
+            kept = self._kept.get(present)
+            if kept is None:
+                if len(self._kept) >= BYTE_SETS:
+                    self._kept.clear()
+                kept = self._kept[present] = rules.keeps(present)
+        return self._texts.get(rules, kept, kept)
 
 
 def load_libmagic() -> Identify:
     """A libmagic-backed identify function; OSError when libmagic is missing."""
     from .libmagic import MAGIC_MIME_TYPE, MAGIC_NONE, Libmagic
-    from .textrules import TEXT_BYTES
 
     full = Libmagic()
-    texts = TextHandles(full)
-
-    def handle_for(head: bytes) -> Libmagic:
-        if 1 < len(head) <= TEXT_LIMIT and not head.translate(None, TEXT_BYTES):
-            return texts.get(head)
-        return full
+    shortcuts = Shortcuts(full)
 
     def identify(content: bytes) -> Tuple[str, str]:
         head = content[:HEAD_BYTES]
-        libmagic = handle_for(head)
+        libmagic = shortcuts.get(head)
         description = libmagic.identify(head, MAGIC_NONE)
         mimetype = mime_of_description(description) or libmagic.identify(head, MAGIC_MIME_TYPE)
         return mimetype, description

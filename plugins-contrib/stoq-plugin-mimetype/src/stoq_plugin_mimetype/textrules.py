@@ -15,6 +15,21 @@ cannot match it. The patterns analysed: ``string`` and ``search`` compared for e
 ``regex`` (POSIX extended; what the expression requires at its top level), and equality of
 fixed-size integers with no mask or an AND mask. Every other rule is kept.
 
+Binary content (``binary``): content holding a NUL byte in its first 64 KiB, after its trailing
+NULs are trimmed, and not starting with a UTF-16 or UTF-32 byte-order mark, is text in no
+encoding libmagic knows (its ``file_encoding``, run once on the buffer and once more on it
+trimmed, looks at 64 KiB), so only the binary pass runs, on the content's own bytes. It skips
+every top-level rule not flagged as a binary test. A top-level rule at a fixed offset (not
+indirect, not from the end) comparing with ``=`` reads known bytes of the content: an exact
+``string`` (no case or whitespace flag; each pattern byte against the content's byte, up to
+the rule's range), an integer with no mask or an AND mask (in its byte order; an unsigned
+``<`` needs the value's high bytes zero). Such a rule cannot match when a content byte at
+one of its positions is not one it allows; a ``search`` with a bounded range and no case or
+whitespace flag needs its pattern's bytes in its window. One more condition: a rule holding
+an ``indirect`` (itself or through ``use``) runs every top-level rule again on the content
+from an offset, where the positions differ, so a database may leave rules out only when none
+of the rules that can match the content holds one (``RuleSet.binary_keeps``).
+
 The database is read from libmagic's compiled file (``magic.mgc``, format version 18:
 a header and 376-byte records, top-level rules at continuation level 0, the first set
 holding the rules tried on buffers and the second the named ones ``use`` calls).
@@ -24,9 +39,10 @@ from __future__ import annotations
 
 import string
 import struct
-from typing import Dict, Iterator, List, Optional, Tuple
+import sys
+from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
 
-__all__ = ["TEXT_BYTES", "RuleSet", "read_rules", "regex_needs"]
+__all__ = ["TEXT_BYTES", "RuleSet", "binary", "read_rules", "regex_needs"]
 
 MAGIC_NUMBER, VERSION, RECORD = 0xF11E041C, 18, 376
 #: Bytes that make content ASCII text for libmagic (its ``text_chars`` table, below 0x80).
@@ -37,6 +53,18 @@ SPACE = frozenset(b" \t\n\v\f\r")
 FOLD_LOWER, FOLD_UPPER = 0x4, 0x8
 FOLD_BOTH = FOLD_LOWER | FOLD_UPPER
 STRING, REGEX, SEARCH = 5, 17, 20
+INDIRECT, NAME, USE = 41, 45, 46
+#: A record's flags: offset read from the content, offset from the end, unsigned comparison,
+#: tried by the binary pass. libmagic's /W and /w string flags (whitespace matches runs).
+INDIR, OFFNEGATIVE, UNSIGNED, BINTEST = 0x01, 0x80, 0x08, 0x20
+WHITESPACE = 0x1 | 0x2
+BIG_ENDIAN, LITTLE_ENDIAN = {7, 8, 26}, {10, 11, 25}
+#: libmagic's FILE_ENCODING_MAX: how much of a buffer its encoding check reads.
+ENCODING_MAX = 64 * 1024
+#: Byte-order marks of UTF-16 and UTF-32 (the only text libmagic finds with NUL bytes).
+MARKS = (b"\xff\xfe", b"\xfe\xff", b"\0\0\xfe\xff")
+#: Binary content: the positions read at the start and the bytes bounded searches look at.
+POSITIONS, WINDOW = 16, 64
 #: Integer types and their sizes: byte, short, long, quad, each native, big- and little-endian.
 INTEGERS = {1: 1, 2: 2, 4: 4, 24: 8, 7: 2, 8: 4, 26: 8, 10: 2, 11: 4, 25: 8}
 CLASSES = {
@@ -53,6 +81,16 @@ CLASSES = {
 
 #: A rule's needs: every mask (a set of bytes, as bits) must meet the content's bytes.
 Needs = Tuple[int, ...]
+#: Where a rule reads the content and the bytes (as bits) it allows there.
+Positions = Tuple[Tuple[int, int], ...]
+
+
+def binary(head: bytes) -> bool:
+    """Whether libmagic runs only its binary pass on ``head`` (see the module's docstring)."""
+    if head.startswith(MARKS):
+        return False
+    trimmed = len(head.rstrip(b"\0")) if head[-1:] == b"\0" else len(head)
+    return head.find(b"\0", 0, min(trimmed, ENCODING_MAX)) >= 0
 
 
 class Unsupported(ValueError):
@@ -206,6 +244,86 @@ def record_needs(record: bytes) -> Needs:
     return ()
 
 
+def allowed(mask: int, value: int) -> int:
+    """The bytes (as bits) ``b`` with ``b & mask == value``."""
+    if mask == 0xFF:
+        return 1 << value
+    return sum(1 << b for b in range(256) if b & mask == value)
+
+
+def record_positions(record: bytes) -> Positions:
+    """Where the top-level rule in ``record`` reads the content at a fixed offset and which
+    bytes it allows there; () when unknown."""
+    relation, length, kind, flag = record[4], record[5], record[6], record[2]
+    offset = struct.unpack_from("=i", record, 12)[0]
+    if flag & (INDIR | OFFNEGATIVE) or offset < 0:
+        return ()
+    if kind == STRING and relation == ord("="):
+        count, flags = struct.unpack_from("=II", record, 24)
+        if flags & (WHITESPACE | FOLD_BOTH):
+            return ()
+        copied = count if 0 < count < 127 else 127  # the bytes libmagic copies, NUL after
+        pattern = record[32 : 32 + min(length, copied)]
+        return tuple((offset + i, 1 << b) for i, b in enumerate(pattern))
+    if kind not in INTEGERS or record[9] != 0 or relation not in b"=<":
+        return ()
+    size = INTEGERS[kind]
+    mask, number = struct.unpack_from("=QQ", record, 24)
+    masks = (mask or (1 << 64) - 1).to_bytes(8, "little")[:size]
+    if relation == ord("="):
+        values, significant = number.to_bytes(8, "little")[:size], range(size)
+    elif flag & UNSIGNED:  # below the value: the bytes above its highest are zero
+        values, significant = bytes(size), range((number.bit_length() + 7) // 8, size)
+    else:
+        return ()
+    order = "big" if kind in BIG_ENDIAN else "little" if kind in LITTLE_ENDIAN else sys.byteorder
+    return tuple(
+        (offset + (j if order == "little" else size - 1 - j), allowed(masks[j], values[j]))
+        for j in significant
+        if masks[j]
+    )
+
+
+def record_window(record: bytes) -> Optional[Tuple[int, bytes]]:
+    """Where the window of a bounded ``search`` in ``record`` ends, and its pattern (whose
+    bytes the window must hold)."""
+    relation, length, kind, flag = record[4], record[5], record[6], record[2]
+    offset = struct.unpack_from("=i", record, 12)[0]
+    count, flags = struct.unpack_from("=II", record, 24)
+    if kind != SEARCH or relation != ord("=") or flag & (INDIR | OFFNEGATIVE) or offset < 0:
+        return None
+    if not count or flags & (WHITESPACE | FOLD_BOTH):
+        return None
+    pattern = record[32 : 32 + min(length, 128)]
+    return offset + count + len(pattern), pattern
+
+
+def _name(record: bytes) -> bytes:
+    """The name a ``name`` record defines or a ``use`` record calls (``^``: byte-swapped)."""
+    return record[32:160].split(b"\0", 1)[0].lstrip(b"^")
+
+
+def _indirect_names(named: bytes) -> FrozenSet[bytes]:
+    """The named rules that hold an ``indirect``, themselves or through ``use``."""
+    holds: Dict[bytes, bool] = {}
+    calls: Dict[bytes, Set[bytes]] = {}
+    current = b""
+    for start in range(0, len(named), RECORD):
+        record = named[start : start + RECORD]
+        if record[6] == NAME and record[0] == record[1] == 0:
+            current = _name(record)
+        holds[current] = holds.get(current, False) or record[6] == INDIRECT
+        if record[6] == USE:
+            calls.setdefault(current, set()).add(_name(record))
+    found = {name for name, indirect in holds.items() if indirect}
+    grown = True
+    while grown:
+        more = {name for name, used in calls.items() if name not in found and used & found}
+        found |= more
+        grown = bool(more)
+    return frozenset(found)
+
+
 class RuleSet:
     """The compiled database split into top-level rules (each with its continuations), with
     what each needs; builds the database that keeps only the rules a content can match."""
@@ -229,6 +347,77 @@ class RuleSet:
         for position, (_, needs) in enumerate(self.rules):
             for mask in needs:
                 self._needing[mask] = self._needing.get(mask, 0) | 1 << position
+        self._read_binary(self._named)
+
+    def _read_binary(self, named: bytes) -> None:
+        """What binary content needs: the rules its pass tries, those holding an ``indirect``,
+        by content position the bytes each rule allows, what bounded searches need."""
+        indirect = _indirect_names(named)
+        self._binary = self._indirect = 0
+        self._at: Dict[int, Dict[int, int]] = {}  # position: {bytes allowed: rules}
+        windows: List[Tuple[int, bytes]] = []
+        for position, (rule, _) in enumerate(self.rules):
+            bit, first = 1 << position, rule[:RECORD]
+            self._binary |= bit if first[2] & BINTEST else 0
+            for start in range(0, len(rule), RECORD):
+                record = rule[start : start + RECORD]
+                if record[6] == INDIRECT or (record[6] == USE and _name(record) in indirect):
+                    self._indirect |= bit
+            for where, bytes_allowed in record_positions(first):
+                group = self._at.setdefault(where, {})
+                group[bytes_allowed] = group.get(bytes_allowed, 0) | bit
+            window = record_window(first)
+            if window is not None and window[0] <= WINDOW:
+                windows.append((bit, window[1]))
+        #: Positions read: the first POSITIONS, and wherever a rule with an indirect reads.
+        self._positions = [
+            where
+            for where, group in sorted(self._at.items())
+            if where < POSITIONS or any(rules & self._indirect for rules in group.values())
+        ]
+        self._excluded: Dict[Tuple[int, int], int] = {}
+        #: Bounded searches of rules with an indirect (which otherwise disable the analysis).
+        self._in_window = [(bit, needs) for bit, needs in windows if bit & self._indirect]
+        #: The rules random bytes match at the positions read with odds above 1 in 65,536: the
+        #: rest of a shared database, which most content no rule starts with can use.
+        odds = [1.0] * len(self.rules)
+        for where in self._positions:
+            for bytes_allowed, rules in self._at[where].items():
+                share = bin(bytes_allowed).count("1") / 256
+                while rules:
+                    lowest = rules & -rules
+                    odds[lowest.bit_length() - 1] *= share
+                    rules ^= lowest
+        likely = sum(1 << position for position, odd in enumerate(odds) if odd > 2**-16)
+        self._shared = self._binary & likely & ~self._indirect
+
+    def _excluding(self, where: int, value: int) -> int:
+        """The rules (bits) that cannot match content holding ``value`` at ``where``."""
+        key = where, value
+        if key not in self._excluded:
+            excluded = 0
+            for bytes_allowed, rules in self._at[where].items():
+                if not bytes_allowed >> value & 1:
+                    excluded |= rules
+            self._excluded[key] = excluded
+        return self._excluded[key]
+
+    def binary_keeps(self, head: bytes) -> Tuple[int, int]:
+        """Which rules binary content (``binary(head)``) can match, and the superset of them
+        to build a database with, which content no rule starts with shares."""
+        dropped = 0
+        for where in self._positions:
+            if where >= len(head):
+                break
+            dropped |= self._excluding(where, head[where])
+        window = head[:WINDOW]
+        for bit, pattern in self._in_window:
+            if pattern.translate(None, window):  # a byte of the pattern is not in the window
+                dropped |= bit
+        kept = self._binary & ~dropped
+        if kept & self._indirect:
+            return self._binary, self._binary
+        return kept, kept | self._shared
 
     @staticmethod
     def _rule_ends(database: bytes, count: int) -> Iterator[int]:
