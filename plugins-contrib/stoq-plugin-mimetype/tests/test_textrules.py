@@ -104,6 +104,8 @@ def generated() -> Iterator[Tuple[str, bytes]]:
         "0 HEAD\n1 SOUR x\n",
         "the <HTML> report\n",
         "class Foo\n  def bar\n  end\nend\n",
+        "begin 644 notes.txt\nM86)C\n`\nend\n",
+        "0\n",
     ]
     for number, snippet in enumerate(snippets):
         yield f"snippet {number}", snippet.encode()
