@@ -38,6 +38,10 @@ TEXT_LIMIT = 64 * 1024
 #: stream of ever new byte sets costs at most ~1%). The rules are read (~90 ms) at the
 #: READ_AFTER-th payload: a short run never pays for them.
 DATABASES, BYTE_SETS, BUILD_AFTER, BUILD_EVERY, READ_AFTER = 6, 256, 3, 1000, 16
+#: A cached database with up to this many times the rules a payload's own would have serves
+#: it; a bigger one serves it only until its own is built (plain text served by HTML's
+#: database, 980 rules for its 206, cost 4.6 times as much).
+SLACK = 1.5
 #: Lowercase letters count as present (nearly every text has most of them; gating on each
 #: would give each text its own database), uppercase letters and digits all or none (plain
 #: prose has no digit: the rules needing one, ~20% of those HTML keeps, are left out).
@@ -86,30 +90,32 @@ class Handles:
 
         with self._lock:
             self._asked += 1
-            handle = self._superset(kept)
-            if handle is not None:
+            size = bin(wanted).count("1")
+            handle, rules_in_handle = self._superset(kept)
+            if handle is not None and rules_in_handle <= size * SLACK:
                 return handle
             seen = self._seen.get(wanted, 0) + 1
             if len(self._seen) >= BYTE_SETS:
                 self._seen.clear()
             self._seen[wanted] = seen
             if seen < BUILD_AFTER or self._built >= DATABASES + self._asked // BUILD_EVERY:
-                return self._full
+                return handle or self._full
             self._built += 1
             handle = self._handles[wanted] = Libmagic(rules.database(wanted))
-            self._sizes[wanted] = bin(wanted).count("1")
+            self._sizes[wanted] = size
             if len(self._handles) > DATABASES:
                 del self._sizes[self._handles.popitem(last=False)[0]]
             return handle
 
-    def _superset(self, kept: int) -> Optional[Libmagic]:
-        """The cached handle with the fewest rules that has all of ``kept``, marked as used."""
+    def _superset(self, kept: int) -> Tuple[Optional[Libmagic], int]:
+        """The cached handle with the fewest rules that has all of ``kept``, marked as used,
+        and how many rules it has."""
         fitting = [rules for rules in self._handles if not kept & ~rules]
         if not fitting:
-            return None
+            return None, 0
         best = min(fitting, key=self._sizes.__getitem__)
         self._handles.move_to_end(best)
-        return self._handles[best]
+        return self._handles[best], self._sizes[best]
 
 
 class Shortcuts:
