@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from typing import Any, Dict, List
 
 import pikepdf
@@ -206,6 +209,32 @@ def test_pypdf_backend_finds_the_same_things() -> None:
         assert pure.actions == pike.actions
         assert [meta for meta, _ in pure.files] == [meta for meta, _ in pike.files]
         assert [data for _, data in pure.files] == [data for _, data in pike.files]
+
+
+def test_findings_come_in_one_order_whatever_the_process_or_backend() -> None:
+    """pikepdf gives a dictionary's keys as a set, whose order follows the hash seed: walked
+    as given, a Launch action's ``windows`` came out as P, F in one process and F, P in
+    another. Keys are walked in sorted order, by both backends."""
+    content = made_pdf()
+    outputs = set()
+    for seed in range(1, 5):
+        env = {**os.environ, "PYTHONHASHSEED": str(seed)}
+        for backend in ("_Pike", "_PyPdf"):
+            script = (
+                "import json, sys\n"
+                "from stoq_plugin_pdf import backends\n"
+                "from stoq_plugin_pdf.walk import walk\n"
+                f"found = walk(backends.{backend}(sys.stdin.buffer.read()), 1000, 1000)\n"
+                "files = [meta for meta, _ in found.files]\n"
+                "print(json.dumps([found.javascript, found.actions, files], default=str))\n"
+            )
+            done = subprocess.run(
+                [sys.executable, "-c", script], input=content, capture_output=True, env=env
+            )
+            assert done.returncode == 0, done.stderr.decode()
+            outputs.add(done.stdout)
+    assert len(outputs) == 1, outputs
+    assert b'"windows": {"F": "cmd.exe", "P": "/c calc"}' in outputs.pop()
 
 
 def test_pypdf_takes_over_when_pikepdf_cannot_open(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -45,7 +45,9 @@ class Document:
         raise NotImplementedError
 
     def items(self, obj: Any) -> Iterator[Tuple[str, Any]]:
-        """A dictionary's (or stream dictionary's) keys and raw values."""
+        """A dictionary's (or stream dictionary's) keys and raw values, by key: the walk, and
+        so the order of findings and the path reported for an object reached twice, must not
+        depend on the backend or on the process (pikepdf gives the keys as a set)."""
         raise NotImplementedError
 
     def elements(self, obj: Any) -> List[Any]:
@@ -93,7 +95,7 @@ class _Pike(Document):
         return (obj.objgen if is_indirect else None), obj
 
     def items(self, obj: Any) -> Iterator[Tuple[str, Any]]:
-        for key in list(obj.keys()):
+        for key in sorted(obj.keys()):
             yield str(key), obj.get(key)
 
     def elements(self, obj: Any) -> List[Any]:
@@ -148,7 +150,7 @@ class _PyPdf(Document):
         return None, obj
 
     def items(self, obj: Any) -> Iterator[Tuple[str, Any]]:
-        yield from ((str(k), v) for k, v in dict.items(obj))
+        yield from sorted(((str(k), v) for k, v in dict.items(obj)), key=lambda item: item[0])
 
     def elements(self, obj: Any) -> List[Any]:
         return list(list.__iter__(obj))
