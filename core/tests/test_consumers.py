@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 from pathlib import Path
-from typing import List
+from typing import Any, List
+
+from stoq import consumers
 
 
 def _saved(path: Path) -> List[dict]:
@@ -53,6 +57,78 @@ def test_killed_consumer_is_replaced_and_its_request_reported(build, tmp_path: P
     assert "'size': 9" not in error["error"] and "size=9" in error["error"]
     assert stoq.consumer_deaths == 1
     assert stoq.responses_with_errors == 1
+
+
+def _started_pids(build: Any, tmp_path: Path) -> List[dict]:
+    """Run 12 items on two consumers; each response's workers (with start and scan pids)."""
+    out = tmp_path / "out.jsonl"
+    stoq = build(
+        providers=["multi_role"],
+        connectors=["file_connector"],
+        always_dispatch=["fork_safe_worker", "start_pid_worker"],
+        consumers=2,
+        plugin_opts={
+            "multi_role": {"items": [f"item {i}" for i in range(12)]},
+            "file_connector": {"path": str(out)},
+        },
+    )
+    stoq.run()
+    assert "start_pid_worker" not in stoq.plugins.loaded  # never started in the parent
+    saved = _saved(out)
+    assert len(saved) == 12 and stoq.responses_with_errors == 0
+    return [r["results"][0]["workers"][0] for r in saved]
+
+
+def test_forked_consumers_adopt_the_fork_safe_plugins_the_parent_started(build, tmp_path):
+    """A fork_safe plugin is started once, in the parent, and both consumers scan with that
+    instance; a plugin that is not fork_safe is started in each consumer."""
+    workers = _started_pids(build, tmp_path)
+    assert {w["fork_safe_worker"]["started_in"] for w in workers} == {os.getpid()}
+    scanners = {w["fork_safe_worker"]["pid"] for w in workers}
+    assert len(scanners) == 2 and os.getpid() not in scanners
+    assert all(w["start_pid_worker"]["started_in"] == w["start_pid_worker"]["pid"] for w in workers)
+
+
+def test_spawned_consumers_start_every_plugin_themselves(build, tmp_path, monkeypatch) -> None:
+    """Where consumers are spawned (macOS, or threads in the parent) nothing is adopted."""
+    monkeypatch.setattr(consumers, "_start_method", lambda: multiprocessing.get_context("spawn"))
+    workers = _started_pids(build, tmp_path)
+    for name in ("fork_safe_worker", "start_pid_worker"):
+        assert all(w[name]["started_in"] == w[name]["pid"] != os.getpid() for w in workers)
+
+
+def test_the_pool_waits_on_one_selector(build, monkeypatch) -> None:
+    """Answers are read through one selector kept for the pool's life: no wait() per answer
+    (multiprocessing's builds a selector per call, Connection.poll too) until the last one."""
+    import multiprocessing.connection
+    import selectors
+
+    built: List[int] = []
+    waits: List[int] = []
+    real_selector, real_wait = selectors.DefaultSelector, multiprocessing.connection.wait
+
+    def counted_selector() -> Any:
+        built.append(1)
+        return real_selector()
+
+    def counted_wait(*args: Any, **kwargs: Any) -> Any:
+        waits.append(1)
+        return real_wait(*args, **kwargs)
+
+    monkeypatch.setattr(selectors, "DefaultSelector", counted_selector)
+    monkeypatch.setattr(multiprocessing.connection, "wait", counted_wait)
+    feed = iter([(i, f"file {i}") for i in range(30)])
+    pool = consumers.ConsumerPool(2, consumers.stoq_for(build()), _echo)
+    answers, waits_seen = [], []
+    for answer in pool.process(lambda _timeout: next(feed, consumers.DONE)):
+        answers.append(answer)
+        waits_seen.append(len(waits))
+    assert sorted(answers) == [(i, f"file {i}", None) for i in range(30)]
+    assert waits_seen[-1] == 0 and len(built) == 1
+
+
+def _echo(stoq: Any, item: Any) -> Any:
+    return item
 
 
 FORK_CHECK = """

@@ -255,3 +255,23 @@ def test_parallel_scan_survives_a_worker_process_that_dies(run_stoq, tmp_path: P
     assert [Path(f).name for f in filenames] == ["a.txt", "b.txt", "d.txt", "e.txt"]
     assert all(r["errors"] == [] for r in responses)
     assert "c.txt" in result.stderr and "killed its process (exit code -9)" in result.stderr
+
+
+def test_parallel_scan_starts_fork_safe_plugins_once_in_the_parent(run_stoq, tmp_path: Path):
+    """-j 2: a fork_safe plugin is started once, before the consumers fork, and every consumer
+    (the one that replaces a dead consumer too) scans with that instance; a plugin that is not
+    fork_safe is started in each consumer."""
+    folder = tmp_path / "files"
+    folder.mkdir()
+    for i in range(8):
+        (folder / f"{i}.txt").write_text("crash here\n" if i == 3 else f"file {i}\n")
+    workers = "fork_safe_worker,start_pid_worker,crash_worker"
+    result = run_stoq("scan", *NO_PROFILE, "--jsonl", "-j", "2", "-a", workers, folder)
+    assert result.returncode == 1
+    responses = json_lines(result.stdout)
+    assert len(responses) == 8 and responses.pop(3)["results"] == []
+    found = [r["results"][0]["workers"][0] for r in responses]
+    [parent] = {w["fork_safe_worker"]["started_in"] for w in found}
+    scanners = {w["fork_safe_worker"]["pid"] for w in found}
+    assert parent not in scanners and len(scanners) >= 2
+    assert all(w["start_pid_worker"]["started_in"] == w["start_pid_worker"]["pid"] for w in found)

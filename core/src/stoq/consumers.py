@@ -19,7 +19,18 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Deque,
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+)
 
 from stoq import metrics
 from stoq.deadline import fork_safe_threads
@@ -29,6 +40,7 @@ if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
 
     from stoq.core import Stoq
+    from stoq.plugins import BasePlugin
 
 __all__ = ["DONE", "ConsumerPool", "Handler"]
 
@@ -51,24 +63,30 @@ Setup = Tuple[Callable[..., None], Tuple[Any, ...]]
 Event = Tuple[Any, Any, Optional[int]]
 #: What the parent's feed returns: ``(key, item)``, ``None`` (nothing yet) or ``DONE``.
 Feed = Callable[[float], Any]
+#: Plugins the parent started that a forked consumer adopts: ``{name: (instance, deadline)}``
+#: (``Stoq.preload_plugins``).
+Shared = Mapping[str, Tuple["BasePlugin", float]]
 
 
 def _consumer_main(
     conn: Connection,
     factory: Callable[..., Stoq],
     init_kwargs: Dict[str, Any],
+    shared: Shared,
     protect_stdout: bool,
     setup: Optional[Setup],
     handler: Handler,
     handler_args: Tuple[Any, ...],
 ) -> None:
-    """A consumer: build a Stoq, run ``handler`` on each item received, send back its result."""
+    """A consumer: build a Stoq (with the plugins the parent started, when forked), run
+    ``handler`` on each item received, send back its result."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     if protect_stdout:
         protect()
     if setup is not None:
         setup[0](*setup[1])
     stoq = factory(**init_kwargs)
+    stoq.plugins.adopt(shared)
     inbox: queue.Queue[Any] = queue.Queue()
     threading.Thread(target=_receive, args=(conn, inbox), name="stoq-inbox", daemon=True).start()
     try:
@@ -127,10 +145,12 @@ class ConsumerPool:
         handler: Handler,
         handler_args: Tuple[Any, ...] = (),
         setup: Optional[Setup] = None,
+        shared: Optional[Shared] = None,
     ) -> None:
         self._size = size
-        factory, init_kwargs = init
-        self._args = (factory, init_kwargs, protected(), setup, handler, handler_args)
+        self._init = init
+        self._shared = shared or {}
+        self._args = (protected(), setup, handler, handler_args)
         #: Items sent to a consumer that died before starting them: they go out again first.
         self._retry: Deque[Tuple[Any, Any]] = deque()
         #: Consumers that died and were replaced.
@@ -138,9 +158,13 @@ class ConsumerPool:
 
     def _start(self) -> _Consumer:
         context = _start_method()
+        shared = self._shared if context.get_start_method() == "fork" else {}
         parent_end, child_end = context.Pipe()
         process = context.Process(
-            target=_consumer_main, args=(child_end, *self._args), name="stoq-consumer", daemon=True
+            target=_consumer_main,
+            args=(child_end, *self._init, shared, *self._args),
+            name="stoq-consumer",
+            daemon=True,
         )
         process.start()
         child_end.close()

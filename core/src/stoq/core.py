@@ -189,14 +189,16 @@ class Stoq(StoqPluginManager):
         self._program_loaded_plugins = True
         return plugin
 
-    def preload_plugins(self) -> None:
-        """Import (not start) every configured plugin's code, so forked consumers inherit it.
+    def preload_plugins(self) -> Dict[str, Tuple[BasePlugin, float]]:
+        """Import every configured plugin's code, so forked consumers inherit it, and start the
+        ``fork_safe`` ones; returns those (with their deadlines) for forked consumers to adopt.
 
         Failures are ignored here: the request that uses the plugin reports them.
         """
         for key in PLUGIN_LIST_KEYS:
             for name in getattr(self.settings, key):
                 self.plugins.preload(name)
+        return self.plugins.fork_safe_instances()
 
     def timeout_for(self, plugin_name: str) -> float:
         """The deadline for one call of a loaded plugin: its ``timeout`` option or plugin_timeout."""

@@ -328,13 +328,29 @@ class PluginManager:
         return instance
 
     def preload(self, name: str) -> None:
-        """Import an entry-point plugin's class and run its ``preload()`` hook without building
-        it; errors are left for load()."""
+        """Import an entry-point plugin's class and run its ``preload()`` hook; build and
+        start it too if it is ``fork_safe``. Errors are left for load() in the consumers."""
         sources = self.sources.get(name, [])
         if len(sources) == 1 and sources[0].entry_point is not None and name not in self._instances:
             with contextlib.suppress(Exception):
                 plugin_class = sources[0].entry_point.load()
                 getattr(plugin_class, "preload", lambda: None)()
+                if getattr(plugin_class, "fork_safe", False):
+                    self.load(name)
+
+    def fork_safe_instances(self) -> Dict[str, Tuple[BasePlugin, float]]:
+        """The started entry-point plugins a forked process may ``adopt``, with their deadlines."""
+        return {
+            name: (instance, self._timeouts[name])
+            for name, instance in self._instances.items()
+            if getattr(type(instance), "fork_safe", False) and name not in self._from_folders
+        }
+
+    def adopt(self, instances: Mapping[str, Tuple[BasePlugin, float]]) -> None:
+        """Use instances that the process this one was forked from built and started."""
+        for name, (instance, timeout) in instances.items():
+            self._instances[name] = instance
+            self._timeouts[name] = timeout
 
     def timeout_of(self, name: str) -> float:
         """The deadline for one call of a loaded plugin (its ``timeout`` or plugin_timeout)."""

@@ -211,13 +211,13 @@ def _run_on_pool(stoq: Stoq, args: RequestArgs) -> None:
     in_parent = [name for name in stoq.connectors if name not in installed]
     factory, kwargs = stoq_for(stoq)
     kwargs["connectors"] = [name for name in stoq.connectors if name in installed]
-    stoq.preload_plugins()
     pool = ConsumerPool(
         stoq.settings.consumers,
         (factory, kwargs),
         _scan_for_pool,
         (args, bool(in_parent)),
         logging_setup(),
+        stoq.preload_plugins(),
     )
     for key, result, exit_code in pool.process(feed, stoq.stopping.is_set):
         payload_id, description, scan_id, delivery = held.pop(key)

@@ -175,12 +175,12 @@ def scan_items(
     from stoq.cli.common import setup_logging
     from stoq.consumers import DONE, ConsumerPool, stoq_for
 
-    stoq.preload_plugins()  # forked consumers inherit the imported plugin code
+    shared = stoq.preload_plugins()  # forked consumers inherit the code and fork-safe plugins
     feed_order = iter(enumerate(items))
     from stoq.log import log_format
 
     setup = (setup_logging, (stoq.settings.log_level, stoq.settings.log_dir, log_format()))
-    pool = ConsumerPool(jobs, stoq_for(stoq), _scan_in_consumer, (options,), setup)
+    pool = ConsumerPool(jobs, stoq_for(stoq), _scan_in_consumer, (options,), setup, shared)
     done: Dict[int, Outcome] = {}
     next_index = 0
     for index, outcome, exit_code in pool.process(lambda _timeout: next(feed_order, DONE)):

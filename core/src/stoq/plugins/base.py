@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from configparser import ConfigParser
-from typing import Any, Dict, Optional
+from typing import Any, ClassVar, Dict, Optional
 
 __all__ = ["BasePlugin"]
 
@@ -16,6 +16,12 @@ class BasePlugin:
     rules once per process, and release them when the Stoq instance shuts down. ``preload()``
     is an optional class hook for work worth sharing with forked consumer processes.
     """
+
+    #: True when an instance built and started in one process keeps working in a process
+    #: forked from it: it holds no thread, socket or open file that two processes must not
+    #: share. Run mode and ``stoq scan -j`` then build it once, before they fork consumers,
+    #: instead of once in every consumer (a spawned consumer still builds its own).
+    fork_safe: ClassVar[bool] = False
 
     def __init__(self, config: ConfigParser, plugin_opts: Optional[Dict[str, Any]] = None) -> None:
         self.config = config

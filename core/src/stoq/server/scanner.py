@@ -81,9 +81,9 @@ class Scanner:
     def start(self) -> None:
         from stoq.consumers import ConsumerPool, logging_setup, stoq_for
 
-        self._stoq.preload_plugins()
+        shared = self._stoq.preload_plugins()
         pool = ConsumerPool(
-            self._consumers, stoq_for(self._stoq), scan_upload, setup=logging_setup()
+            self._consumers, stoq_for(self._stoq), scan_upload, setup=logging_setup(), shared=shared
         )
         self._thread = threading.Thread(
             target=self._drive, args=(pool,), name="stoq-server-pool", daemon=True

@@ -97,6 +97,9 @@ def shannon_entropy(content: bytes) -> float:
 class EntropyPlugin(WorkerPlugin):
     """Reports ``{"entropy": bits per byte}``: near 8 for compressed or encrypted data."""
 
+    #: Forked consumers may share one started instance (numpy only).
+    fork_safe = True
+
     @classmethod
     def preload(cls) -> None:
         """Before consumers fork: import numpy once in the parent (each would pay ~60 ms)."""

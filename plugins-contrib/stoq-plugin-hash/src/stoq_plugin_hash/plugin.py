@@ -40,6 +40,9 @@ def parse_algorithms(value: Any) -> List[str]:
 class HashPlugin(WorkerPlugin):
     """Reports ``{algorithm: hex digest}`` for each configured algorithm, in option order."""
 
+    #: Forked consumers may share one started instance (hashlib constructors only).
+    fork_safe = True
+
     DEFAULT_OPTIONS: ClassVar[Dict[str, Any]] = {"algorithms": ["md5", "sha1", "sha256", "sha512"]}
 
     def __init__(self, config: ConfigParser, plugin_opts: Optional[Dict[str, Any]] = None) -> None:

@@ -218,6 +218,9 @@ class MimetypePlugin(WorkerPlugin):
     touches libmagic.
     """
 
+    #: Forked consumers may share one started instance (libmagic handles, databases in memory).
+    fork_safe = True
+
     DEFAULT_OPTIONS: ClassVar[Dict[str, Any]] = {"backend": "auto"}
 
     def __init__(self, config: ConfigParser, plugin_opts: Optional[Dict[str, Any]] = None) -> None:

@@ -212,6 +212,9 @@ class ResultsPlugin(DeepDispatcherPlugin):
     bad regex or a missing field stops the plugin from loading with an error naming the rule.
     """
 
+    #: Forked consumers may share one started instance (compiled rules in memory).
+    fork_safe = True
+
     DEFAULT_OPTIONS: ClassVar[Dict[str, Any]] = {"rules": [], "default_rules": True}
 
     def __init__(self, config: ConfigParser, plugin_opts: Optional[Dict[str, Any]] = None) -> None:

@@ -52,6 +52,9 @@ class SummaryPlugin(DecoratorPlugin):
     different, adds nothing: the summary never fails because of another plugin.
     """
 
+    #: Forked consumers may share one started instance (no state).
+    fork_safe = True
+
     DEFAULT_OPTIONS: ClassVar[Dict[str, Any]] = {"max_findings": 200}
 
     def decorate(self, response: StoqResponse) -> Optional[DecoratorResponse]:

@@ -45,6 +45,9 @@ class YaraPlugin(WorkerPlugin, DispatcherPlugin):
     archives after dispatch and reads that flag then.
     """
 
+    #: Forked consumers may share one started instance (compiled rules in memory; rule files are opened only while read).
+    fork_safe = True
+
     DEFAULT_OPTIONS: ClassVar[Dict[str, Any]] = {
         "worker_rules": str(SHIPPED_WORKER),
         "dispatch_rules": str(SHIPPED_DISPATCH),

@@ -1,5 +1,6 @@
 """Workers with one behaviour each, for the engine's tests."""
 
+import os
 import time
 from typing import Optional
 
@@ -108,3 +109,19 @@ class HogWorker(WorkerPlugin):
         while payload.content.startswith(b"hog"):
             chunks.append(bytearray(64 * 1024 * 1024))
         return WorkerResponse({"pid": __import__("os").getpid()})
+
+
+class StartPidWorker(WorkerPlugin):
+    """Reports the process that started it and the process scanning (a consumer's own)."""
+
+    def start(self) -> None:
+        self.started_in = os.getpid()
+
+    def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
+        return WorkerResponse({"started_in": self.started_in, "pid": os.getpid()})
+
+
+class ForkSafeWorker(StartPidWorker):
+    """The same, declared fork-safe: forked consumers adopt the instance their parent started."""
+
+    fork_safe = True
