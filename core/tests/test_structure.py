@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional, Set
+from typing import Dict, List, Optional, Set, Tuple
 
 import pytest
 
@@ -124,16 +124,29 @@ def test_import_stoq_pulls_in_no_plugin_no_cli_and_no_multiprocessing() -> None:
 SCAN_DOES_NOT_IMPORT = ("dataclasses", "inspect", "ast", "dis", "shutil", "tomllib", "tomli")
 
 
-def test_stoq_scan_does_not_import_what_it_does_without(tmp_path: Path) -> None:
-    """The engine's scan path (CLI, default profile, settings, loader, request) stays off
-    these modules (the profile's plugins too, where they are installed)."""
-    sample = tmp_path / "sample.txt"
-    sample.write_text("hello stoq\n")
+@pytest.mark.parametrize(
+    ("jobs", "unwanted"),
+    [
+        ("1", SCAN_DOES_NOT_IMPORT),
+        # The consumer pool's parent: multiprocessing imports shutil, and numpy (imported for
+        # the consumers by the entropy plugin's preload) imports inspect, ast and dis.
+        ("2", ("dataclasses", "tomllib", "tomli")),
+    ],
+)
+def test_stoq_scan_does_not_import_what_it_does_without(
+    tmp_path: Path, jobs: str, unwanted: Tuple[str, ...]
+) -> None:
+    """The engine's scan path (CLI, default profile, settings, loader, request, and with -j
+    the consumer pool) stays off these modules (the profile's plugins too, where installed)."""
+    folder = tmp_path / "samples"
+    folder.mkdir()
+    for name in ("one.txt", "two.txt"):
+        (folder / name).write_text(f"hello stoq {name}\n")
     code = (
         "import sys\n"
         "from stoq.cli import main\n"
-        f"status = main(['scan', '--jsonl', {str(sample)!r}])\n"
-        f"print(status, [m for m in {SCAN_DOES_NOT_IMPORT!r} if m in sys.modules], file=sys.stderr)\n"
+        f"status = main(['scan', '--jsonl', '-j', {jobs!r}, {str(folder)!r}])\n"
+        f"print(status, [m for m in {unwanted!r} if m in sys.modules], file=sys.stderr)\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE")}
     env["STOQ_HOME"] = str(tmp_path / "home")
