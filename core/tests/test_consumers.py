@@ -59,7 +59,7 @@ def test_killed_consumer_is_replaced_and_its_request_reported(build, tmp_path: P
     assert stoq.responses_with_errors == 1
 
 
-def _started_pids(build: Any, tmp_path: Path) -> List[dict]:
+def _started_pids(build: Any, tmp_path: Path, program_loads: bool = False) -> List[dict]:
     """Run 12 items on two consumers; each response's workers (with start and scan pids)."""
     out = tmp_path / "out.jsonl"
     stoq = build(
@@ -72,6 +72,8 @@ def _started_pids(build: Any, tmp_path: Path) -> List[dict]:
             "file_connector": {"path": str(out)},
         },
     )
+    if program_loads:
+        stoq.load_plugin("fork_safe_worker")
     stoq.run()
     assert "start_pid_worker" not in stoq.plugins.loaded  # never started in the parent
     saved = _saved(out)
@@ -87,6 +89,13 @@ def test_forked_consumers_adopt_the_fork_safe_plugins_the_parent_started(build, 
     scanners = {w["fork_safe_worker"]["pid"] for w in workers}
     assert len(scanners) == 2 and os.getpid() not in scanners
     assert all(w["start_pid_worker"]["started_in"] == w["start_pid_worker"]["pid"] for w in workers)
+
+
+def test_a_plugin_the_program_loaded_is_not_adopted(build, tmp_path) -> None:
+    """As documented for run(): consumers build their own instances, not the program's."""
+    workers = _started_pids(build, tmp_path, program_loads=True)
+    for name in ("fork_safe_worker", "start_pid_worker"):
+        assert all(w[name]["started_in"] == w[name]["pid"] != os.getpid() for w in workers)
 
 
 def test_spawned_consumers_start_every_plugin_themselves(build, tmp_path, monkeypatch) -> None:

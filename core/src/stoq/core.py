@@ -195,10 +195,13 @@ class Stoq(StoqPluginManager):
 
         Failures are ignored here: the request that uses the plugin reports them.
         """
+        started: Dict[str, Tuple[BasePlugin, float]] = {}
         for key in PLUGIN_LIST_KEYS:
             for name in getattr(self.settings, key):
-                self.plugins.preload(name)
-        return self.plugins.fork_safe_instances()
+                built = self.plugins.preload(name)
+                if built is not None:
+                    started[name] = built
+        return started
 
     def timeout_for(self, plugin_name: str) -> float:
         """The deadline for one call of a loaded plugin: its ``timeout`` option or plugin_timeout."""

@@ -327,24 +327,18 @@ class PluginManager:
         self._instances[name] = instance
         return instance
 
-    def preload(self, name: str) -> None:
-        """Import an entry-point plugin's class and run its ``preload()`` hook; build and
-        start it too if it is ``fork_safe``. Errors are left for load() in the consumers."""
+    def preload(self, name: str) -> Optional[Tuple[BasePlugin, float]]:
+        """Import an entry-point plugin's class and run its ``preload()`` hook; if the class is
+        ``fork_safe``, build and start it too and return it with its deadline, for forked
+        processes to ``adopt``. Errors are left for load() in those processes."""
         sources = self.sources.get(name, [])
         if len(sources) == 1 and sources[0].entry_point is not None and name not in self._instances:
             with contextlib.suppress(Exception):
                 plugin_class = sources[0].entry_point.load()
                 getattr(plugin_class, "preload", lambda: None)()
                 if getattr(plugin_class, "fork_safe", False):
-                    self.load(name)
-
-    def fork_safe_instances(self) -> Dict[str, Tuple[BasePlugin, float]]:
-        """The started entry-point plugins a forked process may ``adopt``, with their deadlines."""
-        return {
-            name: (instance, self._timeouts[name])
-            for name, instance in self._instances.items()
-            if getattr(type(instance), "fork_safe", False) and name not in self._from_folders
-        }
+                    return self.load(name), self._timeouts[name]
+        return None
 
     def adopt(self, instances: Mapping[str, Tuple[BasePlugin, float]]) -> None:
         """Use instances that the process this one was forked from built and started."""
