@@ -90,6 +90,10 @@ class Handles:
 
         with self._lock:
             self._asked += 1
+            handle = self._handles.get(wanted)  # its own database: served without a search
+            if handle is not None:
+                self._handles.move_to_end(wanted)
+                return handle
             size = bin(wanted).count("1")
             handle, rules_in_handle = self._superset(kept)
             if handle is not None and rules_in_handle <= size * SLACK:
@@ -160,15 +164,15 @@ class Shortcuts:
 
         if len(head) < 2:
             return self._full
-        if len(head) <= TEXT_LIMIT and not head.translate(None, TEXT_BYTES):
-            rules = self._ready()
-            return self._full if rules is None else self._text(rules, head)
-        if binary(head):
+        if binary(head):  # checked first: cheaper, and binary content is never ASCII text
             rules = self._ready()
             if rules is None:
                 return self._full
             kept, wanted = rules.binary_keeps(head)
             return self._binaries.get(rules, kept, wanted)
+        if len(head) <= TEXT_LIMIT and not head.translate(None, TEXT_BYTES):
+            rules = self._ready()
+            return self._full if rules is None else self._text(rules, head)
         return self._full
 
     def _text(self, rules: RuleSet, text: bytes) -> Libmagic:

@@ -65,6 +65,8 @@ ENCODING_MAX = 64 * 1024
 MARKS = (b"\xff\xfe", b"\xfe\xff", b"\0\0\xfe\xff")
 #: Binary content: the positions read at the start and the bytes bounded searches look at.
 POSITIONS, WINDOW = 16, 64
+#: How many first-bytes prefixes remember the rules they exclude.
+STARTS = 256
 #: Integer types and their sizes: byte, short, long, quad, each native, big- and little-endian.
 INTEGERS = {1: 1, 2: 2, 4: 4, 24: 8, 7: 2, 8: 4, 26: 8, 10: 2, 11: 4, 25: 8}
 CLASSES = {
@@ -376,13 +378,14 @@ class RuleSet:
             if where < POSITIONS or any(rules & self._indirect for rules in group.values())
         ]
         self._excluded: Dict[Tuple[int, int], int] = {}
+        self._starts: Dict[bytes, int] = {}  # a content's first bytes: the rules they exclude
         #: Bounded searches of rules with an indirect (which otherwise disable the analysis).
         self._in_window = [(bit, needs) for bit, needs in windows if bit & self._indirect]
         #: The rules random bytes match at the positions read with odds above 1 in 65,536: the
         #: rest of a shared database, which most content no rule starts with can use.
         odds = [1.0] * len(self.rules)
         for where in self._positions:
-            for bytes_allowed, rules in self._at[where].items():
+            for bytes_allowed, rules in self._at.get(where, {}).items():
                 share = bin(bytes_allowed).count("1") / 256
                 while rules:
                     lowest = rules & -rules
@@ -396,7 +399,7 @@ class RuleSet:
         key = where, value
         if key not in self._excluded:
             excluded = 0
-            for bytes_allowed, rules in self._at[where].items():
+            for bytes_allowed, rules in self._at.get(where, {}).items():
                 if not bytes_allowed >> value & 1:
                     excluded |= rules
             self._excluded[key] = excluded
@@ -405,11 +408,18 @@ class RuleSet:
     def binary_keeps(self, head: bytes) -> Tuple[int, int]:
         """Which rules binary content (``binary(head)``) can match, and the superset of them
         to build a database with, which content no rule starts with shares."""
-        dropped = 0
+        start = head[:POSITIONS]
+        dropped = self._starts.get(start)  # the same first bytes: gzip, PNG, zip, ELF
+        if dropped is None:
+            dropped = 0
+            for where in range(len(start)):
+                dropped |= self._excluding(where, start[where])
+            if len(self._starts) >= STARTS:
+                self._starts.clear()
+            self._starts[start] = dropped
         for where in self._positions:
-            if where >= len(head):
-                break
-            dropped |= self._excluding(where, head[where])
+            if POSITIONS <= where < len(head):
+                dropped |= self._excluding(where, head[where])
         window = head[:WINDOW]
         for bit, pattern in self._in_window:
             if pattern.translate(None, window):  # a byte of the pattern is not in the window
