@@ -100,31 +100,20 @@ def test_pyproject_changes_are_reported_by_table_and_key(package: Path, tmp_path
     )
 
 
-def test_a_plugin_with_a_compiled_extension_builds_with_setuptools(
-    package: Path, tmp_path: Path
-) -> None:
-    """With a setup.py, setuptools (no hatch wheel target, no licence classifier) is the
-    build system expected; hatchling is then reported, as is the classifier left in. (Each
-    check renders into a scratch folder of its own.)"""
+def test_a_wheel_build_hook_is_the_plugins_own(package: Path, tmp_path: Path) -> None:
+    """A build hook of the wheel target (a compiled extension) and the files it keeps out of
+    the wheel are the plugin's business; the wheel target's packages still are not."""
     pyproject = package / "pyproject.toml"
-    rendered = pyproject.read_text()
-    (package / "setup.py").write_text("from setuptools import setup\n\nsetup()\n")
-    found = "\n".join(drift(package, tmp_path / "1"))
-    assert "[build-system] is {'requires': ['hatchling>=1.18']" in found
-    assert "[tool] hatch.build.targets.wheel.packages" in found
-    assert "[project] classifiers" in found
-    edit(pyproject, 'requires = ["hatchling>=1.18"]', 'requires = ["setuptools>=77"]')
-    edit(pyproject, 'build-backend = "hatchling.build"', 'build-backend = "setuptools.build_meta"')
-    edit(pyproject, '    "License :: OSI Approved :: Apache Software License",\n', "")
     edit(
-        pyproject, '\n[tool.hatch.build.targets.wheel]\npackages = ["src/stoq_plugin_sniff"]\n', ""
+        pyproject,
+        'packages = ["src/stoq_plugin_sniff"]\n',
+        'packages = ["src/stoq_plugin_sniff"]\nexclude = ["*.c"]\n\n'
+        "[tool.hatch.build.targets.wheel.hooks.custom]\n",
     )
-    assert drift(package, tmp_path / "2") == []
-    (package / "setup.py").unlink()
-    found = "\n".join(drift(package, tmp_path / "3"))
-    assert "[build-system] is {'requires': ['setuptools>=77']" in found
-    pyproject.write_text(rendered)
-    assert drift(package, tmp_path / "4") == []
+    assert drift(package, tmp_path / "1") == []
+    edit(pyproject, 'packages = ["src/stoq_plugin_sniff"]', 'packages = ["src/sniff"]')
+    found = "\n".join(drift(package, tmp_path / "2"))
+    assert "[tool] hatch.build.targets.wheel.packages = ['src/sniff']" in found
 
 
 def test_init_and_test_scaffolding_changes_are_reported(package: Path, tmp_path: Path) -> None:

@@ -27,18 +27,9 @@ SUITES = {
 FREE_PROJECT_KEYS = {"version", "dependencies", "optional-dependencies"}
 #: [project] keys a plugin may add that the template does not render: commands it ships.
 EXTRA_PROJECT_KEYS = {"scripts"}
-#: The build system of a plugin that compiles an extension (its setup.py): hatchling cannot.
-SETUPTOOLS_BUILD = {"requires": ["setuptools>=77"], "build-backend": "setuptools.build_meta"}
-
-
-def _compiled(template: Dict[str, Any]) -> Dict[str, Any]:
-    """The rendered pyproject as a plugin with a setup.py has it: setuptools builds it, finds
-    the src/ package itself (no hatch wheel target), and refuses licence classifiers beside
-    the SPDX ``license`` (setuptools>=77), so the template's is left out."""
-    project = dict(template["project"])
-    project["classifiers"] = [c for c in project["classifiers"] if not c.startswith("License ::")]
-    tool = {k: v for k, v in template.get("tool", {}).items() if k != "hatch"}
-    return {**template, "build-system": SETUPTOOLS_BUILD, "project": project, "tool": tool}
+#: [tool] keys that are the plugin's own: its facts for the catalogue, and a wheel build hook
+#: with the files it replaces (the fuzzyhash plugin compiles its C extension that way).
+OWN_TOOL_KEYS = ("stoq.", "hatch.build.targets.wheel.hooks.", "hatch.build.targets.wheel.exclude")
 
 
 def _requirement_names(requirements: Any) -> Dict[str, str]:
@@ -75,19 +66,12 @@ def _table_paths(table: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
 
 
 def compare_pyproject(actual: Path, rendered: Path) -> List[str]:
-    """Same tables and keys; same build system, metadata, entry point and wheel target (those of
-    :func:`_compiled` for a plugin that compiles an extension)."""
+    """Same tables and keys; same build system, metadata, entry point and wheel target."""
     have, want = load_toml(actual), load_toml(rendered)
-    if (actual.parent / "setup.py").is_file():
-        want = _compiled(want)
     diffs = [
         f"pyproject.toml: table [{k}] is not in the template" for k in sorted(set(have) - set(want))
     ]
-    diffs += [
-        f"pyproject.toml: table [{k}] is missing"
-        for k in sorted(set(want) - set(have))
-        if want[k] != {}  # [tool] without hatch's table (_compiled)
-    ]
+    diffs += [f"pyproject.toml: table [{k}] is missing" for k in sorted(set(want) - set(have))]
     if have.get("build-system") != want["build-system"]:
         diffs.append(
             f"pyproject.toml: [build-system] is {have.get('build-system')}, template has {want['build-system']}"
@@ -119,8 +103,7 @@ def compare_pyproject(actual: Path, rendered: Path) -> List[str]:
                 f"[project.optional-dependencies] {extra}", wanted, have_extra
             )
     have_tool, want_tool = _table_paths(have.get("tool", {})), _table_paths(want.get("tool", {}))
-    # [tool.stoq] holds the plugin's own facts for the catalogue (e.g. system packages it needs).
-    have_tool = {k: v for k, v in have_tool.items() if not k.startswith("stoq.")}
+    have_tool = {k: v for k, v in have_tool.items() if not k.startswith(OWN_TOOL_KEYS)}
     for key in sorted(set(have_tool) | set(want_tool)):
         if have_tool.get(key) != want_tool.get(key):
             diffs.append(
