@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from configparser import ConfigParser
@@ -48,7 +47,6 @@ SLACK = 1.5
 ALWAYS_PRESENT = sum(1 << b for b in b"abcdefghijklmnopqrstuvwxyz")
 UPPERCASE = sum(1 << b for b in b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 DIGITS = sum(1 << b for b in b"0123456789")
-DIGIT = re.compile(b"[0-9]")
 
 Identify = Callable[[bytes], Tuple[str, str]]
 
@@ -177,7 +175,7 @@ class Shortcuts:
 
     def _text(self, rules: RuleSet, text: bytes) -> Libmagic:
         present = ALWAYS_PRESENT | (UPPERCASE if text != text.lower() else 0)
-        present |= DIGITS if DIGIT.search(text) else 0
+        present |= DIGITS if any(digit in text for digit in b"0123456789") else 0  # memchr
         for value in self._bytes:
             if value in text:
                 present |= 1 << value
