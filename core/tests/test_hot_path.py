@@ -19,6 +19,7 @@ import pytest
 from stoq import data_classes
 from stoq.data_classes import new_id
 from stoq.deadline import DeadlinePassed, call_with_deadline
+from stoq.invoke import _probe
 from stoq.serialize import _default, dumps, jsonable
 from stoq.timings import micro
 
@@ -206,3 +207,95 @@ def test_deadline_entries_registered_without_the_lock_never_fire_at_a_finished_c
     assert sorted(r for r, _ in results) == sorted(list(range(3000)) * 3)
     assert not any(timed_out for _, timed_out in results)
     assert not any(isinstance(e, DeadlinePassed) for e in stray)
+
+
+def _checked_before(value: Any) -> Any:
+    """stoq.invoke.checked_results as it was: flat dicts in place, the rest through json.dumps."""
+    if type(value) is dict:
+        for k, v in value.items():
+            if type(k) is not str or (
+                type(v) not in (str, int, bool, type(None))
+                and not (type(v) is float and v - v == 0)
+            ):
+                break
+        else:
+            return value
+    try:
+        json.dumps(value, default=_probe, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        jsonable(value)
+    return value
+
+
+class _Text(str):
+    pass
+
+
+class _Unwritable:
+    """A value no conversion can write: its ``to_dict`` raises."""
+
+    def to_dict(self) -> Any:
+        raise RuntimeError("no JSON for this")
+
+
+def _result_shapes() -> List[Any]:
+    """Results as plugins return them, and each with one bad value put at every depth."""
+    rng = random.Random(15)
+    bad = [math.nan, math.inf, -math.inf, b"\xff", (1, 2), {3}, object(), _Text("k"), _Unwritable()]
+
+    def make(depth: int) -> Any:
+        kind = rng.random()
+        if depth == 0 or kind < 0.4:
+            return rng.choice(["s", "\udcff", 0, 10**30, True, None, 0.5, -0.0, 1e308])
+        if kind < 0.7:
+            return [make(depth - 1) for _ in range(rng.randint(0, 4))]
+        return {f"k{i}": make(depth - 1) for i in range(rng.randint(0, 4))}
+
+    def spoil(value: Any) -> Any:
+        if isinstance(value, dict) and value and rng.random() < 0.5:
+            key = rng.choice(list(value))
+            value[key] = spoil(value[key])
+        elif isinstance(value, list) and value and rng.random() < 0.5:
+            i = rng.randrange(len(value))
+            value[i] = spoil(value[i])
+        elif isinstance(value, dict) and rng.random() < 0.3:
+            value[rng.choice([b"key", 1, None, _Text("key")])] = 1
+        else:
+            return rng.choice(bad)
+        return value
+
+    shapes = [make(rng.randint(0, 7)) for _ in range(3000)]
+    shapes += [spoil(make(rng.randint(1, 7))) for _ in range(3000)]
+    for depth in range(6):  # a container holding itself, at each depth
+        inner: Any = []
+        outer: Any = {"a": inner}
+        for _ in range(depth):
+            inner.append({"b": []})
+            inner = inner[-1]["b"]
+        inner.append(outer)
+        shapes.append(outer)
+    deep: Any = 1
+    for _ in range(300):
+        deep = {"d": [deep]}
+    return shapes + [deep]
+
+
+def test_results_are_accepted_and_refused_as_the_json_dumps_check_did(build) -> None:
+    from stoq.invoke import checked_results
+
+    corpus: List[Any] = []
+    for path in _json_files():
+        try:
+            corpus.append(json.loads(path.read_bytes()))
+        except ValueError:
+            continue
+    stoq = build(always_dispatch=["extract_worker", "raise_worker"])
+    response = stoq.scan("root\nchild\n\u00e9")
+    corpus += [r.to_dict() for r in response.results] + [response.to_dict()]
+    corpus += _edge_cases() + _result_shapes()
+    for value in corpus:
+        new, old = _outcome(checked_results, value), _outcome(_checked_before, value)
+        assert new == old, repr(value)[:200]
+        assert new[0] == "error" or new[1] is value
+    refused = [v for v in corpus if _outcome(checked_results, v)[0] == "error"]
+    assert len(refused) > 100  # the spoiled shapes: unwritable values at every depth, cycles

@@ -65,20 +65,27 @@ def normalise_errors(
     return errors
 
 
-#: Values a flat result may hold without a closer look (floats are checked for NaN/infinity).
+#: Values JSON writes as they are (floats also, when finite).
 _SCALARS = frozenset((str, int, bool, type(None)))
+_TEXT = frozenset((str,))
+#: Container levels below a result that are checked in place before ``json.dumps`` is asked.
+_PLAIN_DEPTH = 3
 
 
 def checked_results(value: Any) -> Any:
     """``value`` if it can be written as JSON (§5.7 converts it on output); raises if not.
 
-    A flat dict of text keys and scalars (the common small result) is checked in place; other
-    plain JSON passes one C-speed ``json.dumps``; bytes keys, NaN and the like take the slower
-    conversion, which raises ``ValueError`` only for what no conversion can write.
+    The common results (a dict with text keys holding scalars, lists and dicts of them, a few
+    levels deep) are checked in place; other values pass one ``json.dumps``; bytes keys, NaN
+    and the like take the slower conversion, which raises ``ValueError`` only for what no
+    conversion can write.
     """
-    if type(value) is dict:
+    if type(value) is dict:  # the top level inline: a flat dict is the most common result
         for k, v in value.items():
-            if type(k) is not str or (type(v) not in _SCALARS and not _finite(v)):
+            kind = type(v)
+            if type(k) is not str or not (
+                kind in _SCALARS or (v - v == 0 if kind is float else _plain(v, _PLAIN_DEPTH - 1))
+            ):
                 break
         else:
             return value
@@ -89,8 +96,20 @@ def checked_results(value: Any) -> Any:
     return value
 
 
-def _finite(value: Any) -> bool:
-    return type(value) is float and value - value == 0
+def _plain(value: Any, depth: int) -> bool:
+    """Whether ``value`` is an exact list, or dict with ``str`` keys, of exact ``str``,
+    ``int``, ``bool``, ``None``, finite floats and (``depth`` levels more) such containers:
+    what ``json.dumps`` writes as it is. False leaves the value to ``json.dumps``."""
+    kind = type(value)
+    if depth < 0 or (kind is not dict and kind is not list):
+        return False
+    if kind is dict and not _TEXT.issuperset(map(type, value)):
+        return False
+    for v in value.values() if kind is dict else value:
+        kind = type(v)
+        if not (kind in _SCALARS or (v - v == 0 if kind is float else _plain(v, depth - 1))):
+            return False
+    return True
 
 
 def _probe(obj: Any) -> Any:
