@@ -98,6 +98,17 @@ def _json_files() -> Iterator[Path]:
                 yield path
 
 
+def _json_values() -> List[Any]:
+    """The values of those files that parse as JSON."""
+    values: List[Any] = []
+    for path in _json_files():
+        try:
+            values.append(json.loads(path.read_bytes()))
+        except ValueError:
+            continue
+    return values
+
+
 def _edge_cases() -> List[Any]:
     circular: List[Any] = []
     circular.append(circular)
@@ -136,12 +147,7 @@ def _outcome(write: Any, obj: Any) -> Tuple[str, str]:
 
 
 def test_json_is_written_exactly_as_json_dumps_wrote_it_on_files_and_hostile_values() -> None:
-    corpus: List[Any] = []
-    for path in _json_files():
-        try:
-            corpus.append(json.loads(path.read_bytes()))
-        except ValueError:
-            continue
+    corpus = _json_values()
     assert len(corpus) >= 5 or not os.path.isdir("/usr/share")
     corpus += _edge_cases()
     for value in corpus:
@@ -283,12 +289,7 @@ def _result_shapes() -> List[Any]:
 def test_results_are_accepted_and_refused_as_the_json_dumps_check_did(build) -> None:
     from stoq.invoke import checked_results
 
-    corpus: List[Any] = []
-    for path in _json_files():
-        try:
-            corpus.append(json.loads(path.read_bytes()))
-        except ValueError:
-            continue
+    corpus = _json_values()
     stoq = build(always_dispatch=["extract_worker", "raise_worker"])
     response = stoq.scan("root\nchild\n\u00e9")
     corpus += [r.to_dict() for r in response.results] + [response.to_dict()]

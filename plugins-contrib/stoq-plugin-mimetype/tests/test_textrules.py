@@ -321,18 +321,24 @@ def test_a_database_it_cannot_read_disables_nothing_but_the_shortcut(tmp_path: P
         RuleSet(b"\x1c\x04\x1e\xf1" + b"\x00" * 100)
 
 
-def test_text_handles_are_built_and_reused(eager: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The benchmark's text takes the shortcut: one smaller database for all of it."""
+@pytest.fixture
+def built(monkeypatch: pytest.MonkeyPatch) -> List[int]:
+    """The size of each libmagic database loaded from here on (0: the whole default one)."""
     from stoq_plugin_mimetype import libmagic
 
-    built = []
+    sizes: List[int] = []
 
     class Counted(libmagic.Libmagic):
         def __init__(self, database: Optional[bytes] = None) -> None:
             super().__init__(database)
-            built.append(database is not None and len(database))
+            sizes.append(len(database) if database is not None else 0)
 
     monkeypatch.setattr(libmagic, "Libmagic", Counted)
+    return sizes
+
+
+def test_text_handles_are_built_and_reused(eager: None, built: List[int]) -> None:
+    """The benchmark's text takes the shortcut: one smaller database for all of it."""
     identify = load_libmagic()
     rng = random.Random(1)
     for _ in range(20):
@@ -341,20 +347,10 @@ def test_text_handles_are_built_and_reused(eager: None, monkeypatch: pytest.Monk
 
 
 def test_a_much_bigger_database_serves_only_until_the_own_one_is_built(
-    eager: None, monkeypatch: pytest.MonkeyPatch
+    eager: None, built: List[int]
 ) -> None:
     """HTML's database has every rule plain text can match but four times as many: plain
     text seen after HTML gets its own (it cost 4.6 times as much on HTML's)."""
-    from stoq_plugin_mimetype import libmagic
-
-    built: List[int] = []
-
-    class Counted(libmagic.Libmagic):
-        def __init__(self, database: Optional[bytes] = None) -> None:
-            super().__init__(database)
-            built.append(len(database) if database is not None else 0)
-
-    monkeypatch.setattr(libmagic, "Libmagic", Counted)
     identify = load_libmagic()
     rng = random.Random(3)
     page = "<!DOCTYPE html>\n<html><body><p>{}</p></body></html>\n"
@@ -411,18 +407,8 @@ def test_a_wrong_binary_analysis_is_caught(
     assert broken == "positions" or any(name.startswith("id3 gzip") for name in found)
 
 
-def test_binary_handles_are_built_and_shared(eager: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_binary_handles_are_built_and_shared(eager: None, built: List[int]) -> None:
     """Random bytes share one small database whatever their first byte; gzip gets its own."""
-    from stoq_plugin_mimetype import libmagic
-
-    built: List[int] = []
-
-    class Counted(libmagic.Libmagic):
-        def __init__(self, database: Optional[bytes] = None) -> None:
-            super().__init__(database)
-            built.append(len(database) if database is not None else 0)
-
-    monkeypatch.setattr(libmagic, "Libmagic", Counted)
     identify = load_libmagic()
     rng = random.Random(2)
     corpus = [(f"random {n}", rng.randbytes(2000) + b"\0") for n in range(40)]
