@@ -15,6 +15,7 @@ import zlib
 from pathlib import Path
 from typing import Callable, Iterator, List, Optional, Tuple
 
+import magic
 import pytest
 
 from stoq_plugin_mimetype import plugin, textrules
@@ -29,7 +30,6 @@ from stoq_plugin_mimetype.textrules import (
     regex_needs,
 )
 
-magic = pytest.importorskip("magic")
 DATABASE = database_path()
 pytestmark = pytest.mark.skipif(DATABASE is None, reason="libmagic's database is not one file")
 
