@@ -53,16 +53,16 @@ def _project_name(folder: str) -> str:
     return match.group(1)
 
 
-def _install_local(session: nox.Session, *specs: str) -> None:
+def _install_local(session: nox.Session, *specs: str, editable: bool = True) -> None:
     """Install local packages editable: sources are tested in place, installs stay fast.
 
-    uv keeps an editable install whose version has not changed, even when its entry points
-    have; reinstalling the local packages (cheap: only they are rebuilt) keeps a reused
-    environment in step with the tree.
+    uv keeps an install whose version has not changed, even when its entry points (or, not
+    editable, its sources) have; reinstalling the local packages (cheap: only they are
+    rebuilt) keeps a reused environment in step with the tree.
     """
     args: list[str] = []
     for spec in specs:
-        args += ["-e", spec]
+        args += ["-e", spec] if editable else [spec]
         if session.venv_backend == "uv":
             args += ["--reinstall-package", _project_name(spec.split("[", 1)[0])]
     session.install(*args)
@@ -372,7 +372,10 @@ def bench(session: nox.Session) -> None:
     if not scripts:
         session.skip("no benchmark scripts in bench/ yet")
     plugins = [f"plugins-contrib/{name}" for name in PLUGINS]
-    _install_local(session, CORE, *plugins)
+    # Installed as users install them: an editable install puts one folder per package on
+    # sys.path (37 here), which slows every import and `python -c pass` itself, so start-up
+    # ratios read lower than a real installation gives.
+    _install_local(session, CORE, *plugins, editable=False)
     for script in scripts:
         for stale in (ROOT / "bench" / "results").glob(f"{script.stem}--*.json"):
             stale.unlink()

@@ -156,6 +156,36 @@ def test_stoq_scan_does_not_import_what_it_does_without(
     assert out.stderr.splitlines()[-1] == "0 []", out.stderr
 
 
+def test_stoq_version_imports_neither_logging_nor_typing() -> None:
+    """`stoq --version` imports the `stoq` package and the CLI's entry module only; `logging`
+    (with `traceback`, `string`, `threading`) and `typing` were most of its cost."""
+    code = (
+        "import sys\n"
+        "from stoq.cli import main\n"
+        "status = main(['--version'])\n"
+        "print(status, [m for m in ('logging', 'typing', 'argparse', 're') if m in sys.modules])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert out.stdout.splitlines()[-1] == "0 []", out.stdout + out.stderr
+
+
+def test_library_logging_is_quiet_without_set_up() -> None:
+    """Without the application configuring logging, a stoq warning goes nowhere (the `stoq`
+    logger's NullHandler), not to stderr through logging's last-resort handler."""
+    code = (
+        "from stoq.log import get_logger\n"
+        "get_logger('stoq.cli').warning('should not be printed')\n"
+        "import logging; logging.getLogger('other').warning('printed')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stderr == "printed\n"
+
+
 @pytest.mark.parametrize("columns", [None, "100", "7", "0", "-5", "wide"])
 def test_help_width_is_what_argparse_finds_with_shutil(
     columns: Optional[str], monkeypatch: pytest.MonkeyPatch

@@ -4,12 +4,14 @@ The public API is listed here, in one place; every other module is an implementa
 except ``stoq.plugins`` and ``stoq.data_classes`` (kept importable as in stoQ v2).
 """
 
-import logging
-from typing import TYPE_CHECKING, Any, List
-
 from stoq.__about__ import __version__
 
+# Neither ``typing`` nor ``logging`` is imported here: ``stoq --version`` imports this package
+# and nothing else (``stoq.log`` adds the library's NullHandler).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, List
+
     from stoq.config import StoqConfigParser
     from stoq.core import Stoq
     from stoq.data_classes import (
@@ -36,8 +38,6 @@ if TYPE_CHECKING:
         StoqPluginTimeout,
     )
     from stoq.log import configure_logging
-
-logging.getLogger("stoq").addHandler(logging.NullHandler())
 
 #: Where each public name lives. They are imported when first used, so ``import stoq`` (and
 #: every ``stoq`` command, ``--version`` first) does not pay for the engine until it runs it.
@@ -77,7 +77,7 @@ _LOCATIONS = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     """Import a public name from its module on first use, then keep it here."""
     module = _LOCATIONS.get(name)
     if module is None:

@@ -17,20 +17,20 @@ from __future__ import annotations
 import binascii
 import hashlib
 import json
-import logging
 import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from stoq.data_classes import Error, ExtractedPayload, PayloadMeta
+from stoq.log import get_logger
 
 if TYPE_CHECKING:
     import sqlite3
 
 __all__ = ["CacheEntry", "ResultCache", "open_cache", "plugin_key"]
 
-log = logging.getLogger("stoq.cache")
+log = get_logger("stoq.cache")
 
 #: Options that change how the engine calls a plugin, not what it answers.
 _NOT_IN_DIGEST = ("timeout", "cache", "isolation", "memory_limit")

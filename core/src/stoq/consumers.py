@@ -9,7 +9,6 @@ lost (with the exit code) instead of vanishing or hanging the pool.
 from __future__ import annotations
 
 import contextlib
-import logging
 import multiprocessing
 import os
 import queue
@@ -33,6 +32,7 @@ from typing import (
 
 from stoq import metrics
 from stoq.deadline import fork_safe_threads
+from stoq.log import get_logger
 from stoq.stdout import protect, protected
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DONE", "ConsumerPool", "Handler"]
 
-log = logging.getLogger("stoq")
+log = get_logger("stoq")
 
 #: Returned by a feed when no item will ever come again.
 DONE = object()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
@@ -13,6 +12,7 @@ from stoq.data_classes import Error, Payload, PayloadMeta, RequestMeta, StoqResp
 from stoq.exceptions import StoqException
 from stoq.invoke import PluginCalls
 from stoq.loader import PluginManager
+from stoq.log import get_logger
 from stoq.plugin_manager import StoqPluginManager
 from stoq.plugins import BasePlugin
 from stoq.ratelimit import RateLimiter
@@ -28,7 +28,7 @@ from stoq.settings import (
 
 __all__ = ["Stoq"]
 
-log = logging.getLogger("stoq")
+log = get_logger("stoq")
 
 
 class _Setting:

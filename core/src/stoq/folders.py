@@ -7,7 +7,6 @@ module. Installed distributions are the other source of plugins (``stoq.loader``
 from __future__ import annotations
 
 import importlib.util
-import logging
 import sys
 from configparser import Error as ConfigParserError
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tupl
 from stoq.__about__ import __version__
 from stoq.config import StoqConfigParser, stoq_home
 from stoq.exceptions import StoqPluginException, StoqPluginLoadError
+from stoq.log import get_logger
 from stoq.plugins import BasePlugin
 
 __all__ = [
@@ -28,7 +28,7 @@ __all__ = [
     "read_stoq_file",
 ]
 
-log = logging.getLogger("stoq.loader")
+log = get_logger("stoq.loader")
 
 
 def read_stoq_file(path: Path) -> StoqConfigParser:

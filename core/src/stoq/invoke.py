@@ -9,7 +9,6 @@ exception it lets through (it stops the scan); ``SystemExit`` from plugin code i
 from __future__ import annotations
 
 import json
-import logging
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple, Type, Union
 
 from stoq import tracing
@@ -17,7 +16,7 @@ from stoq.cache import ResultCache, plugin_key
 from stoq.data_classes import Error
 from stoq.deadline import call_with_deadline
 from stoq.exceptions import StoqPluginException, StoqPluginTimeout
-from stoq.log import current_plugin
+from stoq.log import current_plugin, get_logger
 from stoq.serialize import jsonable
 from stoq.stdout import plugin_output
 
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PluginCall", "PluginCalls", "checked_names", "normalise_errors", "one_line"]
 
-log = logging.getLogger("stoq")
+log = get_logger("stoq")
 
 Expected = Union[Type[Any], Tuple[Type[Any], ...], None]
 

@@ -16,7 +16,6 @@ connector that writes responses there.
 from __future__ import annotations
 
 import contextlib
-import logging
 import multiprocessing
 import os
 import signal
@@ -26,13 +25,14 @@ from typing import Any, Dict, Optional, Tuple, Type
 from stoq.config import StoqConfigParser
 from stoq.deadline import call_with_deadline
 from stoq.exceptions import StoqPluginTimeout
+from stoq.log import get_logger
 from stoq.options import CoreOptions
 from stoq.plugins import ROLES, BasePlugin, roles_of
 from stoq.stdout import protected
 
 __all__ = ["IsolatedPluginError", "isolated"]
 
-log = logging.getLogger("stoq")
+log = get_logger("stoq")
 
 #: Seconds a child gets to start an interpreter and import its plugin, before the plugin's
 #: ``start()`` gets its own deadline.

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 import re
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Type
@@ -32,6 +31,7 @@ from stoq.folders import (
     plugin_class_in,
     plugin_folders,
 )
+from stoq.log import get_logger
 from stoq.options import core_options, typed_options
 from stoq.plugins import BasePlugin
 
@@ -49,7 +49,7 @@ __all__ = [
 ENTRY_POINT_GROUP = "stoq.plugins"
 CORE_DISTRIBUTION = "stoq-framework"
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class PluginSource:

@@ -9,7 +9,18 @@ from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Optional, Tuple
 
-__all__ = ["JsonFormatter", "configure_logging", "configured", "current_plugin", "current_scan"]
+__all__ = [
+    "JsonFormatter",
+    "configure_logging",
+    "configured",
+    "current_plugin",
+    "current_scan",
+    "get_logger",
+]
+
+# Here rather than in ``stoq/__init__``: ``import stoq`` (and ``stoq --version``) then does not
+# import ``logging``, and every module that logs gets its logger from this one.
+logging.getLogger("stoq").addHandler(logging.NullHandler())
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _configured: Optional[Tuple[str, Optional[str]]] = None
@@ -19,6 +30,12 @@ _log_format = "text"
 current_scan: ContextVar[Optional[str]] = ContextVar("stoq_scan", default=None)
 #: The plugin whose call is running (``None`` between calls).
 current_plugin: ContextVar[Optional[str]] = ContextVar("stoq_plugin", default=None)
+
+
+def get_logger(name: str = "stoq") -> logging.Logger:
+    """A library logger; taking it from here guarantees the ``stoq`` NullHandler exists first
+    (without any application logging set-up, stoq's records go nowhere instead of stderr)."""
+    return logging.getLogger(name)
 
 
 class JsonFormatter(logging.Formatter):

@@ -9,7 +9,6 @@ engine's one ``PluginCalls``.
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Dict, List, Optional, Sequence, Set
 
 from stoq import tracing
@@ -36,7 +35,7 @@ from stoq.invoke import (
     one_line,
     unusable,
 )
-from stoq.log import current_scan
+from stoq.log import current_scan, get_logger
 from stoq.plugins import (
     ArchiverPlugin,
     ConnectorPlugin,
@@ -52,7 +51,7 @@ from stoq.timings import clock, micro
 
 __all__ = ["Outcome", "Request", "RequestArgs", "decorate", "payload_for_item", "save"]
 
-log = logging.getLogger("stoq")
+log = get_logger("stoq")
 
 #: Individual limit errors kept per request and limit; further ones are counted in one record.
 LIMIT_ERRORS_KEPT = 100

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from typing import Any, Dict, List, Optional
 
 from stoq.data_classes import (
@@ -30,12 +29,13 @@ from stoq.data_classes import (
     new_id,
 )
 from stoq.invoke import PluginCalls
+from stoq.log import get_logger
 from stoq.serialize import dumps
 from stoq.settings import CoreSettings
 
 __all__ = ["lookup", "request_key", "store"]
 
-log = logging.getLogger("stoq.cache")
+log = get_logger("stoq.cache")
 
 #: Settings that change what a scan finds (decorators and connectors run on every response).
 _SHAPING = (

@@ -10,7 +10,6 @@ provider wrapped in a ``Delivery`` is settled here, in the parent, once its fate
 from __future__ import annotations
 
 import itertools
-import logging
 import queue
 import threading
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
@@ -19,6 +18,7 @@ from stoq import metrics
 from stoq.consumers import DONE, ConsumerPool, logging_setup, stoq_for
 from stoq.data_classes import Error, Payload, RequestMeta, StoqResponse
 from stoq.exceptions import StoqConfigError
+from stoq.log import get_logger
 from stoq.plugins import Delivery, ProviderPlugin
 from stoq.request import RequestArgs
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ItemSource", "run_providers"]
 
-log = logging.getLogger("stoq")
+log = get_logger("stoq")
 
 #: Put on the queue by each provider thread when its ``ingest`` returns or fails.
 _PROVIDER_DONE = object()

@@ -6,13 +6,13 @@ Precedence, for every key: explicit argument → configuration file → profile 
 from __future__ import annotations
 
 import json
-import logging
 import os
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from stoq.config import ConfigFile, config_from_tables, read_config_file, split_list
 from stoq.exceptions import StoqConfigError
+from stoq.log import get_logger
 
 __all__ = [
     "PLUGIN_LIST_KEYS",
@@ -23,7 +23,7 @@ __all__ = [
     "setting_value",
 ]
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 GIB = 1024**3
 MIB = 1024**2

@@ -9,22 +9,20 @@ only with ``--log-level debug``.
 from __future__ import annotations
 
 import importlib
-import logging
 import os
 import sys
-from typing import TYPE_CHECKING, List, Optional
 
 from stoq.__about__ import __version__
 
+TYPE_CHECKING = False  # ``typing`` is not imported for ``stoq --version``
 if TYPE_CHECKING:
     import argparse
+    from typing import List, Optional
 
 # argparse, traceback and stoq.cli.common (with the configuration machinery it imports) are
 # imported inside the functions below, so ``stoq --version`` is answered with none of them.
 
 __all__ = ["build_parser", "main"]
-
-log = logging.getLogger("stoq.cli")
 
 #: Each command and its module (``new-plugin``'s module may be absent: it is added apart).
 _COMMANDS = {

@@ -7,12 +7,12 @@ instances are its own) and returns the serialised response; results come back in
 from __future__ import annotations
 
 import io
-import logging
 import os
 import stat
 from typing import TYPE_CHECKING, Any, BinaryIO, Dict, Iterator, List, Optional, Tuple, Union
 
 from stoq.data_classes import Error, Payload, PayloadMeta, RequestMeta, StoqResponse
+from stoq.log import get_logger
 from stoq.request import RequestArgs
 from stoq.serialize import dumps
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Outcome", "ScanOptions", "read_bounded", "scan_items"]
 
-log = logging.getLogger("stoq.cli")
+log = get_logger("stoq.cli")
 
 #: A file path (str), or standard input already read: its bytes and whether it was cut.
 Item = Union[str, Tuple[bytes, bool]]

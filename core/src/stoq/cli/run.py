@@ -7,7 +7,6 @@ command exits cleanly; a second signal aborts at once.
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import sys
 from typing import Any, Dict, Optional
@@ -23,10 +22,11 @@ from stoq.cli.common import (
     write_response,
 )
 from stoq.cli.flags import add_output_flags, add_stoq_flags, output_indent, whole_number
+from stoq.log import get_logger
 
 __all__ = ["add_parser", "handle"]
 
-log = logging.getLogger("stoq.cli")
+log = get_logger("stoq.cli")
 
 #: Registered when no connector is configured, so run mode's responses are not lost.
 STDOUT_CONNECTOR = "stoq-cli:stdout"

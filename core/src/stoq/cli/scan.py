@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from stoq.cli.common import (
     write_response,
 )
 from stoq.cli.flags import add_output_flags, add_stoq_flags, output_indent, whole_number
+from stoq.log import get_logger
 
 if TYPE_CHECKING:
     from stoq.cli.progress import ProgressBar
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["add_parser", "collect_inputs", "handle"]
 
-log = logging.getLogger("stoq.cli")
+log = get_logger("stoq.cli")
 
 DESCRIPTION = """\
 Scan files, folders or standard input, one request per file, and print each response as JSON.

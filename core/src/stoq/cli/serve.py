@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import logging
 import os
 
 from stoq.cli.common import EXIT_OK, CliError, build_stoq, start_logging
 from stoq.cli.flags import add_stoq_flags, whole_number
 from stoq.exceptions import StoqPluginException
+from stoq.log import get_logger
 
 __all__ = ["add_parser", "handle"]
 
-log = logging.getLogger("stoq.cli")
+log = get_logger("stoq.cli")
 
 DESCRIPTION = """\
 Serve stoQ over HTTP: POST /api/v1/scan scans the request's file with this configuration and

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 from configparser import ConfigParser
 from typing import Any, ClassVar, Dict, Optional
+
+from stoq.log import get_logger
 
 __all__ = ["BasePlugin"]
 
@@ -31,7 +32,7 @@ class BasePlugin:
         self.__version__ = config.get("Documentation", "Version", fallback="")
         self.__website__ = config.get("Documentation", "Website", fallback="")
         self.__description__ = config.get("Documentation", "Description", fallback="")
-        self.log = logging.getLogger(f"stoq.{self.plugin_name}")
+        self.log = get_logger(f"stoq.{self.plugin_name}")
 
     @classmethod
     def preload(cls) -> None:

@@ -10,7 +10,6 @@ and the page asks for the token to send with each API call.
 from __future__ import annotations
 
 import hmac
-import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stoq.__about__ import __version__
+from stoq.log import get_logger
 from stoq.server.openapi import openapi_document
 from stoq.server.problems import Problem, problem_response
 from stoq.server.scanner import Scanner
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ServerConfig", "create_app"]
 
-log = logging.getLogger("stoq.server")
+log = get_logger("stoq.server")
 
 HERE = Path(__file__).resolve().parent
 #: No inline script or style, nothing from elsewhere, no framing, no plugins.

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import logging
 import queue
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from stoq.data_classes import Error, PayloadMeta, RequestMeta, StoqResponse
+from stoq.log import get_logger
 from stoq.serialize import dumps
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Scanner", "Upload", "scan_upload"]
 
-log = logging.getLogger("stoq.server")
+log = get_logger("stoq.server")
 
 
 @dataclass
