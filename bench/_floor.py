@@ -17,6 +17,7 @@ import json.encoder
 import os
 import tarfile
 import zipfile
+import zlib
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -99,7 +100,10 @@ def members(content: bytes) -> Optional[List[tuple]]:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             return [(i.filename, archive.read(i)) for i in archive.infolist() if not i.is_dir()]
     if content.startswith(b"\x1f\x8b"):
-        inner = gzip.decompress(content)
+        try:
+            inner = gzip.decompress(content)
+        except (OSError, EOFError, zlib.error):  # random bytes that start like gzip (1 in 65,536)
+            return None
         if inner[257:262] != b"ustar":
             return [("", inner)]
         with tarfile.open(fileobj=io.BytesIO(inner), mode="r:") as archive:
