@@ -63,11 +63,15 @@ class MemberSink:
         self.extraction = extraction
         self.name = display_name(name)
         self.decoded = decoded_name(name)
-        self.buffer = bytearray()
+        #: The member's bytes so far, as read (kept, not copied: most members are one chunk).
+        self.chunks: List[bytes] = []
+        self.size = 0
         self.oversize = False
 
     def write(self, chunk: bytes) -> bool:
         """Add a chunk; False once the member is too large (its bytes are dropped)."""
+        if type(chunk) is not bytes:  # a reader's reused buffer: keep a copy of its bytes
+            chunk = bytes(chunk)
         x = self.extraction
         x.expanded += len(chunk)
         if x.expanded > x.expansion_cap:
@@ -77,18 +81,24 @@ class MemberSink:
             )
         if self.oversize:
             return False
-        size = len(self.buffer) + len(chunk)
+        size = self.size + len(chunk)
         if size > x.limits.max_member_size:
             self.oversize = True
-            self.buffer = bytearray()
+            self.chunks, self.size = [], 0
             return False
         if x.total_bytes + size > x.limits.max_total_bytes:
             x.stop(
                 f"max_total_bytes {x.limits.max_total_bytes} reached at member {self.name!r};"
                 " extraction stopped"
             )
-        self.buffer += chunk
+        self.chunks.append(chunk)
+        self.size = size
         return True
+
+    def take_content(self) -> bytes:
+        """The member's bytes, joined once (one chunk: that very object); the sink is emptied."""
+        chunks, self.chunks, self.size = self.chunks, [], 0
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 class Extraction:
@@ -162,8 +172,7 @@ class Extraction:
         if sink.oversize:
             self._oversize(sink.name, None, **info)
             return False
-        content = bytes(sink.buffer)
-        sink.buffer = bytearray()
+        content = sink.take_content()
         entry: Dict[str, Any] = {"archive_path": sink.name, **info, "size": len(content)}
         if sink.decoded != sink.name:
             entry["name_decoded"] = sink.decoded  # the name is not UTF-8: a best-effort reading

@@ -72,7 +72,7 @@ class _MemberWriter(Py7zIO):
         return None
 
     def size(self) -> int:
-        return len(self.sink.buffer)
+        return self.sink.size
 
 
 class _Factory(WriterFactory):

@@ -42,8 +42,8 @@ def extract(data: bytes, x: Extraction) -> None:
         problem = describe(exc)
     if problem is None:
         x.keep(sink)
-    elif sink.buffer:
-        size = len(sink.buffer)
+    elif sink.size:
+        size = sink.size
         x.keep(sink, truncated=True, error=problem)
         x.errors.append(f"{x.format}: stream truncated or corrupt after {size} bytes: {problem}")
     else:
