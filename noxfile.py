@@ -62,7 +62,7 @@ def _install_local(session: nox.Session, *specs: str, editable: bool = True) -> 
     """
     args: list[str] = []
     for spec in specs:
-        args += ["-e", spec] if editable else [spec]
+        args += ["-e", spec] if editable else [f"./{spec}"]  # a bare "core" is a registry name
         if session.venv_backend == "uv":
             args += ["--reinstall-package", _project_name(spec.split("[", 1)[0])]
     session.install(*args)

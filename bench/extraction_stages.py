@@ -28,8 +28,6 @@ def per_member(run: Callable[[], object], repeat: int = 5) -> float:
 
 def main() -> None:
     from stoq import Payload, RequestMeta, Stoq
-    from stoq.config import StoqConfigParser
-    from stoq_plugin_decompress.plugin import DecompressPlugin
 
     data = make_zip(MEMBERS, 256)
 
@@ -45,10 +43,11 @@ def main() -> None:
                 {name: hashlib.new(name, content).hexdigest() for name in ALGORITHMS}
 
     options = {"max_members": MEMBERS + 1}
-    plugin = DecompressPlugin(StoqConfigParser(), options)
-    payload, request = Payload(data), RequestMeta()
     limits = {"max_payloads": MEMBERS + 5}
     no_workers = Stoq(plugin_opts={"decompress": options}, **limits)
+    # Loaded by the engine: a bare DecompressPlugin(...) would lack its typed defaults.
+    plugin = no_workers.load_plugin("decompress")
+    payload, request = Payload(data), RequestMeta()
     with_hash = Stoq(
         always_dispatch=["hash"],
         plugin_opts={"decompress": options, "hash": {"algorithms": ALGORITHMS}},

@@ -13,7 +13,7 @@ import tarfile
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import magic
 import pytest
@@ -26,6 +26,7 @@ from stoq_plugin_mimetype.textrules import (
     RuleSet,
     binary,
     byte_mask,
+    exclusion_table,
     read_rules,
     regex_needs,
 )
@@ -279,6 +280,37 @@ def test_the_split_rebuilds_the_database() -> None:
     assert bin(rules.keeps(letters)).count("1") < len(rules.rules) // 3
 
 
+def excluded_by_definition(at: Dict[int, int], value: int) -> int:
+    """The rules whose test does not allow ``value``: one group at a time."""
+    excluded = 0
+    for bytes_allowed, rules in at.items():
+        if not bytes_allowed >> value & 1:
+            excluded |= rules
+    return excluded
+
+
+def test_exclusion_tables_are_what_each_group_excludes() -> None:
+    """Every position binary content is read at, every byte value: the precomputed rules it
+    excludes are those of the groups whose allowed bytes lack it (libmagic's database)."""
+    assert DATABASE is not None
+    rules = read_rules(DATABASE)
+    assert rules is not None
+    compared = 0
+    for where, table in rules._excluded.items():
+        at = rules._at.get(where, {})
+        assert table == [excluded_by_definition(at, value) for value in range(256)], where
+        compared += sum(1 for rules_excluded in table if rules_excluded)
+    assert compared > 16 * 200  # the first 16 positions, most values excluding something
+
+
+def test_exclusion_table_with_a_rule_in_two_groups() -> None:
+    """A rule testing one position twice (two groups): excluded when either test refuses."""
+    at = {byte_mask(ord("a"), 0): 0b011, byte_mask(ord("b"), 0) | byte_mask(ord("a"), 0): 0b110}
+    table = exclusion_table(at)
+    assert table == [excluded_by_definition(at, value) for value in range(256)]
+    assert table[ord("a")] == 0 and table[ord("b")] == 0b011 and table[0] == 0b111
+
+
 @pytest.mark.parametrize(
     ("pattern", "needs"),
     [
@@ -420,3 +452,25 @@ def test_binary_handles_are_built_and_shared(eager: None, built: List[int]) -> N
     assert differences(identify, gzips) == []
     full = Path(str(DATABASE)).stat().st_size
     assert len(built) == before + 1 and all(0 < size < full // 2 for size in built[1:])
+
+
+def test_rules_preloaded_before_consumers_fork_are_not_read_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``MimetypePlugin.preload`` (run in the parent before `scan -j` / run mode fork) reads the
+    rules once; a consumer's shortcuts then take them instead of reading the database again."""
+    from stoq_plugin_mimetype.libmagic import Libmagic
+
+    monkeypatch.setattr(textrules, "PRELOADED", {})
+    plugin.MimetypePlugin.preload()
+    preloaded = textrules.PRELOADED[str(DATABASE)]
+    assert preloaded is not None and len(preloaded.rules) > 1000
+
+    def read_again(path: str) -> None:
+        raise AssertionError(f"{path} read again")
+
+    monkeypatch.setattr(textrules, "read_rules", read_again)
+    shortcuts = plugin.Shortcuts(Libmagic())
+    for i in range(plugin.READ_AFTER):
+        shortcuts.get(b"\x00\x01 binary %d" % i)
+    assert shortcuts._rules is preloaded

@@ -138,10 +138,10 @@ class Shortcuts:
     def _read(self) -> None:
         """libmagic's rules and the bytes they need, when its database is one readable file."""
         from .libmagic import database_path
-        from .textrules import TEXT_BYTES, read_rules
+        from .textrules import TEXT_BYTES, rules_of
 
         path = database_path()
-        self._rules = read_rules(path) if path else None
+        self._rules = rules_of(path) if path else None
         needed = 0
         for _, needs in self._rules.rules if self._rules else ():
             for mask in needs:
@@ -247,6 +247,17 @@ class MimetypePlugin(WorkerPlugin):
                 ) from exc
             self.log.warning("libmagic cannot be loaded (%s); using puremagic instead", exc)
             return "puremagic", _fallback()
+
+    @classmethod
+    def preload(cls) -> None:
+        """Before consumers fork: read libmagic's rules once in the parent, for every consumer
+        to inherit (each read them at its 16th payload otherwise)."""
+        from .libmagic import database_path
+        from .textrules import preload_rules
+
+        path = database_path()
+        if path:
+            preload_rules(path)
 
     def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
         mimetype, description = self._identify(payload.content)
