@@ -17,13 +17,15 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-RESULTS = Path(__file__).resolve().parent / "results"
+#: Where each row is kept (STOQ_BENCH_RESULTS: elsewhere, e.g. for the scripts' smoke test).
+RESULTS = Path(os.environ.get("STOQ_BENCH_RESULTS") or Path(__file__).resolve().parent / "results")
 #: How to run the stoq CLI with the interpreter running the benchmark (so a venv is honoured).
 STOQ = [sys.executable, "-m", "stoq"]
 
@@ -52,15 +54,16 @@ def bench_env(home: Path) -> Dict[str, str]:
 def run_command(command: Sequence[str], env: Optional[Dict[str, str]] = None) -> Sample:
     """Run ``command`` (output discarded) and measure it with ``wait4``: CPU time and peak RSS
     of the process and every descendant it waited for (consumer processes included)."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        list(command), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    _pid, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} exited with {process.returncode}")
+    with tempfile.TemporaryFile() as errors:  # kept to say why, should the command fail
+        started = time.perf_counter()
+        process = subprocess.Popen(list(command), env=env, stdout=subprocess.DEVNULL, stderr=errors)
+        _pid, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            errors.seek(0)
+            tail = errors.read().decode("utf-8", "replace")[-3000:]
+            raise RuntimeError(f"{' '.join(command)} exited with {process.returncode}:\n{tail}")
     return Sample(usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss * 1024)
 
 

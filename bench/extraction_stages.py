@@ -6,6 +6,7 @@ decompress plugin on its own, and stoQ with and without a worker on the members.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import io
 import time
@@ -14,22 +15,23 @@ from typing import Callable
 
 from extraction import ALGORITHMS, make_zip
 
-MEMBERS = 10000
 
-
-def per_member(run: Callable[[], object], repeat: int = 5) -> float:
+def per_member(run: Callable[[], object], members: int, repeat: int = 5) -> float:
     best = float("inf")
     for _ in range(repeat):
         started = time.perf_counter()
         run()
         best = min(best, time.perf_counter() - started)
-    return best / MEMBERS * 1e6
+    return best / members * 1e6
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--members", type=int, default=10000)
+    members = parser.parse_args().members
     from stoq import Payload, RequestMeta, Stoq
 
-    data = make_zip(MEMBERS, 256)
+    data = make_zip(members, 256)
 
     def bare_read() -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -42,8 +44,8 @@ def main() -> None:
                 content = archive.read(info)
                 {name: hashlib.new(name, content).hexdigest() for name in ALGORITHMS}
 
-    options = {"max_members": MEMBERS + 1}
-    limits = {"max_payloads": MEMBERS + 5}
+    options = {"max_members": members + 1}
+    limits = {"max_payloads": members + 5}
     no_workers = Stoq(plugin_opts={"decompress": options}, **limits)
     # Loaded by the engine: a bare DecompressPlugin(...) would lack its typed defaults.
     plugin = no_workers.load_plugin("decompress")
@@ -67,7 +69,7 @@ def main() -> None:
         ),
     ]
     for name, run in stages:
-        print(f"extraction stage: {per_member(run):6.1f} us/member  {name}")
+        print(f"extraction stage: {per_member(run, members):6.1f} us/member  {name}")
 
 
 if __name__ == "__main__":

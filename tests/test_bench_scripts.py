@@ -1,0 +1,54 @@
+"""Every benchmark script runs to its report on a tiny input: `nox -s bench` runs them all, one
+after the other, and stops at the first that fails (extraction_stages.py once raised KeyError
+there unnoticed). The figures are not checked here: targets live in the benchmarks alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import List
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+
+#: Each script with arguments small enough for a test run; every script must be listed.
+TINY = {
+    "big_file": ["--size-mib", "2", "--rounds", "1"],
+    "cache": ["--files", "2", "--copies", "2", "--members", "3", "--rounds", "1"],
+    "default_profile": ["--zips", "2", "--members", "5", "--rounds", "1"],
+    "extraction": ["--members", "20", "--rounds", "1"],
+    "extraction_stages": ["--members", "20"],
+    "overhead": ["-n", "50", "--rounds", "1"],
+    "queue_run": ["--files", "12", "--rounds", "1", "--rate", "200", "--latency-files", "3"],
+    "scaling": ["--files", "4", "--size", "1024", "--rounds", "1"],
+    "startup": ["--rounds", "1"],
+}
+
+
+def test_every_script_has_tiny_arguments() -> None:
+    scripts = {p.stem for p in BENCH.glob("*.py") if not p.name.startswith("_")}
+    assert scripts == set(TINY)
+
+
+@pytest.mark.parametrize("script", sorted(TINY))
+def test_script_runs_and_records_its_rows(script: str, tmp_path: Path) -> None:
+    env = dict(os.environ, STOQ_BENCH_RESULTS=str(tmp_path / "results"))
+    env = {k: v for k, v in env.items() if not k.startswith("COVERAGE")}
+    done = subprocess.run(
+        [sys.executable, str(BENCH / f"{script}.py"), *TINY[script]],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    rows: List[dict] = [json.loads(p.read_text()) for p in (tmp_path / "results").glob("*.json")]
+    if script != "extraction_stages":  # prints stage costs only, no target row
+        assert rows and all(row["benchmark"] == script for row in rows), done.stdout
+        assert all(f"{script}: {row['row']}: ratio" in done.stdout for row in rows)
