@@ -5,8 +5,8 @@ codepage is decoded here so names like the author's come out as the author typed
 
 olefile 0.47 trusts a vector property's element count: a count of billions in a damaged or
 hostile file makes it loop and allocate until the process runs out of time or memory. The
-property streams are checked for such counts before olefile reads them, here and before
-oletools' encryption check (which reads the summary properties through olefile too).
+property streams are checked for such counts before olefile reads them, here and before the
+encryption check (which may read the summary properties through olefile too).
 """
 
 from __future__ import annotations

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import warnings
 from typing import Any, ClassVar, Dict, List, Optional
 
 import olefile
@@ -12,14 +11,10 @@ import olefile
 from stoq.data_classes import ExtractedPayload, Payload, PayloadMeta, RequestMeta, WorkerResponse
 from stoq.plugins import WorkerPlugin
 
-from .decrypt import decrypt
+from .clsids import clsid_name
+from .decrypt import DEFAULT_PASSWORDS, decrypt, is_encrypted
 from .metadata import check_property_streams, read_metadata
-
-with warnings.catch_warnings():  # oletools uses pyparsing names that pyparsing 3.3 deprecates
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from oletools.common.clsid import KNOWN_CLSIDS
-    from oletools.crypto import DEFAULT_PASSWORDS, is_encrypted
-    from oletools.oleobj import OleNativeStream
+from .native import parse_native
 
 __all__ = ["OlePlugin"]
 
@@ -36,10 +31,10 @@ def _describe(exc: BaseException) -> str:
 
 
 def _clsid(clsid: str) -> Dict[str, Any]:
-    """``clsid`` and, when oletools knows it, ``clsid_name`` (e.g. the Equation Editor)."""
+    """``clsid`` and, when the table knows it, ``clsid_name`` (e.g. the Equation Editor)."""
     if not clsid or clsid == "00000000-0000-0000-0000-000000000000":
         return {}
-    name = KNOWN_CLSIDS.get(clsid.upper())
+    name = clsid_name(clsid)
     return {"clsid": clsid, "clsid_name": name} if name else {"clsid": clsid}
 
 
@@ -75,7 +70,7 @@ class OlePlugin(WorkerPlugin):
             for name, step in (
                 ("entries", lambda o: self._entries(o, results)),
                 ("metadata", read_metadata),
-                ("encrypted", _encrypted),
+                ("encrypted", lambda o: _encrypted(content, o)),
                 ("packages", lambda o: self._packages(o, extracted, results)),
             ):
                 try:
@@ -141,8 +136,8 @@ class OlePlugin(WorkerPlugin):
                 entry["skipped"] = "max_packages"
             else:
                 try:
-                    native = OleNativeStream(ole.openstream(parts).read())
-                except Exception as exc:  # a damaged or non-package native stream
+                    native = parse_native(ole.openstream(parts).read())
+                except ValueError as exc:  # a truncated, damaged or non-package native stream
                     log.debug("ole: cannot parse %s", path, exc_info=True)
                     entry["error"] = _describe(exc)
                     continue
@@ -150,18 +145,14 @@ class OlePlugin(WorkerPlugin):
                     filename=native.filename,
                     source_path=native.src_path,
                     temp_path=native.temp_path,
-                    size=native.actual_size,
-                    linked=bool(native.is_link),
+                    size=len(native.data),
+                    linked=native.is_link,
                 )
-                if native.data is not None and len(native.data) < native.actual_size:
-                    entry["truncated"] = True
-                if native.data and native.actual_size <= max_size:
-                    meta = {k: entry[k] for k in ("filename", "source_path", "temp_path")}
-                    extracted.append(
-                        ExtractedPayload(bytes(native.data), PayloadMeta(extra_data=meta))
-                    )
-                elif native.actual_size > max_size:
+                if len(native.data) > max_size:
                     entry["skipped"] = "max_package_size"
+                elif native.data:
+                    meta = {k: entry[k] for k in ("filename", "source_path", "temp_path")}
+                    extracted.append(ExtractedPayload(native.data, PayloadMeta(extra_data=meta)))
             if "skipped" in entry:
                 results.setdefault("limits_hit", []).append(
                     f"{entry['skipped']}: {path} not extracted"
@@ -169,7 +160,8 @@ class OlePlugin(WorkerPlugin):
         return packages
 
 
-def _encrypted(ole: olefile.OleFileIO) -> bool:
-    """oletools' verdict, once the summary properties it reads are known not to be a bomb."""
+def _encrypted(content: bytes, ole: olefile.OleFileIO) -> bool:
+    """Whether the document is encrypted, once the summary properties the check may read are
+    known not to be a bomb."""
     check_property_streams(ole, ["\x05SummaryInformation"])
-    return bool(is_encrypted(ole))
+    return is_encrypted(content, ole)
