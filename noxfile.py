@@ -109,12 +109,22 @@ def _supports(package: str, python: str) -> bool:
     return True
 
 
+def _plugin_dependencies(package: str) -> list[str]:
+    """The contrib plugins ``package`` requires (rtf reuses ole's parsers), as folders: they are
+    installed from this tree, not looked up on the package index."""
+    text = (ROOT / "plugins-contrib" / package / "pyproject.toml").read_text(encoding="utf-8")
+    match = re.search(r"^dependencies\s*=\s*\[(.*?)\]", text, flags=re.MULTILINE | re.DOTALL)
+    names = re.findall(r'"(stoq-plugin-[a-z0-9-]+)', match.group(1) if match else "")
+    return [f"plugins-contrib/{name}" for name in names if name in PLUGINS]
+
+
 def _plugin_tests(session: nox.Session, package: str) -> None:
-    """One contrib plugin's own tests: the core plus that plugin with its test extra, nothing else."""
+    """One contrib plugin's own tests: the core plus that plugin with its test extra (and the
+    contrib plugins it requires), nothing else."""
     if not _supports(package, str(session.python)):
         session.skip(f"{package} does not support Python {session.python} (its requires-python)")
     folder = f"plugins-contrib/{package}"
-    _install_local(session, CORE, f"{folder}[test]")
+    _install_local(session, CORE, *_plugin_dependencies(package), f"{folder}[test]")
     _pytest(session, f"{folder}/tests")
 
 
@@ -235,8 +245,13 @@ def fuzz(session: nox.Session) -> None:
     if unknown:
         session.error(f"no such plugin: {', '.join(sorted(unknown))}")
     session.install("atheris")
+    folders = [f"plugins-contrib/stoq-plugin-{name}" for name in targets]
+    required = {dep for name in targets for dep in _plugin_dependencies(f"stoq-plugin-{name}")}
     _install_local(
-        session, f"{CORE}[test]", *(f"plugins-contrib/stoq-plugin-{name}[test]" for name in targets)
+        session,
+        f"{CORE}[test]",
+        *sorted(required - set(folders)),
+        *(f"{folder}[test]" for folder in folders),
     )
     work = ROOT / ".fuzz"
     seeds = work / "seeds"
