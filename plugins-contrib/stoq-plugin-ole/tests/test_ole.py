@@ -312,3 +312,21 @@ def _fat_cycle(content: bytes) -> bytes:
 def test_hostile_corpus() -> None:
     """Seeded hostile variants of real OLE files end in a result or an Error, in budget and memory."""
     check_hostile_corpus("ole", [LNK_DOC, VELVET_XLS], extra={"fat-cycle": _fat_cycle(OLEFILE_DOC)})
+
+
+def test_a_package_with_a_forged_data_size_is_an_error_naming_the_field(tmp_path: Path) -> None:
+    """The shortcut package's data size raised past its stream (1220 bytes of file and 170 of
+    trailing Unicode names remain): listed with the error, the rest reported, nothing extracted."""
+    path = tmp_path / "forged.doc"
+    path.write_bytes(LNK_DOC)
+    stream_path = "ObjectPool/_1573545115/\x01Ole10Native"
+    with olefile.OleFileIO(str(path), write_mode=True) as ole:
+        stream = bytearray(ole.openstream(stream_path).read())
+        size_at = stream.index(struct.pack("<I", 1220) + b"L\x00\x00\x00")  # then the .lnk
+        struct.pack_into("<I", stream, size_at, 0x7FFFFFFF)
+        ole.write_stream(stream_path, bytes(stream))
+    response = run_plugin("ole", "scan", path.read_bytes())
+    assert response.results["packages"] == [
+        {"stream": stream_path, "error": "ValueError: data: 2147483647 bytes needed, 1390 remain"}
+    ]
+    assert response.extracted == [] and response.results["entries"]

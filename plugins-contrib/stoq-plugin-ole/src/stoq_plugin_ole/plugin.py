@@ -137,7 +137,8 @@ class OlePlugin(WorkerPlugin):
             else:
                 try:
                     native = parse_native(ole.openstream(parts).read())
-                except ValueError as exc:  # a truncated, damaged or non-package native stream
+                except Exception as exc:  # olefile cannot read the stream, or it is no package
+                    # record (parse_native's ValueError names the field)
                     log.debug("ole: cannot parse %s", path, exc_info=True)
                     entry["error"] = _describe(exc)
                     continue
