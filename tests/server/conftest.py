@@ -27,6 +27,7 @@ class Server:
     url: str
     token: str
     log: Path
+    pid: int
 
     def headers(self) -> Dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
@@ -62,7 +63,7 @@ def start_server(tmp: Path, extra: List[str]) -> Iterator[Server]:
             if time.monotonic() > deadline:
                 raise AssertionError(f"stoq serve did not start in 60 s:\n{log.read_text()}")
             time.sleep(0.2)
-        yield Server(url, TOKEN, log)
+        yield Server(url, TOKEN, log, process.pid)
     finally:
         process.terminate()
         try:

@@ -8,13 +8,13 @@ import socket
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List
 from urllib.parse import urlsplit
 
 import httpx
 import jsonschema
 import pytest
-from conftest import MAX_UPLOAD, Server
+from conftest import MAX_UPLOAD, Server, start_server
 
 import stoq
 
@@ -190,6 +190,30 @@ def test_a_scan_that_kills_its_consumer_still_gets_a_response(server: Server) ->
     assert "killed its consumer process" in body["errors"][0]["error"]
     # The pool replaced the consumer: the next scan works.
     assert _scan(server, content=b"fine").json()["results"][0]["size"] == 4
+
+
+def _children(pid: int) -> List[int]:
+    """Processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_consumers_are_forked_from_the_started_server(tmp_path: Path) -> None:
+    """The pool's consumers start before its thread does, so they are forked (inheriting the
+    plugins the server started) rather than spawned to import and start everything again."""
+    for server in start_server(tmp_path, []):
+        assert _scan(server, content=b"hello").json()["results"][0]["size"] == 5
+        own = Path(f"/proc/{server.pid}/cmdline").read_bytes()
+        commands = [Path(f"/proc/{child}/cmdline").read_bytes() for child in _children(server.pid)]
+        assert commands.count(own) == 2, commands  # --consumers 2, both forked
+        assert not [c for c in commands if b"multiprocessing" in c], commands
 
 
 def test_health_and_plugins(server: Server) -> None:

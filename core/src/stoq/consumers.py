@@ -80,6 +80,9 @@ def _consumer_main(
     """A consumer: build a Stoq (with the plugins the parent started, when forked), run
     ``handler`` on each item received, send back its result."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    # A parent running an event loop (the HTTP server) has a signal wakeup fd: a signal in the
+    # consumer (the deadline's SIGALRM) must not be written to the parent's loop.
+    signal.set_wakeup_fd(-1)
     if protect_stdout:
         protect()
     if setup is not None:
@@ -159,6 +162,17 @@ class ConsumerPool:
         self._retry: Deque[Tuple[Any, Any]] = deque()
         #: Consumers that died and were replaced.
         self.deaths = 0
+        #: Consumers started ahead of ``process`` (``start``).
+        self._early: List[_Consumer] = []
+
+    def start(self) -> None:
+        """Start the consumer processes now, from the calling thread. A caller that will run
+        ``process`` in a thread of its own (the HTTP server) calls this first, while its
+        process may still have one thread: the consumers are then forked and inherit the
+        plugins started before (``shared``) instead of being spawned to import and start
+        everything again. Consumers that replace dead ones are started from ``process``."""
+        while len(self._early) < self._size:
+            self._early.append(self._start())
 
     def _start(self) -> _Consumer:
         context = _start_method()
@@ -185,8 +199,10 @@ class ConsumerPool:
         ``Connection.poll``) and asking every consumer ``is_alive()`` per answer cost the parent
         ~0.7M instructions per item, as much as ~2 % of the scan itself.
         """
+        self.start()
+        early, self._early = self._early, []
         selector = selectors.DefaultSelector()
-        consumers = [self._watch(selector, self._start()) for _ in range(self._size)]
+        consumers = [self._watch(selector, consumer) for consumer in early]
         exhausted = False
         try:
             while True:

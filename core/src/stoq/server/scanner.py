@@ -85,6 +85,7 @@ class Scanner:
         pool = ConsumerPool(
             self._consumers, stoq_for(self._stoq), scan_upload, setup=logging_setup(), shared=shared
         )
+        pool.start()  # before the pool's thread exists: the consumers can be forked
         self._thread = threading.Thread(
             target=self._drive, args=(pool,), name="stoq-server-pool", daemon=True
         )
