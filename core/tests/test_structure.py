@@ -107,17 +107,19 @@ def test_import_stoq_pulls_in_no_plugin_no_cli_and_no_multiprocessing() -> None:
         " 'multiprocessing', 'stoq.consumers', 'stoq.isolation', 'stoq.run', 'stevedore'))]\n"
         "print(heavy)\n"
     )
-    # Without coverage's subprocess measurement (itself imports multiprocessing).
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE")}
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-        env=env,
-    )
+    out = _python(code)
+    assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def _python(code: str, **environ: str) -> subprocess.CompletedProcess:  # type: ignore[type-arg]
+    """``code`` run by a fresh interpreter, without coverage's subprocess measurement (which
+    itself imports multiprocessing and more)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE")}
+    env.update(environ)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+    )
 
 
 #: Standard-library modules ``stoq scan`` does without (each is milliseconds of every start).
@@ -148,11 +150,7 @@ def test_stoq_scan_does_not_import_what_it_does_without(
         f"status = main(['scan', '--jsonl', '-j', {jobs!r}, {str(folder)!r}])\n"
         f"print(status, [m for m in {unwanted!r} if m in sys.modules], file=sys.stderr)\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE")}
-    env["STOQ_HOME"] = str(tmp_path / "home")
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
-    )
+    out = _python(code, STOQ_HOME=str(tmp_path / "home"))
     assert out.stderr.splitlines()[-1] == "0 []", out.stderr
 
 
@@ -165,10 +163,7 @@ def test_stoq_version_imports_neither_logging_nor_typing() -> None:
         "status = main(['--version'])\n"
         "print(status, [m for m in ('logging', 'typing', 'argparse', 're') if m in sys.modules])\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE")}
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
-    )
+    out = _python(code)
     assert out.stdout.splitlines()[-1] == "0 []", out.stdout + out.stderr
 
 
@@ -180,10 +175,8 @@ def test_library_logging_is_quiet_without_set_up() -> None:
         "get_logger('stoq.cli').warning('should not be printed')\n"
         "import logging; logging.getLogger('other').warning('printed')\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert out.stderr == "printed\n"
+    out = _python(code)
+    assert out.returncode == 0 and out.stderr == "printed\n", out.stderr
 
 
 @pytest.mark.parametrize("columns", [None, "100", "7", "0", "-5", "wide"])
