@@ -140,6 +140,23 @@ def _echo(stoq: Any, item: Any) -> Any:
     return item
 
 
+def _threads(stoq: Any, item: Any) -> Any:
+    import threading
+
+    return item, sorted(t.name for t in threading.enumerate())
+
+
+def test_small_items_are_read_without_an_inbox_thread(build) -> None:
+    """Paths (``scan -j``) wait in the pipe while the consumer scans: no receiving thread and
+    its GIL hand-offs; large items (run mode's payloads) keep it, so the parent never blocks."""
+    for small, extra in ((True, []), (False, ["stoq-inbox"])):
+        feed = iter([(i, f"file {i}") for i in range(12)])
+        pool = consumers.ConsumerPool(2, consumers.stoq_for(build()), _threads, small_items=small)
+        answers = sorted(pool.process(lambda _timeout, feed=feed: next(feed, consumers.DONE)))
+        assert [key for key, _, _ in answers] == list(range(12))
+        assert all(result == (f"file {key}", ["MainThread", *extra]) for key, result, _ in answers)
+
+
 FORK_CHECK = """
 import os
 import threading
