@@ -5,12 +5,18 @@ from __future__ import annotations
 import io
 import json
 import struct
+import time
+import warnings
 import zipfile
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 import pytest
 
 from stoq.testing import WorkerConformance, check_hostile_corpus, pinned_sample, run_plugin, walk
+
+with warnings.catch_warnings():  # oletools (test extra only) uses names pyparsing 3.3 deprecates
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from oletools import msodde
 
 OLETOOLS = "oletools-0.60.2.zip"
 TEST_DATA = "oletools-0.60.2/tests/test-data/"
@@ -42,6 +48,25 @@ DOCM = _oletools_sample(
 XLSM_XLM = _oletools_sample(
     "excel4-macros/excel4_sample_macro.xlsm",
     "3f16769b86052ad7f75261664b8433fbec5abad7025271fa95e1b08c81bfa662",
+)
+
+#: The same DDE fields in a macro-enabled document.
+DDE_DOCM = _oletools_sample(
+    "msodde/dde-test.docm", "39dc6bf73368c8a8fc846a02d23245ad61614793568f9806b46e76f772a6ccb3"
+)
+#: Word document whose fields are all harmless ones.
+HARMLESS_DOCX = _oletools_sample(
+    "msodde/harmless-clean.docx", "9acc24ba003275ec1d2d142374de56df98a3233add32d4d941a45ff5df45f3b7"
+)
+#: Excel workbooks with a DDE link to ``cmd /c calc.exe``: XML and binary external link parts.
+DDE_XLSX = _oletools_sample(
+    "msodde/dde-test.xlsx", "359c7c6c830472894a094acb85afcc6ea53e9d23e3e1d858180711abf2fb916a"
+)
+DDE_XLSM = _oletools_sample(
+    "msodde/dde-test.xlsm", "24df91c68cf1407f7cbb272979371574724b58a0de8b30beb1329a4879229e56"
+)
+DDE_XLSB = _oletools_sample(
+    "msodde/dde-test.xlsb", "d1c73e549f67a08baa339fda1915f4ae73ba714bd24a71b21d46f7f91b0334c6"
 )
 
 TEMPLATE_URL = "http://templates.example.org/invoice.dotm"
@@ -300,3 +325,295 @@ def test_full_scan_extracts_the_embedded_object_as_a_child(stoq_factory) -> None
 def test_hostile_corpus() -> None:
     """Seeded hostile variants of real OOXML packages end in a result or an Error, in budget and memory."""
     check_hostile_corpus("ooxml", [DDE_DOCX, DOCM])
+
+
+# --- Word fields and Excel DDE links, compared with oletools' msodde -----------------------
+
+
+def _word_part(root: str, *paragraphs: str) -> str:
+    """A Word part (``document``, ``hdr``, ``ftr``, ``footnotes``, ``comments``) of paragraphs."""
+    body = "".join(f"<w:p>{p}</w:p>" for p in paragraphs)
+    if root == "document":
+        body = f"<w:body>{body}</w:body>"
+    return f'<?xml version="1.0"?><w:{root} xmlns:w="{WORD_NS}">{body}</w:{root}>'
+
+
+def _char(kind: str) -> str:
+    return f'<w:r><w:fldChar w:fldCharType="{kind}"/></w:r>'
+
+
+def _instr(text: str) -> str:
+    return f'<w:r><w:instrText xml:space="preserve">{text}</w:instrText></w:r>'
+
+
+def _field(*instructions: str, result: str = "") -> str:
+    """A complex field whose instruction is split over one run per piece, as Word splits it."""
+    shown = f"<w:r><w:t>{result}</w:t></w:r>" if result else ""
+    return _char("begin") + "".join(map(_instr, instructions)) + _char("separate") + shown + _char("end")
+
+
+def _simple(instruction: str) -> str:
+    return f'<w:fldSimple w:instr="{instruction}"><w:r><w:t>x</w:t></w:r></w:fldSimple>'
+
+
+CMD = "c:\\\\windows\\\\system32\\\\cmd.exe"
+#: Fields split across runs, in the body, a header, a footer, footnotes and comments, with
+#: harmless PAGE and DATE fields that must be left out.
+FIELDS_DOCX = _docx(
+    {
+        "word/document.xml": _word_part(
+            "document",
+            _field("DDEAUTO ", f"{CMD} ", '"/k calc.exe"', result="x"),
+            _simple(" INCLUDETEXT &quot;http://files.example.org/a.docx&quot; "),
+            _field(" PAGE ", result="1"),
+            _simple(' DATE \\@ &quot;d MMMM yyyy&quot; '),
+            _field(" HYPERLINK ", '"http://www.example.org/"'),
+        ),
+        "word/header1.xml": _word_part(
+            "hdr", _field('INCLUDEPICTURE "http://img.example.org/p.png" \\d')
+        ),
+        "word/footer1.xml": _word_part("ftr", _simple(" PAGE \\* MERGEFORMAT ")),
+        "word/footnotes.xml": _word_part(
+            "footnotes", _field('LINK Excel.Sheet.12 "c:\\\\x.xlsx" "Sheet1!R1C1" \\a')
+        ),
+        "word/comments.xml": _word_part("comments", _field('IMPORT "http://img.example.org/i.wmf"')),
+    }
+)
+FIELDS_DOCX_EXPECTED = [
+    f'DDEAUTO {CMD} "/k calc.exe"',
+    'INCLUDETEXT "http://files.example.org/a.docx"',
+    'HYPERLINK "http://www.example.org/"',
+    'INCLUDEPICTURE "http://img.example.org/p.png" \\d',
+    'LINK Excel.Sheet.12 "c:\\\\x.xlsx" "Sheet1!R1C1" \\a',
+    'IMPORT "http://img.example.org/i.wmf"',
+]
+
+SHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def _xlsx_with_dde_link(service: str, topic: str) -> bytes:
+    """A workbook package whose external link part holds one DDE link, as Excel writes it."""
+    link = (
+        f'<?xml version="1.0"?><externalLink xmlns="{SHEET_NS}"><ddeLink ddeService="{service}" '
+        f'ddeTopic="{topic}"><ddeItems><ddeItem name="A0" advise="1"/></ddeItems></ddeLink>'
+        "</externalLink>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Default Extension="xml" ContentType="application/xml"/></Types>',
+        )
+        zipped.writestr("xl/workbook.xml", f'<workbook xmlns="{SHEET_NS}"/>')
+        zipped.writestr("xl/externalLinks/externalLink1.xml", link)
+    return buffer.getvalue()
+
+
+DDE_LINK_XLSX = _xlsx_with_dde_link("cmd", "/c powershell -nop -c calc")
+
+
+def _msodde_fields(content: bytes) -> List[str]:
+    """What the plugin reported when it called msodde: its fields, then ``DDE <link>``."""
+    with zipfile.ZipFile(io.BytesIO(content)) as zipped:
+        names = zipped.namelist()
+    fields: List[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if any(n.startswith("word/") for n in names):
+            text = msodde.process_docx(io.BytesIO(content), msodde.FIELD_FILTER_BLACKLIST)
+            fields += [f.strip() for f in text.split("\n") if f.strip()]
+        if any(n.startswith("xl/externalLinks/") for n in names):
+            text = msodde.process_xlsx(io.BytesIO(content))
+            fields += [f"DDE {f.strip()}" for f in text.split("\n") if f.strip()]
+    return fields
+
+
+@pytest.mark.parametrize(
+    ("content", "dde_count"),
+    [
+        (DDE_DOCX, 3),
+        (DDE_DOCM, 3),
+        (HARMLESS_DOCX, 0),
+        (EMBEDDED_DOCX, 0),
+        (DDE_XLSX, 1),
+        (DDE_XLSM, 1),
+        (DDE_XLSB, 1),
+        (FIELDS_DOCX, 1),
+        (DDE_LINK_XLSX, 1),
+    ],
+    ids=["docx", "docm", "harmless", "embedded", "xlsx", "xlsm", "xlsb", "written", "ddelink"],
+)
+def test_fields_are_the_ones_msodde_finds(content: bytes, dde_count: int) -> None:
+    """The plugin's own reader and msodde agree, field for field, on the same documents."""
+    results = run_plugin("ooxml", "scan", content).results
+    assert results.get("errors") is None
+    assert results["fields"] == _msodde_fields(content)
+    assert len(results["dde"]) == dde_count
+
+
+def test_written_fields_in_every_part_are_found_and_harmless_ones_left_out() -> None:
+    """Split instructions, fldSimple, headers, footers, footnotes, comments; PAGE and DATE dropped."""
+    results = run_plugin("ooxml", "scan", FIELDS_DOCX).results
+    assert results["fields"] == FIELDS_DOCX_EXPECTED
+    assert results["dde"] == [FIELDS_DOCX_EXPECTED[0]]
+
+
+def test_excel_dde_links_name_service_and_topic() -> None:
+    """A ddeLink in an XML external link part and a DDE SupBook record in a binary one."""
+    assert run_plugin("ooxml", "scan", DDE_LINK_XLSX).results["dde"] == [
+        "DDE cmd /c powershell -nop -c calc"
+    ]
+    assert run_plugin("ooxml", "scan", DDE_XLSB).results["dde"] == ["DDE cmd /c calc.exe"]
+
+
+def test_nested_quote_field_spells_the_outer_command() -> None:
+    """DDEAUTO written as QUOTE character codes inside the outer field is still a DDE field.
+
+    msodde reports only the outer field; each field is reported here, the outer one first.
+    """
+    codes = " ".join(str(ord(c)) for c in "DDEAUTO")
+    document = _word_part(
+        "document",
+        _char("begin")
+        + _instr(" ")
+        + _field(f" QUOTE {codes} ", result="DDEAUTO")
+        + _instr(f' {CMD} "/k calc.exe" ')
+        + _char("separate")
+        + _char("end"),
+    )
+    results = run_plugin("ooxml", "scan", _docx({"word/document.xml": document})).results
+    outer = f'DDEAUTO {CMD} "/k calc.exe"'
+    assert results["fields"] == [outer, f"QUOTE {codes}"]
+    assert results["dde"] == [outer]
+
+
+def test_fields_outside_plain_runs_and_without_an_end_are_reported() -> None:
+    """A field inside a hyperlink and tracked insertion, and one whose end never comes."""
+    document = _word_part(
+        "document",
+        '<w:hyperlink><w:ins w:id="1">'
+        + _field('INCLUDETEXT "http://files.example.org/b.docx"')
+        + "</w:ins></w:hyperlink>",
+        _char("begin") + _instr("DDE cmd ") + _instr('"/c calc.exe"'),
+    )
+    results = run_plugin("ooxml", "scan", _docx({"word/document.xml": document})).results
+    assert results["fields"] == ['INCLUDETEXT "http://files.example.org/b.docx"', 'DDE cmd "/c calc.exe"']
+    assert results.get("errors") is None
+
+
+DDE_HEADER = {"word/header1.xml": _word_part("hdr", _field("DDE cmd /c calc"))}
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE w:document [<!ENTITY a "aaaaaaaaaa">'
+    + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(9))
+    + f']><w:document xmlns:w="{WORD_NS}"><w:body><w:p>{_simple("&j;")}</w:p></w:body></w:document>'
+)
+EXTERNAL_ENTITY = (
+    '<?xml version="1.0"?><!DOCTYPE w:document [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+    f'<w:document xmlns:w="{WORD_NS}"><w:body><w:p>{_simple("&x;")}</w:p></w:body></w:document>'
+)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        BILLION_LAUGHS.encode(),
+        EXTERNAL_ENTITY.encode(),
+        EXTERNAL_ENTITY.replace('"1.0"?>', '"1.0" encoding="utf-16"?>').encode("utf-16"),
+    ],
+    ids=["billion-laughs", "external-entity", "utf-16"],
+)
+def test_a_part_with_a_dtd_is_refused_and_other_parts_still_read(document: bytes) -> None:
+    """Entities are never expanded or fetched: one error line, the header's field still comes."""
+    buffer = io.BytesIO(_docx(DDE_HEADER))
+    with zipfile.ZipFile(buffer, "a") as zipped:
+        zipped.writestr("word/document.xml", document)
+    started = time.monotonic()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # zipfile: duplicate name
+        response = run_plugin("ooxml", "scan", buffer.getvalue())
+    assert time.monotonic() - started < 5
+    assert response.errors == [
+        "fields: ValueError: word/document.xml: an XML part with a DTD is refused"
+    ]
+    assert response.results["fields"] == ["DDE cmd /c calc"]
+
+
+def _docx_replacing(parts: Dict[str, bytes]) -> bytes:
+    """The DDE header document with some parts' bytes replaced (written without duplicates)."""
+    source = zipfile.ZipFile(io.BytesIO(_docx(DDE_HEADER)))
+    buffer = io.BytesIO()
+    with source, zipfile.ZipFile(buffer, "w") as zipped:
+        for name in source.namelist():
+            zipped.writestr(name, parts.get(name, source.read(name)))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("parts", "error"),
+    [
+        (
+            {"word/document.xml": f'<w:document xmlns:w="{WORD_NS}"><w:body><w:p>'.encode()},
+            "fields: ValueError: word/document.xml: malformed XML: no element found: line 1, column",
+        ),
+        (
+            {"word/document.xml": b"\x00\xffnot xml"},
+            "fields: ValueError: word/document.xml: malformed XML: ",
+        ),
+        (
+            {"[Content_Types].xml": b"<Types"},
+            "fields: ValueError: [Content_Types].xml: malformed XML: ",
+        ),
+    ],
+    ids=["truncated-xml", "garbage", "content-types"],
+)
+def test_malformed_parts_are_one_error_and_the_rest_is_reported(
+    parts: Dict[str, bytes], error: str
+) -> None:
+    """Bad XML in a part names the part; relationships and the inventory still come."""
+    response = run_plugin("ooxml", "scan", _docx_replacing(parts))
+    [reported] = response.errors
+    assert reported.startswith(error)
+    assert response.results["remote_templates"] == [] and response.results["macros"] is False
+
+
+def test_a_truncated_binary_dde_record_is_an_error() -> None:
+    """An .xlsb external link part cut inside its SupBook record: a clear error, no crash."""
+    source = zipfile.ZipFile(io.BytesIO(DDE_XLSB))
+    buffer = io.BytesIO()
+    part = "xl/externalLinks/externalLink1.bin"
+    with source, zipfile.ZipFile(buffer, "w") as zipped:
+        for name in source.namelist():
+            zipped.writestr(name, source.read(name)[:20] if name == part else source.read(name))
+    response = run_plugin("ooxml", "scan", buffer.getvalue())
+    assert response.errors == [f"fields: ValueError: {part}: record 0x168 runs past the end of the part"]
+    assert response.results["dde"] == []
+
+
+def test_field_count_and_part_size_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the field limit the rest is counted in limits_hit; an oversized part is an error."""
+    from stoq_plugin_ooxml import plugin
+
+    document = _word_part("document", *[_simple(f"DDE cmd /c {n}") for n in range(12)])
+    content = _docx({"word/document.xml": document})
+    monkeypatch.setattr(plugin, "MAX_FIELDS", 10)
+    results = run_plugin("ooxml", "scan", content).results
+    assert results["fields"] == [f"DDE cmd /c {n}" for n in range(10)]
+    assert results["limits_hit"] == ["max_fields: 2 fields after the first 10 not read"]
+    monkeypatch.setattr(plugin, "MAX_PART_BYTES", len(document) - 1)
+    response = run_plugin("ooxml", "scan", content)
+    assert f"word/document.xml: part over {len(document) - 1} bytes" in response.errors[0]
+
+
+def _deep_nesting(depth: int) -> Sequence[str]:
+    return [_char("begin")] * depth + [_instr("DDE cmd /c deep")] + [_char("end")] * depth
+
+
+def test_deeply_nested_fields_stay_within_the_field_limit() -> None:
+    """Thousands of nested begins: the first MAX_FIELDS are kept, the rest counted, no crash."""
+    from stoq_plugin_ooxml.plugin import MAX_FIELDS
+
+    document = _word_part("document", "".join(_deep_nesting(MAX_FIELDS + 50)))
+    results = run_plugin("ooxml", "scan", _docx({"word/document.xml": document})).results
+    assert len(results["fields"]) == MAX_FIELDS
+    assert results["limits_hit"] == [f"max_fields: 1 fields after the first {MAX_FIELDS} not read"]

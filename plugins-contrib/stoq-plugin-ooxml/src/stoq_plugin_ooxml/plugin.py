@@ -5,18 +5,15 @@ from __future__ import annotations
 import io
 import logging
 import posixpath
-import warnings
 import zipfile
 from typing import Any, ClassVar, Dict, List, Optional
 
 from stoq.data_classes import ExtractedPayload, Payload, PayloadMeta, RequestMeta, WorkerResponse
 from stoq.plugins import WorkerPlugin
 
+from .fields import FieldReader, content_types, dde_link_parts, dde_links, word_field_parts
+from .harmless import is_harmless
 from .relationships import REMOTE_TEMPLATE_TYPES, external_relationships
-
-with warnings.catch_warnings():  # oletools uses pyparsing names that pyparsing 3.3 deprecates
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from oletools import msodde
 
 __all__ = ["OoxmlPlugin"]
 
@@ -25,12 +22,21 @@ log = logging.getLogger(__name__)
 NOT_OOXML = "not an OOXML package (no zip with [Content_Types].xml)"
 #: Largest XML part read for relationships; real ones are a few KiB.
 MAX_RELS_BYTES = 4 * 1024 * 1024
+#: Largest XML part read for fields and DDE links (by its uncompressed content).
+MAX_PART_BYTES = 64 * 1024 * 1024
+#: Fields read from one package; later ones are left out and said so in ``limits_hit``.
+MAX_FIELDS = 10000
 DDE_COMMANDS = ("DDE", "DDEAUTO")
 
 
 def _describe(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _part_problem(name: str, exc: Exception) -> str:
+    """A part's failure in one line; the XML reader's own errors already name the part."""
+    return str(exc) if isinstance(exc, ValueError) else f"{name}: {_describe(exc)}"
 
 
 def _is_embedding(name: str) -> bool:
@@ -95,19 +101,34 @@ class OoxmlPlugin(WorkerPlugin):
     def _fields(
         self, package: zipfile.ZipFile, names: List[str], out: Dict[str, Any], content: bytes
     ) -> None:
-        """Word fields (msodde's list without the harmless ones) and Excel DDE links."""
-        source = io.BytesIO(content)  # msodde opens the zip again on its own
-        fields: List[str] = []
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            if any(n.startswith("word/") for n in names):
-                text = msodde.process_docx(source, msodde.FIELD_FILTER_BLACKLIST)
-                fields += [f.strip() for f in text.split("\n") if f.strip()]
-            if any(n.startswith("xl/externalLinks/") for n in names):
-                text = msodde.process_xlsx(source)
-                fields += [f"DDE {f.strip()}" for f in text.split("\n") if f.strip()]
+        """Word fields without the harmless ones, then Excel DDE links, read part by part.
+
+        A part that cannot be read is one error; the fields of the other parts are kept.
+        """
+        types = content_types(package, MAX_PART_BYTES)
+        reader = FieldReader(MAX_FIELDS, MAX_PART_BYTES)
+        links: List[str] = []
+        problems: List[str] = []
+        for name in word_field_parts(types):
+            try:
+                reader.read(package, name)
+            except Exception as exc:  # bad XML, a DTD, a damaged member: this part only
+                problems.append(_part_problem(name, exc))
+        for name in dde_link_parts(types):
+            try:
+                links += dde_links(package, name, MAX_PART_BYTES)
+            except Exception as exc:
+                problems.append(_part_problem(name, exc))
+        fields = [f.strip() for f in reader.fields if f.strip() and not is_harmless(f.strip())]
+        fields += [f"DDE {link.strip()}" for link in links if link.strip()]
         out["fields"] = fields
         out["dde"] = [f for f in fields if f.split(None, 1)[0].upper() in DDE_COMMANDS]
+        if reader.dropped:
+            out.setdefault("limits_hit", []).append(
+                f"max_fields: {reader.dropped} fields after the first {MAX_FIELDS} not read"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
 
     def _inventory(
         self, package: zipfile.ZipFile, names: List[str], out: Dict[str, Any], content: bytes
@@ -160,7 +181,7 @@ class OoxmlPlugin(WorkerPlugin):
                 limits_hit.append(f"{entry['skipped']}: {name} not extracted")
         out["embedded"] = listed
         if limits_hit:
-            out["limits_hit"] = limits_hit
+            out.setdefault("limits_hit", []).extend(limits_hit)
         return children
 
 
