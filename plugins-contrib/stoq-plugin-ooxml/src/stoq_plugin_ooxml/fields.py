@@ -14,7 +14,7 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from .safexml import SEPARATOR, scan_part
 from .xlsb import xlsb_dde_links
@@ -55,7 +55,9 @@ _EXTERNAL_LINK_TYPES = {
 }
 _EXTERNAL_LINK_NAME = re.compile(r"xl/externalLinks/[^/]+\.(xml|bin)")
 #: The longest instruction kept; a longer one is cut (real ones are a few hundred characters).
-MAX_INSTRUCTION = 32 * 1024
+MAX_INSTRUCTION = 4096
+#: Complex fields nested deeper than this are not read (Word itself nests a few levels).
+MAX_NESTING = 32
 
 
 def _word(local: str) -> Tuple[str, ...]:
@@ -134,41 +136,47 @@ class _Field:
 
 
 class FieldReader:
-    """Collects the instructions of every field of the Word parts it reads, up to ``max_fields``.
+    """Collects the field instructions that ``keep`` accepts from the Word parts it reads.
 
-    Fields are reported in the order they begin; a field whose end never comes is still
-    reported with the instruction read so far. Past ``max_fields`` fields, later ones are
-    counted in ``dropped`` and not kept.
+    Fields come in the order they begin; a field whose end never comes is still reported with
+    the instruction read so far. Memory stays bounded on hostile parts: at most ``max_fields``
+    fields are kept (later ones are counted in ``dropped``), fields nested deeper than
+    ``MAX_NESTING`` are not read (counted in ``too_deep``), and instructions are cut at
+    ``MAX_INSTRUCTION`` characters.
     """
 
-    def __init__(self, max_fields: int, max_part_bytes: int) -> None:
+    def __init__(self, max_fields: int, max_part_bytes: int, keep: Callable[[str], bool]) -> None:
         self.max_fields = max_fields
         self.max_part_bytes = max_part_bytes
+        self.keep = keep
         self.fields: List[str] = []
         self.dropped = 0
+        self.too_deep = 0
 
     def read(self, package: zipfile.ZipFile, name: str) -> None:
         """Add the fields of one part; a part that cannot be read raises and adds nothing."""
         found: List[Tuple[int, str]] = []
         open_fields: List[_Field] = []
-        ignored_depth = 0  # fields begun past max_fields that have not ended yet
+        ignored_depth = 0  # fields begun too deep that have not ended yet
         in_instruction = False
-        begun = len(self.fields)
+        begun = 0
 
         def finish(field: _Field) -> None:
             instruction = "".join(field.pieces)[:MAX_INSTRUCTION]
-            found.append((field.order, instruction))
             if open_fields and not open_fields[-1].separated:
                 quoted = _quoted_text(instruction)
                 open_fields[-1].pieces.append(instruction if quoted is None else quoted)
-
-        def next_order() -> Optional[int]:
-            nonlocal begun
-            if begun >= self.max_fields:
+            if not self.keep(instruction):
+                return
+            if len(self.fields) + len(found) >= self.max_fields:
                 self.dropped += 1
-                return None
+            else:
+                found.append((field.order, instruction))
+
+        def begin() -> _Field:
+            nonlocal begun
             begun += 1
-            return begun
+            return _Field(begun)
 
         def on_start(tag: str, attrs: Dict[str, str]) -> None:
             nonlocal ignored_depth, in_instruction
@@ -177,11 +185,11 @@ class FieldReader:
             elif tag in _FLDCHAR:
                 kind = _attribute(attrs, _FLDCHARTYPE)
                 if kind == "begin":
-                    order = next_order() if not ignored_depth else None
-                    if order is None:
+                    if ignored_depth or len(open_fields) >= MAX_NESTING:
                         ignored_depth += 1
+                        self.too_deep += 1
                     else:
-                        open_fields.append(_Field(order))
+                        open_fields.append(begin())
                 elif ignored_depth:
                     if kind == "end":
                         ignored_depth -= 1
@@ -189,14 +197,12 @@ class FieldReader:
                     open_fields[-1].separated = True
                 elif kind == "end" and open_fields:
                     finish(open_fields.pop())
-            elif tag in _FLDSIMPLE:
+            elif tag in _FLDSIMPLE and not ignored_depth:
                 instruction = _attribute(attrs, _INSTR)
-                if instruction is not None and not ignored_depth:
-                    order = next_order()
-                    if order is not None:
-                        field = _Field(order)
-                        field.pieces.append(instruction)
-                        finish(field)
+                if instruction is not None:
+                    field = begin()
+                    field.pieces.append(instruction)
+                    finish(field)
 
         def on_end(tag: str) -> None:
             nonlocal in_instruction

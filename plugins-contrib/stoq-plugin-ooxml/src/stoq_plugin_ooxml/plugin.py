@@ -24,8 +24,9 @@ NOT_OOXML = "not an OOXML package (no zip with [Content_Types].xml)"
 MAX_RELS_BYTES = 4 * 1024 * 1024
 #: Largest XML part read for fields and DDE links (by its uncompressed content).
 MAX_PART_BYTES = 64 * 1024 * 1024
-#: Fields read from one package; later ones are left out and said so in ``limits_hit``.
-MAX_FIELDS = 10000
+#: Fields reported for one package (harmless ones do not count); later ones are left out
+#: and counted in ``limits_hit``.
+MAX_FIELDS = 1000
 DDE_COMMANDS = ("DDE", "DDEAUTO")
 
 
@@ -37,6 +38,10 @@ def _describe(exc: BaseException) -> str:
 def _part_problem(name: str, exc: Exception) -> str:
     """A part's failure in one line; the XML reader's own errors already name the part."""
     return str(exc) if isinstance(exc, ValueError) else f"{name}: {_describe(exc)}"
+
+
+def _worth_reporting(instruction: str) -> bool:
+    return bool(instruction.strip()) and not is_harmless(instruction.strip())
 
 
 def _is_embedding(name: str) -> bool:
@@ -106,7 +111,7 @@ class OoxmlPlugin(WorkerPlugin):
         A part that cannot be read is one error; the fields of the other parts are kept.
         """
         types = content_types(package, MAX_PART_BYTES)
-        reader = FieldReader(MAX_FIELDS, MAX_PART_BYTES)
+        reader = FieldReader(MAX_FIELDS, MAX_PART_BYTES, _worth_reporting)
         links: List[str] = []
         problems: List[str] = []
         for name in word_field_parts(types):
@@ -119,14 +124,17 @@ class OoxmlPlugin(WorkerPlugin):
                 links += dde_links(package, name, MAX_PART_BYTES)
             except Exception as exc:
                 problems.append(_part_problem(name, exc))
-        fields = [f.strip() for f in reader.fields if f.strip() and not is_harmless(f.strip())]
+        fields = [f.strip() for f in reader.fields]
         fields += [f"DDE {link.strip()}" for link in links if link.strip()]
         out["fields"] = fields
         out["dde"] = [f for f in fields if f.split(None, 1)[0].upper() in DDE_COMMANDS]
+        limits_hit = out.setdefault("limits_hit", [])
         if reader.dropped:
-            out.setdefault("limits_hit", []).append(
-                f"max_fields: {reader.dropped} fields after the first {MAX_FIELDS} not read"
-            )
+            limits_hit.append(f"max_fields: {reader.dropped} more fields not reported")
+        if reader.too_deep:
+            limits_hit.append(f"max_nesting: {reader.too_deep} fields nested too deep not read")
+        if not limits_hit:
+            del out["limits_hit"]
         if problems:
             raise ValueError("; ".join(problems))
 
