@@ -581,6 +581,7 @@ def test_malformed_parts_are_one_error_and_the_rest_is_reported(
     response = run_plugin("ooxml", "scan", _docx_replacing(parts))
     [reported] = response.errors
     assert reported.startswith(error)
+    assert response.results["fields"] == ["DDE cmd /c calc"]
     assert response.results["remote_templates"] == [] and response.results["macros"] is False
 
 
@@ -628,3 +629,20 @@ def test_deeply_nested_fields_are_bounded() -> None:
     assert len(results["fields"]) == MAX_NESTING
     assert results["fields"][-1] == "DDE cmd /c deep"
     assert results["limits_hit"] == ["max_nesting: 5000 fields nested too deep not read"]
+
+
+def test_parts_are_found_by_content_type_and_missing_ones_ignored() -> None:
+    """A header under an unusual name is read for its declared type; a declared absent part is no error."""
+    content_types = (
+        '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+        'content-types"><Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/word/first-page-top.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.wordprocessingml.header+xml"/>'
+        '<Override PartName="/word/footer9.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.wordprocessingml.footer+xml"/></Types>'
+    )
+    header = _word_part("hdr", _field('INCLUDETEXT "http://files.example.org/c.docx"'))
+    content = _docx({"[Content_Types].xml": content_types, "word/first-page-top.xml": header})
+    response = run_plugin("ooxml", "scan", content)
+    assert response.errors == []
+    assert response.results["fields"] == ['INCLUDETEXT "http://files.example.org/c.docx"']

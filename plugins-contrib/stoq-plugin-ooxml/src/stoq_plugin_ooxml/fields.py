@@ -19,7 +19,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 from .safexml import SEPARATOR, scan_part
 from .xlsb import xlsb_dde_links
 
-__all__ = ["FieldReader", "content_types", "dde_links", "dde_link_parts", "word_field_parts"]
+__all__ = ["FieldReader", "content_types", "dde_link_parts", "dde_links", "word_field_parts"]
 
 _WORD_NAMESPACES = (
     "http://schemas.openxmlformats.org/wordprocessingml/2006/main",

@@ -81,7 +81,7 @@ class OoxmlPlugin(WorkerPlugin):
             errors: List[str] = []
             for step in (self._relationships, self._fields, self._inventory):
                 try:
-                    step(package, names, results, payload.content)
+                    step(package, names, results)
                 except Exception as exc:  # a damaged part spoils one step, not the others
                     log.debug("ooxml: %s failed", step.__name__, exc_info=True)
                     errors.append(f"{step.__name__.strip('_')}: {_describe(exc)}")
@@ -91,7 +91,7 @@ class OoxmlPlugin(WorkerPlugin):
         return WorkerResponse(results, extracted, errors)
 
     def _relationships(
-        self, package: zipfile.ZipFile, names: List[str], out: Dict[str, Any], content: bytes
+        self, package: zipfile.ZipFile, names: List[str], out: Dict[str, Any]
     ) -> None:
         found: List[Dict[str, Any]] = []
         for name in names:
@@ -103,44 +103,46 @@ class OoxmlPlugin(WorkerPlugin):
         out["external_relationships"] = found
         out["remote_templates"] = [r["target"] for r in found if r["type"] in REMOTE_TEMPLATE_TYPES]
 
-    def _fields(
-        self, package: zipfile.ZipFile, names: List[str], out: Dict[str, Any], content: bytes
-    ) -> None:
+    def _fields(self, package: zipfile.ZipFile, names: List[str], out: Dict[str, Any]) -> None:
         """Word fields without the harmless ones, then Excel DDE links, read part by part.
 
         A part that cannot be read is one error; the fields of the other parts are kept.
         """
-        types = content_types(package, MAX_PART_BYTES)
+        problems: List[str] = []
+        try:
+            types = content_types(package, MAX_PART_BYTES)
+        except Exception as exc:  # still worth reading the parts found by their usual names
+            log.debug("ooxml: cannot read the content types", exc_info=True)
+            problems.append(_part_problem("[Content_Types].xml", exc))
+            types = dict.fromkeys(names, "")
         reader = FieldReader(MAX_FIELDS, MAX_PART_BYTES, _worth_reporting)
         links: List[str] = []
-        problems: List[str] = []
         for name in word_field_parts(types):
             try:
                 reader.read(package, name)
             except Exception as exc:  # bad XML, a DTD, a damaged member: this part only
+                log.debug("ooxml: cannot read fields of %s", name, exc_info=True)
                 problems.append(_part_problem(name, exc))
         for name in dde_link_parts(types):
             try:
                 links += dde_links(package, name, MAX_PART_BYTES)
             except Exception as exc:
+                log.debug("ooxml: cannot read DDE links of %s", name, exc_info=True)
                 problems.append(_part_problem(name, exc))
         fields = [f.strip() for f in reader.fields]
         fields += [f"DDE {link.strip()}" for link in links if link.strip()]
         out["fields"] = fields
         out["dde"] = [f for f in fields if f.split(None, 1)[0].upper() in DDE_COMMANDS]
-        limits_hit = out.setdefault("limits_hit", [])
         if reader.dropped:
-            limits_hit.append(f"max_fields: {reader.dropped} more fields not reported")
+            limits_hit = f"max_fields: {reader.dropped} more fields not reported"
+            out.setdefault("limits_hit", []).append(limits_hit)
         if reader.too_deep:
-            limits_hit.append(f"max_nesting: {reader.too_deep} fields nested too deep not read")
-        if not limits_hit:
-            del out["limits_hit"]
+            limits_hit = f"max_nesting: {reader.too_deep} fields nested too deep not read"
+            out.setdefault("limits_hit", []).append(limits_hit)
         if problems:
             raise ValueError("; ".join(problems))
 
-    def _inventory(
-        self, package: zipfile.ZipFile, names: List[str], out: Dict[str, Any], content: bytes
-    ) -> None:
+    def _inventory(self, package: zipfile.ZipFile, names: List[str], out: Dict[str, Any]) -> None:
         """Parts worth knowing about by name: macros and custom XML."""
         info = package.getinfo
         out["vba_projects"] = [

@@ -11,7 +11,7 @@ import zipfile
 from typing import Callable, Dict, Optional
 from xml.parsers import expat
 
-__all__ = ["StartHandler", "EndHandler", "TextHandler", "scan_part"]
+__all__ = ["EndHandler", "StartHandler", "TextHandler", "scan_part"]
 
 #: Expat names namespaced elements and attributes ``"<uri>}<local>"``.
 SEPARATOR = "}"
