@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import struct
 import time
 import warnings
@@ -646,3 +647,25 @@ def test_parts_are_found_by_content_type_and_missing_ones_ignored() -> None:
     response = run_plugin("ooxml", "scan", content)
     assert response.errors == []
     assert response.results["fields"] == ['INCLUDETEXT "http://files.example.org/c.docx"']
+
+
+def test_unbalanced_and_odd_field_markup_gives_fields_not_errors() -> None:
+    """Seeded random runs of begin, separate, end, instructions and QUOTE codes (surrogates,
+    non-ASCII digits, huge numbers): always a clean list of non-empty strings, never an error."""
+    rng = random.Random(1234)
+    pieces = [
+        _char("begin"),
+        _char("separate"),
+        _char("end"),
+        _instr("DDE cmd "),
+        _instr(" QUOTE 68 55296 99999999999 \u00b2 \u0663 "),
+        _simple("LINK x"),
+        "<w:r><w:t>shown</w:t></w:r>",
+    ]
+    for _ in range(50):
+        document = _word_part("document", "".join(rng.choices(pieces, k=60)))
+        response = run_plugin("ooxml", "scan", _docx({"word/document.xml": document}))
+        assert response.errors == []
+        fields = response.results["fields"]
+        assert all(isinstance(f, str) and f == f.strip() and f for f in fields)
+        json.dumps(response.results, ensure_ascii=False).encode("utf-8")  # no lone surrogates

@@ -119,8 +119,11 @@ def _quoted_text(instruction: str) -> Optional[str]:
         return None
     shown = []
     for word in words[1:]:
-        code = int(word) if word.isdigit() else -1
-        shown.append(chr(code) if 0 <= code <= 0x10FFFF else word.strip('"'))
+        code = int(word) if word.isdecimal() and len(word) <= 7 else -1
+        if 0 <= code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF:  # no lone surrogates
+            shown.append(chr(code))
+        else:
+            shown.append(word.strip('"'))
     return "".join(shown)
 
 
