@@ -36,8 +36,9 @@ def _describe(exc: BaseException) -> str:
 
 
 def _part_problem(name: str, exc: Exception) -> str:
-    """A part's failure in one line; the XML reader's own errors already name the part."""
-    return str(exc) if isinstance(exc, ValueError) else f"{name}: {_describe(exc)}"
+    """A part's failure in one line, naming the part (the XML reader's own errors already do)."""
+    own = isinstance(exc, ValueError) and str(exc).startswith(f"{name}: ")
+    return str(exc) if own else f"{name}: {_describe(exc)}"
 
 
 def _worth_reporting(instruction: str) -> bool:
