@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import datetime, timezone
 from typing import Any, List
 
 from hypothesis import HealthCheck, given, settings
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from stoq.invoke import checked_results
 from stoq.options import typed_options
 from stoq.request import _union
-from stoq.serialize import dumps, jsonable
+from stoq.serialize import dumps, iso_utc, jsonable
 from stoq.testing import make_stoq
 
 names = st.lists(st.sampled_from(["a", "b", "c", "d", "e", "hash", "yara"]), max_size=8)
@@ -126,3 +127,16 @@ def test_checked_results_accepts_exactly_what_can_be_written(value: Any) -> None
         return
     assert checked is value
     assert json.loads(dumps(checked)) == json.loads(json.dumps(expected, allow_nan=False))
+
+
+@given(st.floats(min_value=0, max_value=4102444800, allow_nan=False))
+def test_iso_utc_is_what_datetime_writes(timestamp: float) -> None:
+    """Response and log times, written without importing datetime, are datetime's to the
+    microsecond (its rounding, its dropping of a zero fraction)."""
+    assert iso_utc(timestamp) == datetime.fromtimestamp(timestamp, timezone.utc).isoformat()
+
+
+@given(st.integers(min_value=0, max_value=4102444800), st.integers(0, 999_999))
+def test_iso_utc_keeps_every_microsecond(seconds: int, micros: int) -> None:
+    timestamp = seconds + micros / 1e6
+    assert iso_utc(timestamp) == datetime.fromtimestamp(timestamp, timezone.utc).isoformat()

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import List
 
 import pytest
 
@@ -106,3 +107,53 @@ def test_console_script_is_installed():
         pytest.fail(f"no 'stoq' console script beside {sys.executable}")
     result = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and result.stdout.startswith("stoq ")
+
+
+def _scan_watching_the_collector(arguments, entry: str) -> str:
+    """Run ``stoq scan`` through ``entry`` in a new process; for each request (in whichever
+    process runs it) print whether the collector was on and start-up's objects frozen, then
+    at exit whether anything is frozen and whether ``datetime`` was ever imported."""
+    code = (
+        "import atexit, gc, sys; import stoq.cli, stoq.cli.jobs as jobs;"
+        "real = jobs.scan_one;"
+        "jobs.scan_one = lambda *a: print('request', gc.isenabled(), gc.get_freeze_count() > 0,"
+        " file=sys.stderr, flush=True) or real(*a);"
+        "atexit.register(lambda: print('exit', gc.get_freeze_count() > 0,"
+        " 'datetime' in sys.modules, file=sys.stderr));"
+        f"sys.argv = ['stoq', 'scan', '--jsonl', *{[str(a) for a in arguments]!r}];"
+        f"{entry}"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count('"scan_id"') == 2
+    watched = ("request ", "exit ")
+    return "; ".join(line for line in done.stderr.splitlines() if line.startswith(watched))
+
+
+def _two_files(folder: Path) -> List[Path]:
+    paths = [folder / "a.txt", folder / "b.txt"]
+    for path in paths:
+        path.write_text("hello\n")
+    return paths
+
+
+def test_the_command_collects_garbage_only_once_start_up_is_over(tmp_path):
+    """``stoq`` (``console``) loads its modules and plugins with the cyclic collector off and
+    turns it on, start-up's objects frozen, once the first request is done; at exit what is
+    left is frozen (no last pass over it). A small scan imports no ``datetime`` either."""
+    watched = _scan_watching_the_collector(_two_files(tmp_path), "stoq.cli.console()")
+    assert watched == "request False False; request True True; exit True False"
+
+
+def test_consumers_collect_garbage_from_their_first_request(tmp_path):
+    """``scan -j 2``: the collector is back on before the consumers fork."""
+    arguments = ["-j", "2", *_two_files(tmp_path)]
+    watched = _scan_watching_the_collector(arguments, "stoq.cli.console()")
+    assert watched.startswith("request True True; request True True; exit True ")
+
+
+def test_main_called_by_a_host_leaves_its_collector_alone(tmp_path):
+    """A program calling ``main`` keeps the collector as it set it: on, nothing frozen."""
+    entry = "sys.exit(stoq.cli.main(sys.argv[1:]))"
+    watched = _scan_watching_the_collector(_two_files(tmp_path), entry)
+    assert watched == "request True False; request True False; exit False False"

@@ -1,8 +1,6 @@
 """``python -m stoq``: the same as the ``stoq`` command."""
 
-import sys
-
-from stoq.cli import main
+from stoq.cli import console
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

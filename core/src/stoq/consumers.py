@@ -33,13 +33,13 @@ from typing import (
 from stoq import metrics
 from stoq.deadline import fork_safe_threads
 from stoq.log import get_logger
+from stoq.plugins import BasePlugin
 from stoq.stdout import protect, protected
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
 
     from stoq.core import Stoq
-    from stoq.plugins import BasePlugin
 
 __all__ = ["DONE", "ConsumerPool", "Handler"]
 
@@ -64,7 +64,7 @@ Event = Tuple[Any, Any, Optional[int]]
 Feed = Callable[[float], Any]
 #: Plugins the parent started that a forked consumer adopts: ``{name: (instance, deadline)}``
 #: (``Stoq.preload_plugins``).
-Shared = Mapping[str, Tuple["BasePlugin", float]]
+Shared = Mapping[str, Tuple[BasePlugin, float]]
 
 
 def _consumer_main(

@@ -6,8 +6,9 @@ import json
 import logging
 import os
 from contextvars import ContextVar
-from datetime import datetime, timezone
 from typing import Optional, Tuple
+
+from stoq.serialize import iso_utc
 
 __all__ = [
     "JsonFormatter",
@@ -44,7 +45,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         event = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
+            "time": iso_utc(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import json.encoder
 import math
-from datetime import date, datetime
+import sys
+import time
 from typing import Any, Callable, Optional
 
-__all__ = ["dumps", "jsonable", "to_jsonable"]
+__all__ = ["dumps", "iso_utc", "jsonable", "to_jsonable"]
 
 #: Deeper nesting than this is refused (json itself would hit the recursion limit).
 MAX_DEPTH = 200
@@ -50,11 +51,32 @@ def _key(key: Any) -> str:
     return _text(str(key))
 
 
+def iso_utc(timestamp: float) -> str:
+    """``datetime.fromtimestamp(timestamp, timezone.utc).isoformat()``, without importing
+    ``datetime`` (its import is ~1 % of a small ``stoq scan``): microseconds rounded half to
+    even, left out when zero."""
+    fraction, whole = math.modf(timestamp)
+    seconds, micros = int(whole), round(fraction * 1e6)
+    if micros >= 1_000_000:
+        seconds, micros = seconds + 1, micros - 1_000_000
+    elif micros < 0:
+        seconds, micros = seconds - 1, micros + 1_000_000
+    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    return f"{text}.{micros:06d}+00:00" if micros else f"{text}+00:00"
+
+
+def _is_date(obj: Any) -> bool:
+    """Whether ``obj`` is a date or datetime. Without ``datetime`` imported none can exist; a
+    scan that makes none then never imports it (~1 % of a small ``stoq scan``)."""
+    module = sys.modules.get("datetime")
+    return module is not None and isinstance(obj, module.date)
+
+
 def _default(obj: Any) -> Any:
     """Non-JSON values as JSON ones (one level; ``jsonable`` recurses)."""
     if isinstance(obj, (bytes, bytearray, memoryview)):
         return bytes(obj).decode("utf-8", "backslashreplace")
-    if isinstance(obj, (datetime, date)):
+    if _is_date(obj):
         return obj.isoformat()
     if isinstance(obj, (set, frozenset)):
         items = list(obj)

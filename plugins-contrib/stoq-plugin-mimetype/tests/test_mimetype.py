@@ -238,20 +238,23 @@ def test_libmagic_answers_equal_two_full_calls_on_a_corpus() -> None:
     assert set(MIME_OF_DESCRIPTION) <= seen  # every one-call answer was checked
 
 
-def test_libmagic_loads_without_child_processes_or_the_fallback() -> None:
+def test_libmagic_loads_without_child_processes_the_fallback_or_the_rule_reader() -> None:
     """Loading libmagic runs no ``ldconfig`` (python-magic ran it twice, ~50 ms per process)
-    and never imports puremagic, the fallback's library."""
+    and never imports puremagic, the fallback's library; a short run (text and binary) does
+    not import ``textrules``, which reads the database from the READ_AFTER-th payload on."""
     program = (
         "import subprocess, sys; started = [];"
         "real = subprocess.Popen.__init__;"
         "subprocess.Popen.__init__ = lambda self, *a, **k: started.append(a) or real(self, *a, **k);"
-        "from stoq import Stoq; s = Stoq(always_dispatch=['mimetype']); s.scan(b'hello');"
-        "print(s.load_plugin('mimetype').backend, 'puremagic' in sys.modules, len(started))"
+        "from stoq import Stoq; s = Stoq(always_dispatch=['mimetype']);"
+        "s.scan(b'hello'); s.scan(b'\\x7fELF\\x02\\x01\\x01' + bytes(64));"
+        "print(s.load_plugin('mimetype').backend, 'puremagic' in sys.modules, len(started),"
+        " 'stoq_plugin_mimetype.textrules' in sys.modules)"
     )
     completed = subprocess.run(
         [sys.executable, "-c", program], capture_output=True, text=True, check=True
     )
-    assert completed.stdout.split() == ["libmagic", "False", "0"]
+    assert completed.stdout.split() == ["libmagic", "False", "0", "False"]
 
 
 def test_libmagic_identifies_a_system_binary_as_elf() -> None:

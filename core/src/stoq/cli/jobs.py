@@ -11,6 +11,7 @@ import os
 import stat
 from typing import TYPE_CHECKING, Any, BinaryIO, Dict, Iterator, List, Optional, Tuple, Union
 
+from stoq.cli import resume_collector
 from stoq.data_classes import Error, Payload, PayloadMeta, RequestMeta, StoqResponse
 from stoq.log import get_logger
 from stoq.request import RequestArgs
@@ -170,12 +171,15 @@ def scan_items(
     jobs = min(jobs, len(items))
     if jobs <= 1:
         for item in items:
-            yield scan_one(stoq, item, options)
+            outcome = scan_one(stoq, item, options)
+            resume_collector()  # the first request has loaded the plugins: start-up is over
+            yield outcome
         return
     from stoq.cli.common import setup_logging
     from stoq.consumers import DONE, ConsumerPool, stoq_for
 
     shared = stoq.preload_plugins()  # forked consumers inherit the code and fork-safe plugins
+    resume_collector()  # before the fork: consumers collect, and share what start-up built
     feed_order = iter(enumerate(items))
     from stoq.log import log_format
 

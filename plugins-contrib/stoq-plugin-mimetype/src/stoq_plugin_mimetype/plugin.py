@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, Optional,
 from stoq.data_classes import Payload, RequestMeta, WorkerResponse
 from stoq.plugins import WorkerPlugin
 
+from .kinds import TEXT_BYTES, binary
+
 __all__ = ["HEAD_BYTES", "MimetypePlugin", "load_libmagic", "mime_of_description"]
 
 BACKENDS = ("auto", "libmagic", "puremagic")
@@ -138,7 +140,7 @@ class Shortcuts:
     def _read(self) -> None:
         """libmagic's rules and the bytes they need, when its database is one readable file."""
         from .libmagic import database_path
-        from .textrules import TEXT_BYTES, rules_of
+        from .textrules import rules_of
 
         path = database_path()
         self._rules = rules_of(path) if path else None
@@ -158,8 +160,6 @@ class Shortcuts:
 
     def get(self, head: bytes) -> Libmagic:
         """The handle for ``head`` (what libmagic is given of a payload)."""
-        from .textrules import TEXT_BYTES, binary
-
         if len(head) < 2:
             return self._full
         if binary(head):  # checked first: cheaper, and binary content is never ASCII text

@@ -44,11 +44,11 @@ from functools import reduce
 from operator import or_
 from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
 
+from .kinds import TEXT_BYTES, binary
+
 __all__ = ["TEXT_BYTES", "RuleSet", "binary", "read_rules", "regex_needs"]
 
 MAGIC_NUMBER, VERSION, RECORD = 0xF11E041C, 18, 376
-#: Bytes that make content ASCII text for libmagic (its ``text_chars`` table, below 0x80).
-TEXT_BYTES = bytes([7, 8, 9, 10, 11, 12, 13, 27, *range(32, 127)])
 SPACE = frozenset(b" \t\n\v\f\r")
 #: libmagic's /c and /C flags: a lowercase (uppercase) letter of the pattern matches either
 #: case; without them letters compare exactly. A regex with either flag ignores case.
@@ -61,10 +61,6 @@ INDIRECT, NAME, USE = 41, 45, 46
 INDIR, OFFNEGATIVE, UNSIGNED, BINTEST = 0x01, 0x80, 0x08, 0x20
 WHITESPACE = 0x1 | 0x2
 BIG_ENDIAN, LITTLE_ENDIAN = {7, 8, 26}, {10, 11, 25}
-#: libmagic's FILE_ENCODING_MAX: how much of a buffer its encoding check reads.
-ENCODING_MAX = 64 * 1024
-#: Byte-order marks of UTF-16 and UTF-32 (the only text libmagic finds with NUL bytes).
-MARKS = (b"\xff\xfe", b"\xfe\xff", b"\0\0\xfe\xff")
 #: Binary content: the positions read at the start and the bytes bounded searches look at.
 POSITIONS, WINDOW = 16, 64
 #: How many first-bytes prefixes remember the rules they exclude.
@@ -87,14 +83,6 @@ CLASSES = {
 Needs = Tuple[int, ...]
 #: Where a rule reads the content and the bytes (as bits) it allows there.
 Positions = Tuple[Tuple[int, int], ...]
-
-
-def binary(head: bytes) -> bool:
-    """Whether libmagic runs only its binary pass on ``head`` (see the module's docstring)."""
-    if head.startswith(MARKS):
-        return False
-    trimmed = len(head.rstrip(b"\0")) if head[-1:] == b"\0" else len(head)
-    return head.find(b"\0", 0, min(trimmed, ENCODING_MAX)) >= 0
 
 
 class Unsupported(ValueError):
