@@ -3,129 +3,125 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar, Dict, List, Optional
+from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
 from stoq.data_classes import Payload, RequestMeta, WorkerResponse
 from stoq.plugins import WorkerPlugin
 
-from .quiet import library_warnings_silenced
-
-with library_warnings_silenced():
-    from oletools.crypto import is_encrypted
-    from oletools.olevba import VBA_Parser
+from . import keywords, ovba
+from .containers import NOT_A_DOCUMENT, Document, NotADocument, describe, open_document
+from .encryption import is_encrypted
+from .ovba import Source
 
 __all__ = ["OlevbaPlugin"]
 
 log = logging.getLogger(__name__)
 
-#: olevba container types this plugin reports on; "Text" (a bare VBA source file) is not one.
-DOCUMENT_TYPES = {"OLE", "OpenXML", "Word2003_XML", "FlatOPC_XML", "MHTML", "PPT", "SLK"}
-NOT_A_DOCUMENT = "not an OLE, OOXML, Word/Excel 2003 XML, MHTML or SLK document"
-#: olevba's analysis types that count obfuscated strings, and the name each gets here.
-OBFUSCATION = {
-    "Hex String": "hex_strings",
-    "Base64 String": "base64_strings",
-    "Dridex string": "dridex_strings",
-    "VBA string": "vba_strings",
-}
-
-
-def _describe(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
 
 class OlevbaPlugin(WorkerPlugin):
     """Reports VBA modules (bounded source), Excel 4 macros, AutoExec triggers, suspicious
-    keywords, IOCs and obfuscation counts, as oletools' olevba finds them.
+    keywords, IOCs and obfuscation counts, as oletools' olevba reports them, with the plugin's
+    own readers (oletools needs the GPL-3.0 pcodedmp, so it is not used at run time).
 
-    olevba reads OLE files (including a bare ``vbaProject.bin``), OOXML (the project inside the
-    zip), Word 2003 XML, Flat OPC, MHTML and SLK. Encrypted documents are flagged, not opened.
+    It reads OLE files (including a bare ``vbaProject.bin``), PowerPoint 97, OOXML, Word 2003
+    XML, Flat OPC, MHTML and SLK. Encrypted documents are flagged, not opened.
     """
 
     #: Typed defaults; a config file's [plugins.olevba] and --plugin-opts override them.
     DEFAULT_OPTIONS: ClassVar[Dict[str, Any]] = {
         "max_modules": 256,
         "max_source_chars": 65536,
+        "max_expanded_bytes": 16 * 1024 * 1024,
     }
 
     def scan(self, payload: Payload, request_meta: RequestMeta) -> Optional[WorkerResponse]:
-        """Parse the payload with olevba; a document it cannot read gives an ``error`` field."""
+        """Read the payload's macros; a document that cannot be read gives an ``error`` field."""
+        content = payload.content
         try:
-            with library_warnings_silenced():
-                return self._analyse(payload.content)
-        except Exception as exc:  # oletools raises many kinds on corrupt input
-            log.debug("olevba failed on payload %s", payload.payload_id, exc_info=True)
-            error = f"cannot parse: {_describe(exc)}"
+            document = open_document(content, self.plugin_opts["max_expanded_bytes"])
+        except NotADocument:
+            if b"\x00" not in content:  # olevba would take any text for VBA source
+                return WorkerResponse({"container": "Text", "error": NOT_A_DOCUMENT})
+            error = f"cannot parse: {NOT_A_DOCUMENT}"
             return WorkerResponse({"error": error}, errors=[error])
-
-    def _analyse(self, content: bytes) -> WorkerResponse:
-        parser = VBA_Parser("payload", data=content)
-        # olevba checks VBA stomping (with the GPL pcodedmp) only for files on disk; in memory it
-        # logs a warning per document instead. Say "not checked" up front, quietly.
-        parser.vba_stomping_detected = False
+        except Exception as exc:  # the container itself is damaged (OLE header, zip directory)
+            log.debug("olevba failed on payload %s", payload.payload_id, exc_info=True)
+            error = f"cannot parse: {describe(exc)}"
+            return WorkerResponse({"error": error}, errors=[error])
         try:
-            if parser.type not in DOCUMENT_TYPES:
-                return WorkerResponse({"container": parser.type, "error": NOT_A_DOCUMENT})
-            results: Dict[str, Any] = {
-                "container": parser.type,
-                "encrypted": parser.ole_file is not None and bool(is_encrypted(parser.ole_file)),
-                "vba_macros": bool(parser.detect_vba_macros()),
-                "xlm_macros": bool(parser.detect_xlm_macros()),
-            }
-            if results["vba_macros"] or results["xlm_macros"]:
-                results.update(self._macros(parser))
-            return WorkerResponse(results)
+            return self._report(content, document)
         finally:
-            parser.close()
+            for _, ole in document.projects:
+                ole.close()
+            if document.ole is not None:
+                document.ole.close()
 
-    def _macros(self, parser: Any) -> Dict[str, Any]:
-        """Modules and the keyword analysis, within ``max_modules`` and ``max_source_chars``."""
+    def _report(self, content: bytes, document: Document) -> WorkerResponse:
+        results: Dict[str, Any] = {
+            "container": document.container,
+            "encrypted": document.ole is not None and is_encrypted(content, document.ole),
+            "vba_macros": bool(document.projects),
+            "xlm_macros": bool(document.xlm.sheets),
+        }
+        errors = list(document.errors)
+        if results["vba_macros"] or results["xlm_macros"]:
+            results.update(self._macros(document, errors))
+        if errors:
+            results["error"] = "cannot parse: " + "; ".join(errors)
+            return WorkerResponse(results, errors=[results["error"]])
+        return WorkerResponse(results)
+
+    def _sources(self, document: Document, errors: List[str]) -> List[Tuple[Optional[str], Source]]:
+        """Every module of every project, with its part, then the XLM listing as a module."""
+        limit = self.plugin_opts["max_expanded_bytes"]
+        sources: List[Tuple[Optional[str], Source]] = []
+        for part, ole in document.projects:
+            for root in ovba.project_roots(ole):
+                try:
+                    sources += [(part, source) for source in ovba.modules(ole, root, limit)]
+                except (OSError, ValueError) as exc:
+                    where = f"{part}/{root}" if part else root
+                    errors.append(f"{where}VBA/dir: {describe(exc)}")
+        if document.xlm.sheets:
+            sources.append((None, Source("xlm_macro", "xlm_macro.txt", document.xlm.listing())))
+        return sources
+
+    def _macros(self, document: Document, errors: List[str]) -> Dict[str, Any]:
+        """Modules and the keyword analysis, within the options' bounds."""
         max_modules = self.plugin_opts["max_modules"]
         max_chars = self.plugin_opts["max_source_chars"]
+        limits_hit = list(document.limits_hit)
+        sources = self._sources(document, errors)
         modules: List[Dict[str, Any]] = []
-        limits_hit: List[str] = []
-        skipped = 0
-        for container, stream, name, code in parser.extract_macros():
-            if len(modules) >= max_modules:
-                skipped += 1
-                continue
-            source = code if isinstance(code, str) else code.decode("utf-8", "replace")
-            module: Dict[str, Any] = {"name": name, "stream": stream, "chars": len(source)}
-            if container not in (None, "payload", stream):
-                module["container"] = container
-            module["source"] = source[:max_chars]
-            if len(source) > max_chars:
-                module["truncated"] = True
-            modules.append(module)
-        if skipped:
+        for part, source in sources:
+            if source.error:
+                errors.append(f"{source.stream}: {source.error}")
+            if source.cut:
+                limit = self.plugin_opts["max_expanded_bytes"]
+                limits_hit.append(f"max_expanded_bytes {limit}: {source.stream} cut")
+            if len(modules) < max_modules:
+                modules.append(_module(part, source, max_chars))
+        if len(sources) > max_modules:
+            skipped = len(sources) - max_modules
             limits_hit.append(f"max_modules {max_modules}: {skipped} more modules not reported")
         if any(m.get("truncated") for m in modules):
             limits_hit.append(f"max_source_chars {max_chars}: source of long modules cut")
-        found: Dict[str, Any] = {"modules": modules, **_keywords(parser.analyze_macros() or [])}
+        code = "\n".join(source.text for _, source in sources)
+        found = {"modules": modules, **keywords.analyse(code, xlm=bool(document.xlm.sheets))}
         if limits_hit:
             found["limits_hit"] = limits_hit
         return found
 
 
-def _keywords(analysis: List[Any]) -> Dict[str, Any]:
-    """olevba's (type, keyword, description) rows, grouped by what an analyst looks for."""
-    autoexec: List[Dict[str, str]] = []
-    suspicious: List[Dict[str, str]] = []
-    iocs: List[Dict[str, str]] = []
-    obfuscation = dict.fromkeys(OBFUSCATION.values(), 0)
-    for kind, keyword, description in analysis:
-        if kind == "AutoExec":
-            autoexec.append({"keyword": keyword, "description": description})
-        elif kind == "Suspicious":
-            suspicious.append({"keyword": keyword, "description": description})
-        elif kind == "IOC":
-            iocs.append({"type": description, "value": keyword})
-        elif kind in OBFUSCATION:
-            obfuscation[OBFUSCATION[kind]] += 1
-    return {
-        "autoexec": autoexec,
-        "suspicious": suspicious,
-        "iocs": iocs,
-        "obfuscation": obfuscation,
-    }
+def _module(part: Optional[str], source: Source, max_chars: int) -> Dict[str, Any]:
+    """One module as reported: its names, length, part, and source cut to ``max_chars``."""
+    module: Dict[str, Any] = {"name": source.name, "stream": source.stream}
+    module["chars"] = len(source.text)
+    if part is not None:
+        module["container"] = part
+    module["source"] = source.text[:max_chars]
+    if len(source.text) > max_chars:
+        module["truncated"] = True
+    if source.error:
+        module["error"] = source.error
+    return module
