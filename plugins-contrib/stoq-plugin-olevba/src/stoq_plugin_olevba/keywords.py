@@ -53,7 +53,7 @@ SUSPICIOUS = {
         "Shell", "vbNormalFocus", "vbNormalNoFocus", "vbHide", "vbMinimizedFocus",
         "vbMaximizedFocus", "vbMinimizedNoFocus", "WScript.Shell", "Run", "ShellExecute",
         "ShellExecuteA", "ShellExecuteW", "Win32_Process", "MacScript", "AppleScript",
-        "Exec", "ExecQuery", "popen", "system",
+        "Exec", "ExecQuery", "Create", "popen", "system",
     ),
     "May run a command through a Windows tool": (
         "powershell", "cmd.exe", "mshta", "rundll32", "regsvr32", "certutil", "bitsadmin",
@@ -66,8 +66,8 @@ SUSPICIOUS = {
         "InternetOpen", "InternetOpenA", "InternetOpenUrl", "InternetOpenUrlA",
         "InternetReadFile", "Net.WebClient", "DownloadFile", "DownloadString",
     ),
-    "May write, copy or delete files": (
-        "SaveToFile", "ADODB.Stream", "CreateTextFile", "Scripting.FileSystemObject",
+    "May open, write, copy or delete files": (
+        "Open", "SaveToFile", "ADODB.Stream", "CreateTextFile", "Scripting.FileSystemObject",
         "FileCopy", "CopyFile", "CopyHere", "MoveFile", "Kill", "DeleteFile", "Binary",
         "Output", "Put", "Print #",
     ),

@@ -79,7 +79,7 @@ def _chunk(data: bytes, pos: int, end: int) -> bytes:
         flags = data[pos]
         pos += 1
         for bit in range(8):
-            if pos >= end:
+            if pos >= end or len(out) >= CHUNK_SIZE:
                 break
             if not flags & (1 << bit):
                 out.append(data[pos])

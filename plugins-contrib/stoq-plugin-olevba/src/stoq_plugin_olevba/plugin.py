@@ -64,8 +64,11 @@ class OlevbaPlugin(WorkerPlugin):
             "xlm_macros": bool(document.xlm.sheets),
         }
         errors = list(document.errors)
+        limits_hit = list(document.limits_hit)
         if results["vba_macros"] or results["xlm_macros"]:
-            results.update(self._macros(document, errors))
+            results.update(self._macros(document, errors, limits_hit))
+        if limits_hit:
+            results["limits_hit"] = limits_hit
         if errors:
             results["error"] = "cannot parse: " + "; ".join(errors)
             return WorkerResponse(results, errors=[results["error"]])
@@ -86,11 +89,13 @@ class OlevbaPlugin(WorkerPlugin):
             sources.append((None, Source("xlm_macro", "xlm_macro.txt", document.xlm.listing())))
         return sources
 
-    def _macros(self, document: Document, errors: List[str]) -> Dict[str, Any]:
-        """Modules and the keyword analysis, within the options' bounds."""
+    def _macros(
+        self, document: Document, errors: List[str], limits_hit: List[str]
+    ) -> Dict[str, Any]:
+        """Modules and the keyword analysis, within the options' bounds (cuts noted in
+        ``limits_hit``, failures in ``errors``)."""
         max_modules = self.plugin_opts["max_modules"]
         max_chars = self.plugin_opts["max_source_chars"]
-        limits_hit = list(document.limits_hit)
         sources = self._sources(document, errors)
         modules: List[Dict[str, Any]] = []
         for part, source in sources:
@@ -107,10 +112,7 @@ class OlevbaPlugin(WorkerPlugin):
         if any(m.get("truncated") for m in modules):
             limits_hit.append(f"max_source_chars {max_chars}: source of long modules cut")
         code = "\n".join(source.text for _, source in sources)
-        found = {"modules": modules, **keywords.analyse(code, xlm=bool(document.xlm.sheets))}
-        if limits_hit:
-            found["limits_hit"] = limits_hit
-        return found
+        return {"modules": modules, **keywords.analyse(code, xlm=bool(document.xlm.sheets))}
 
 
 def _module(part: Optional[str], source: Source, max_chars: int) -> Dict[str, Any]:
