@@ -36,12 +36,13 @@ ACTIVEMIME_MAGIC = b"ActiveMime"
 EX_OLE_OBJ_STG = 0x1011
 WORD2003_NS = b"http://schemas.microsoft.com/office/word/2003/wordml"
 FLATOPC_NS = b"http://schemas.microsoft.com/office/2006/xmlPackage"
+#: Every pattern stops at the next "<", so a flood of unclosed tags is still read in linear time.
 #: base64 element content: Word 2003's ``<w:binData w:name=...>`` and Flat OPC's parts.
-BINDATA = re.compile(rb"<(?:\w+:)?binData\b([^>]*)>([^<]*)<", re.IGNORECASE)
-FLATOPC_PART = re.compile(rb"<(?:\w+:)?part\b([^>]*)>\s*<(?:\w+:)?binaryData>([^<]*)<")
+BINDATA = re.compile(rb"<(?:\w+:)?binData\b([^<>]*)>([^<]*)<", re.IGNORECASE)
+FLATOPC_PART = re.compile(rb"<(?:\w+:)?part\b([^<>]*)>\s*<(?:\w+:)?binaryData>([^<]*)<")
 NAME_ATTRIBUTE = re.compile(rb"""\bname\s*=\s*["']([^"']*)["']""")
 #: A formula cell of an OOXML macro sheet: ``<f>EXEC("calc")</f>``.
-OOXML_FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>]*>([^<]*)<")
+OOXML_FORMULA = re.compile(rb"<(?:\w+:)?f\b[^<>]*>([^<]*)<")
 #: Macro sheet parts of a workbook (.xlsm's XML, .xlsb's binary), not their indexes or rels.
 MACRO_SHEET_PART = re.compile(r"(?i)xl/macrosheets/(?!binaryindex)[^/]+\.(?:xml|bin)")
 #: The workbook part, whose defined names may start a macro sheet (``_xlnm.Auto_Open``).
@@ -201,15 +202,15 @@ def _openxml(reader: _Reader, content: bytes) -> None:
     with zipfile.ZipFile(BytesIO(content)) as zipped:
         for info in zipped.infolist():
             name = info.filename
-            macro_sheet = MACRO_SHEET_PART.fullmatch(name) is not None
             workbook = WORKBOOK_PART.fullmatch(name) is not None
-            if macro_sheet:
+            if MACRO_SHEET_PART.fullmatch(name):
                 reader.document.xlm.sheets.append(name)
+            formulas = name.lower().endswith(".xml") and name in reader.document.xlm.sheets
             try:
                 with zipped.open(info) as member:
                     head = member.read(len(OLE_MAGIC))
                     embedded = head in (OLE_MAGIC, ACTIVEMIME_MAGIC[: len(OLE_MAGIC)])
-                    if not (embedded or macro_sheet or workbook):
+                    if not (embedded or workbook or formulas):
                         continue
                     data = reader.expanded(name, head + member.read(reader.limit))
             except Exception as exc:  # noqa: BLE001 - zipfile/zlib raise several kinds on damage
@@ -219,10 +220,10 @@ def _openxml(reader: _Reader, content: bytes) -> None:
                 reader.add_embedded(name, data)
             elif workbook:
                 reader.document.xlm.names += _auto_names(data)
-            elif name.lower().endswith(".xml"):
-                formulas = OOXML_FORMULA.findall(data)
+            else:
                 reader.document.xlm.formulas += [
-                    f"{name}: {html.unescape(f.decode('utf-8', 'replace'))}" for f in formulas
+                    f"{name}: {html.unescape(f.decode('utf-8', 'replace'))}"
+                    for f in OOXML_FORMULA.findall(data)
                 ]
 
 

@@ -143,24 +143,23 @@ def _words(words: Tuple[str, ...]) -> Pattern[str]:
     return re.compile(rf"(?i)(?<!\w)(?:{alternatives})(?!\w)")
 
 
-def _first_of_each(code: str, pattern: Pattern[str]) -> Iterator[str]:
-    """Each distinct (case-insensitive) match of ``pattern``, as first spelled in ``code``."""
+def _first_of_each(code: str, pattern: Pattern[str], group: int) -> Iterator[str]:
+    """Each match of ``pattern`` whose ``group`` (case-insensitive) was not matched before,
+    as first spelled in ``code``."""
     seen = set()
     for match in pattern.finditer(code):
-        key = match.group().lower()
+        key = match.group(group).lower()
         if key not in seen:
             seen.add(key)
             yield match.group()
 
 
-#: (description, pattern, whether only its first match counts)
-AUTOEXEC_RE = [(d, _words(w), False) for d, w in AUTOEXEC.items()] + [
-    (d, re.compile(rf"(?i)\b\w+_{event}\b"), True)
-    for d, events in ACTIVEX_EVENTS.items()
-    for event in events
+#: (description, pattern, the group whose first match alone counts: 0 for the whole match)
+AUTOEXEC_RE = [(d, _words(w), 0) for d, w in AUTOEXEC.items()] + [
+    (d, re.compile(rf"(?i)\b\w+_({'|'.join(events)})\b"), 1) for d, events in ACTIVEX_EVENTS.items()
 ]
-SUSPICIOUS_RE = [(d, _words(w), False) for d, w in SUSPICIOUS.items()]
-SUSPICIOUS_RE += [(d, p, False) for d, p in SUSPICIOUS_PATTERNS.items()]
+SUSPICIOUS_RE = [(d, _words(w), 0) for d, w in SUSPICIOUS.items()]
+SUSPICIOUS_RE += [(d, p, 0) for d, p in SUSPICIOUS_PATTERNS.items()]
 
 
 def _printable(text: str) -> bool:
@@ -231,12 +230,10 @@ def _vba_strings(code: str) -> List[str]:
     return [text for text in values if text is not None and _printable(text)]
 
 
-def _scan(code: str, patterns: List[Tuple[str, Pattern[str], bool]]) -> Iterator[Tuple[str, str]]:
-    for description, pattern, first_only in patterns:
-        for keyword in _first_of_each(code, pattern):
+def _scan(code: str, patterns: List[Tuple[str, Pattern[str], int]]) -> Iterator[Tuple[str, str]]:
+    for description, pattern, group in patterns:
+        for keyword in _first_of_each(code, pattern, group):
             yield keyword, description
-            if first_only:
-                break
 
 
 def _iocs(code: str) -> Iterator[Tuple[str, str]]:
