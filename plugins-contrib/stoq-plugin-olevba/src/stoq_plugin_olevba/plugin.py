@@ -45,11 +45,13 @@ class OlevbaPlugin(WorkerPlugin):
             error = f"cannot parse: {NOT_A_DOCUMENT}"
             return WorkerResponse({"error": error}, errors=[error])
         except Exception as exc:  # the container itself is damaged (OLE header, zip directory)
-            log.debug("olevba failed on payload %s", payload.payload_id, exc_info=True)
-            error = f"cannot parse: {describe(exc)}"
-            return WorkerResponse({"error": error}, errors=[error])
+            log.debug("olevba cannot open payload %s", payload.payload_id, exc_info=True)
+            return _cannot_parse(exc)
         try:
             return self._report(content, document)
+        except Exception as exc:  # olefile raises many kinds on a stream it cannot follow
+            log.debug("olevba cannot read payload %s", payload.payload_id, exc_info=True)
+            return _cannot_parse(exc)
         finally:
             for _, ole in document.projects:
                 ole.close()
@@ -113,6 +115,11 @@ class OlevbaPlugin(WorkerPlugin):
             limits_hit.append(f"max_source_chars {max_chars}: source of long modules cut")
         code = "\n".join(source.text for _, source in sources)
         return {"modules": modules, **keywords.analyse(code, xlm=bool(document.xlm.sheets))}
+
+
+def _cannot_parse(exc: BaseException) -> WorkerResponse:
+    error = f"cannot parse: {describe(exc)}"
+    return WorkerResponse({"error": error}, errors=[error])
 
 
 def _module(part: Optional[str], source: Source, max_chars: int) -> Dict[str, Any]:
