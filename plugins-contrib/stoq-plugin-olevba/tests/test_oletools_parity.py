@@ -9,8 +9,10 @@ import struct
 import warnings
 import zipfile
 import zlib
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Set, Tuple
 
+import olefile
 import pytest
 
 from stoq.testing import pinned_sample, run_plugin
@@ -298,3 +300,21 @@ def test_dridex_strings_decode_to_what_they_hide() -> None:
         == "\\GYHjksdf.exe"
     )
     assert keywords.dridex_decode("ThisIsJustAnOrdinaryLongIdentifierName") is None
+
+
+def test_text_hidden_in_a_form_is_analysed_as_olevba_does(tmp_path: Path) -> None:
+    """A form control's text ("mouahaha" in UserFormTEST1 made "calc.exe") is not in any
+    module's source, yet it is an IOC, for olevba and for the plugin alike."""
+    path = tmp_path / "vbaProject.bin"
+    path.write_bytes(VBA_PROJECT)
+    ole = olefile.OleFileIO(str(path), write_mode=True)
+    form = ole.openstream("UserFormTEST1/o").read()
+    assert form.count(b"mouahaha") == 1
+    ole.write_stream("UserFormTEST1/o", form.replace(b"mouahaha", b"calc.exe"))
+    ole.close()
+    content = path.read_bytes()
+    results = run_plugin("olevba", "scan", content).results
+    assert not any("calc.exe" in m["source"] for m in results["modules"])
+    assert {"type": "Executable file name", "value": "calc.exe"} in results["iocs"]
+    _, _, rows = _olevba(content)
+    assert {i["value"] for i in results["iocs"]} == {k for kind, k, _ in rows if kind == "IOC"}

@@ -10,6 +10,7 @@ expands enormously costs no more than the bound.
 from __future__ import annotations
 
 import codecs
+import re
 import struct
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Tuple
@@ -21,6 +22,7 @@ __all__ = [
     "Module",
     "Source",
     "decompress",
+    "form_strings",
     "modules",
     "parse_dir",
     "project_roots",
@@ -30,6 +32,8 @@ __all__ = [
 CHUNK_SIZE = 4096
 #: The extension olevba gives each kind the PROJECT stream names (``Module=NewMacros``).
 PROJECT_KINDS = {"document": "cls", "module": "bas", "class": "cls", "baseclass": "frm"}
+#: Printable runs in a form's ``o`` stream: its controls' captions, values and names.
+FORM_TEXT = re.compile(rb"[\t\r\n\x20-\xff]{5,}")
 #: When PROJECT does not name a module, its MODULETYPE record says procedural or not.
 TYPE_EXTENSIONS = {0x0021: "bas", 0x0022: "cls"}
 
@@ -168,6 +172,18 @@ def project_roots(ole: olefile.OleFileIO) -> List[str]:
         if len(path) >= 2 and path[-2].lower() == "vba" and path[-1].lower() == "dir"
     }
     return sorted(roots)
+
+
+def form_strings(ole: olefile.OleFileIO, root: str, limit: int) -> List[str]:
+    """Text of the project's forms: printable runs of 5 bytes or more in each ``o`` stream
+    (at most ``limit`` bytes of it), where droppers hide commands in control captions."""
+    prefix = [part for part in root.split("/") if part]
+    texts: List[str] = []
+    for path in ole.listdir(streams=True, storages=False):
+        if path[-1] == "o" and len(path) > len(prefix) + 1 and path[: len(prefix)] == prefix:
+            data = ole.openstream(path).read(limit)
+            texts += [run.decode("latin-1") for run in FORM_TEXT.findall(data)]
+    return texts
 
 
 def _extensions(ole: olefile.OleFileIO, root: str, codec: str) -> Dict[str, str]:

@@ -76,17 +76,24 @@ class OlevbaPlugin(WorkerPlugin):
             return WorkerResponse(results, errors=[results["error"]])
         return WorkerResponse(results)
 
-    def _sources(self, document: Document, errors: List[str]) -> List[Tuple[Optional[str], Source]]:
-        """Every module of every project, with its part, then the XLM listing as a module."""
+    def _sources(
+        self, document: Document, errors: List[str], forms: List[str]
+    ) -> List[Tuple[Optional[str], Source]]:
+        """Every module of every project, with its part, then the XLM listing as a module;
+        the text of the projects' forms goes to ``forms``."""
         limit = self.plugin_opts["max_expanded_bytes"]
         sources: List[Tuple[Optional[str], Source]] = []
         for part, ole in document.projects:
             for root in ovba.project_roots(ole):
+                where = f"{part}/{root}" if part else root
                 try:
                     sources += [(part, source) for source in ovba.modules(ole, root, limit)]
                 except (OSError, ValueError) as exc:
-                    where = f"{part}/{root}" if part else root
                     errors.append(f"{where}VBA/dir: {describe(exc)}")
+                try:
+                    forms += ovba.form_strings(ole, root, limit)
+                except (OSError, ValueError) as exc:
+                    errors.append(f"{where or 'forms'}: {describe(exc)}")
         if document.xlm.sheets:
             sources.append((None, Source("xlm_macro", "xlm_macro.txt", document.xlm.listing())))
         return sources
@@ -98,7 +105,8 @@ class OlevbaPlugin(WorkerPlugin):
         ``limits_hit``, failures in ``errors``)."""
         max_modules = self.plugin_opts["max_modules"]
         max_chars = self.plugin_opts["max_source_chars"]
-        sources = self._sources(document, errors)
+        forms: List[str] = []
+        sources = self._sources(document, errors, forms)
         modules: List[Dict[str, Any]] = []
         for part, source in sources:
             if source.error:
@@ -113,7 +121,7 @@ class OlevbaPlugin(WorkerPlugin):
             limits_hit.append(f"max_modules {max_modules}: {skipped} more modules not reported")
         if any(m.get("truncated") for m in modules):
             limits_hit.append(f"max_source_chars {max_chars}: source of long modules cut")
-        code = "\n".join(source.text for _, source in sources)
+        code = "\n".join([*(source.text for _, source in sources), *forms])
         return {"modules": modules, **keywords.analyse(code, xlm=bool(document.xlm.sheets))}
 
 
