@@ -49,6 +49,11 @@ XLS_XLM = _sample(
     "excel4-macros/excel4_sample_macro.xls",
     "97cabe9cbd3337de8f7cb66730b035fd45bb8bf843296452405532193f11a575",
 )
+#: The same workbook saved in Excel 5/95 format (BIFF5).
+XLS_XLM_BIFF5 = _sample(
+    "excel4-macros/excel4_sample_macro_excel5_format.xls",
+    "7071d6fce643aaa3121de1f71d14418556a3dbc8c4723207873496b6afd369ff",
+)
 SLK = _sample(
     "excel4-macros/excel4_sample_macro.slk",
     "4783649b23f2750bdd236689d790a2182f43fca29e4e54e78ddae1664dd6baf6",
@@ -211,6 +216,16 @@ def test_excel4_formulas_are_decoded_as_olevba_shows_them() -> None:
     theirs = _their_xlm_listing(XLS_XLM)
     assert all(f"A{n},{formula}," in theirs for n, (_, formula) in enumerate(formulas[-2:], 1))
     assert "' Macro sheet: Macro1" in module["source"]
+
+
+def test_excel5_formulas_read_as_their_biff8_copy() -> None:
+    """BIFF5 strings carry no flags byte and its references are shorter: the Excel 5 copy of
+    the macro sheet reads as the BIFF8 one (olevba 0.60.2 gives <ERROR> for its A1)."""
+    biff5 = run_plugin("olevba", "scan", XLS_XLM_BIFF5).results
+    biff8 = run_plugin("olevba", "scan", XLS_XLM).results
+    assert biff5["modules"][0]["source"] == biff8["modules"][0]["source"]
+    assert 'Macro1,A1,"<ERROR>"' in _their_xlm_listing(XLS_XLM_BIFF5)
+    assert _keywords(biff5, "autoexec") == {"Auto_Open"}
 
 
 def test_slk_macros_are_the_formulas_olevba_lists() -> None:

@@ -39,9 +39,12 @@ OPERATORS = {
     0x03: "+", 0x04: "-", 0x05: "*", 0x06: "/", 0x07: "^", 0x08: "&", 0x09: "<", 0x0A: "<=",
     0x0B: "=", 0x0C: ">=", 0x0D: ">", 0x0E: "<>",
 }  # fmt: skip
-#: Operand tokens rendered only by their kind, and how many bytes follow each (BIFF8).
+#: Operand tokens rendered only by their kind, and how many bytes follow each in BIFF8 and in
+#: BIFF5 (Excel 5/95: 1-byte columns, longer names and 3-D references).
 OPAQUE = {0x1C: 1, 0x1D: 1, 0x23: 4, 0x25: 8, 0x2A: 4, 0x2B: 8, 0x2C: 4, 0x2D: 8, 0x39: 6,
           0x3B: 10, 0x3C: 6, 0x3D: 10}  # fmt: skip
+OPAQUE_BIFF5 = {**OPAQUE, 0x23: 14, 0x25: 6, 0x2A: 3, 0x2B: 6, 0x2C: 3, 0x2D: 6, 0x39: 24,
+                0x3B: 20, 0x3C: 17, 0x3D: 20}  # fmt: skip
 
 
 @dataclass
@@ -78,8 +81,18 @@ def _cell(row: int, col: int) -> str:
     return f"{letters}{row + 1}"
 
 
-def _formula(rgce: bytes) -> str:
-    """A BIFF8 formula's RPN tokens rendered as text, ``<?>`` where an unknown token stops it."""
+def _reference(rgce: bytes, pos: int, biff8: bool) -> str:
+    """A cell reference: BIFF8 keeps the relative flags in the column, BIFF5 in the row."""
+    if biff8:
+        row, col = struct.unpack_from("<HH", rgce, pos)
+        return _cell(row, col & 0x3FFF)
+    row, col = struct.unpack_from("<HB", rgce, pos)
+    return _cell(row & 0x3FFF, col)
+
+
+def _formula(rgce: bytes, biff8: bool) -> str:
+    """A formula's RPN tokens rendered as text, ``<?>`` where an unknown token stops it."""
+    opaque = OPAQUE if biff8 else OPAQUE_BIFF5
     stack: List[str] = []
     pos = 0
     while pos < len(rgce):
@@ -94,7 +107,7 @@ def _formula(rgce: bytes) -> str:
         elif ptg == 0x16:
             stack.append("")
         elif ptg == 0x17 and pos < len(rgce):
-            text, pos = _biff_string(rgce, pos + 1, rgce[pos], True)
+            text, pos = _biff_string(rgce, pos + 1, rgce[pos], biff8)
             stack.append('"' + text.replace('"', '""') + '"')
         elif ptg == 0x19 and len(rgce) - pos >= 3:
             flags, count = rgce[pos], struct.unpack_from("<H", rgce, pos + 1)[0]
@@ -105,14 +118,12 @@ def _formula(rgce: bytes) -> str:
         elif ptg == 0x1F and len(rgce) - pos >= 8:
             stack.append(f"{struct.unpack_from('<d', rgce, pos)[0]:g}")
             pos += 8
-        elif base == 0x24 and len(rgce) - pos >= 4:
-            row, col = struct.unpack_from("<HH", rgce, pos)
-            stack.append(_cell(row, col & 0x3FFF))
-            pos += 4
-        elif base == 0x3A and len(rgce) - pos >= 6:
-            row, col = struct.unpack_from("<HH", rgce, pos + 2)
-            stack.append(f"!{_cell(row, col & 0x3FFF)}")
-            pos += 6
+        elif base == 0x24 and len(rgce) - pos >= (4 if biff8 else 3):
+            stack.append(_reference(rgce, pos, biff8))
+            pos += 4 if biff8 else 3
+        elif base == 0x3A and len(rgce) - pos >= (6 if biff8 else 17):
+            stack.append("!" + _reference(rgce, pos + (2 if biff8 else 14), biff8))
+            pos += 6 if biff8 else 17
         elif base in (0x21, 0x22) and len(rgce) - pos >= (2 if base == 0x21 else 3):
             if base == 0x22:
                 args, pos = rgce[pos] & 0x7F, pos + 1
@@ -124,9 +135,9 @@ def _formula(rgce: bytes) -> str:
             taken = stack[len(stack) - min(args, len(stack)) :]
             del stack[len(stack) - len(taken) :]
             stack.append(f"{name}({','.join(taken)})")
-        elif base in OPAQUE and len(rgce) - pos >= OPAQUE[base]:
+        elif base in opaque and len(rgce) - pos >= opaque[base]:
             stack.append("<ref>" if base != 0x1D else str(bool(rgce[pos])).upper())
-            pos += OPAQUE[base]
+            pos += opaque[base]
         else:
             stack.append("<?>")
             break
@@ -178,8 +189,9 @@ def biff(stream: bytes) -> Xlm:
         elif kind == 0x0006 and sheet is not None and len(data) >= 22:  # FORMULA
             row, col = struct.unpack_from("<HH", data)
             size = struct.unpack_from("<H", data, 20)[0]
-            rendered = _formula(data[22 : 22 + size]) if biff8 else "<?>"
-            found.formulas.append(f"{sheet}!{_cell(row, col)}: {rendered}")
+            found.formulas.append(
+                f"{sheet}!{_cell(row, col)}: {_formula(data[22 : 22 + size], biff8)}"
+            )
     return found
 
 
