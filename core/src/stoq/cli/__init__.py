@@ -67,25 +67,23 @@ def console() -> None:
 
     Start-up (imports, the parser, plugins and their tables) builds objects that live until
     exit; collecting among them is wasted work: about a tenth of a small scan's instructions
-    went to the collector, at start-up and in one last pass at exit. It stays off until
-    ``resume_collector`` says start-up is over, when what start-up built is frozen (kept out of
-    later passes, and shared with forked consumers without copying); what remains at exit is
-    frozen too, which Python allows (objects alive at exit need not be finalized).
+    went to the collector. It stays off until ``resume_collector`` says start-up is over;
+    what the modules and the parser built is frozen before the command runs (kept out of
+    every later pass, and shared with forked consumers without copying). What plugins load
+    is not frozen: at exit it is finalized as usual (lief, through nanobind, reports every
+    instance left alive then).
     """
     global _collector_paused
     gc.disable()
     _collector_paused = True
-    status = main()
-    gc.freeze()
-    sys.exit(status)
+    sys.exit(main())
 
 
 def resume_collector() -> None:
-    """Start-up is over: freeze what it built, and collect from here on (if ``console``
-    paused the collector; a host calling ``main`` keeps its own collector settings)."""
+    """Start-up is over: collect from here on (if ``console`` paused the collector; a host
+    calling ``main`` keeps its own collector settings)."""
     global _collector_paused
     if _collector_paused:
-        gc.freeze()
         gc.enable()
         _collector_paused = False
 
@@ -197,6 +195,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     debug = getattr(args, "log_level", None) == "DEBUG"
+    if _collector_paused:
+        gc.freeze()  # the modules and the parser: kept out of every later pass
     if args.command != "scan":  # scan resumes it once its first request has loaded the plugins
         resume_collector()
     try:
