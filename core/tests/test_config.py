@@ -192,4 +192,8 @@ def test_each_shipped_profile_is_read_from_a_json_twin_equal_to_its_toml() -> No
         twin = toml.with_suffix(".json")
         assert json.loads(twin.read_text(encoding="utf-8")) == expected, f"regenerate {twin}"
         read, parsed = load_profile(toml.stem), read_config_file(toml)
-        assert (read.path, read.core, read.plugins) == (parsed.path, parsed.core, parsed.plugins)
+        assert (str(read.path), read.core, read.plugins) == (
+            str(parsed.path),
+            parsed.core,
+            parsed.plugins,
+        )

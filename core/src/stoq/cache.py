@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from stoq.data_classes import Error, ExtractedPayload, PayloadMeta
@@ -177,7 +176,7 @@ class SQLiteBackend:
     PRUNE_EVERY = 200
 
     def __init__(self, path: str, ttl: float, max_bytes: int) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         self.path, self.ttl, self.max_bytes = path, ttl, max_bytes
         self._db: Optional[sqlite3.Connection] = None
         self._pid = 0

@@ -7,16 +7,30 @@ module. Installed distributions are the other source of plugins (``stoq.loader``
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from configparser import Error as ConfigParserError
-from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Type
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+)
 
 from stoq.__about__ import __version__
-from stoq.config import StoqConfigParser, stoq_home
+from stoq.config import StoqConfigParser, home_folder
 from stoq.exceptions import StoqPluginException, StoqPluginLoadError
 from stoq.log import get_logger
 from stoq.plugins import BasePlugin
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "check_min_stoq_version",
@@ -51,16 +65,22 @@ def plugin_folders(
     ``<base_dir>/plugins`` and ``$STOQ_HOME/plugins`` (where v2's ``stoq install`` put plugins),
     when they exist. A folder named twice counts once.
     """
-    explicit = [Path(d).expanduser() for d in plugin_dir_list]
+    explicit = [os.path.expanduser(d) for d in plugin_dir_list]
     for folder in explicit:
-        if not folder.is_dir():
+        if not os.path.isdir(folder):
             log.warning("plugin folder %s does not exist; skipped", folder)
-    implicit = [Path(base_dir).expanduser() / "plugins"] if base_dir is not None else []
-    implicit.append(stoq_home() / "plugins")
+    implicit = (
+        [os.path.join(os.path.expanduser(base_dir), "plugins")] if base_dir is not None else []
+    )
+    implicit.append(os.path.join(home_folder(), "plugins"))
+    existing = [folder for folder in [*reversed(explicit), *implicit] if os.path.isdir(folder)]
+    if not existing:  # the usual start: no pathlib (see stoq.config.home_folder)
+        return []
+    from pathlib import Path
+
     ordered: Dict[Path, Path] = {}
-    for folder in list(reversed(explicit)) + implicit:
-        if folder.is_dir():
-            ordered.setdefault(folder.resolve(), folder)
+    for path in map(Path, existing):
+        ordered.setdefault(path.resolve(), path)
     return list(ordered.values())
 
 
@@ -95,7 +115,7 @@ def import_folder_module(name: str, stoq_file: Path, module: str) -> Any:
         spec = importlib.util.spec_from_file_location(
             f"stoq_plugin_dir_{name}", base.with_suffix(".py")
         )
-    if spec is None or spec.loader is None or not Path(spec.origin or "").is_file():
+    if spec is None or spec.loader is None or not os.path.isfile(spec.origin or ""):
         raise StoqPluginLoadError(f"{stoq_file}: module {module!r} not found beside it", name)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod

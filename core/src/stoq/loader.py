@@ -9,8 +9,19 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
-from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Type
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    Type,
+)
 
 from stoq.__about__ import __version__
 from stoq.config import StoqConfigParser, option_to_text
@@ -34,6 +45,9 @@ from stoq.folders import (
 from stoq.log import get_logger
 from stoq.options import core_options, typed_options
 from stoq.plugins import BasePlugin
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -252,6 +266,8 @@ def _packaging_allows(text: str) -> bool:
 
 def _folder_class(name: str, stoq_file: str) -> Type[BasePlugin]:
     """A v2 folder plugin's class, imported again from its file (in an isolated child)."""
+    from pathlib import Path
+
     return folder_plugin_class(name, Path(stoq_file))[0]
 
 
@@ -393,6 +409,8 @@ class PluginManager:
         )
 
     def _load_folder(self, source: PluginSource) -> BasePlugin:
+        from pathlib import Path
+
         stoq_file = Path(source.location)
         plugin_class, config = folder_plugin_class(source.name, stoq_file)
         defaults = dict(getattr(plugin_class, "DEFAULT_OPTIONS", {}) or {})

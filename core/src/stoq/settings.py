@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from stoq.config import ConfigFile, config_from_tables, read_config_file, split_list
@@ -149,11 +148,11 @@ def load_profile(name: str) -> ConfigFile:
     Its tables are read from the ``<name>.json`` beside it (a test keeps the two equal):
     importing ``tomllib`` cost ~9 M instructions of every ``stoq scan``.
     """
-    path = Path(__file__).parent / "profiles" / f"{name}.toml"
-    if not path.is_file():
+    path = os.path.join(os.path.dirname(__file__), "profiles", f"{name}.toml")
+    if not os.path.isfile(path):
         raise StoqConfigError(f"profile {name!r} does not exist")
     try:
-        with path.with_suffix(".json").open(encoding="utf-8") as handle:
+        with open(f"{path[: -len('.toml')]}.json", encoding="utf-8") as handle:
             return config_from_tables(path, json.load(handle))
     except FileNotFoundError:
         return read_config_file(path)

@@ -7,7 +7,7 @@ work starts, so a typo is a one-line usage error (exit 2), not an error buried i
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import os
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, TextIO, Tuple
 
 from stoq.cli.flags import PLUGIN_LIST_FLAGS, PROVIDER_FLAG
@@ -208,7 +208,7 @@ def build_stoq(args: argparse.Namespace) -> Stoq:
     from stoq.core import Stoq
 
     for folder in args.plugin_dir or []:
-        if not Path(folder).is_dir():
+        if not os.path.isdir(folder):
             raise CliError(f"plugin folder {folder!r} (--plugin-dir) does not exist")
     if getattr(args, "trace", False):
         from stoq import tracing

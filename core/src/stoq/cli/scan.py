@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, List, Optional
 
 from stoq.cli.common import (
@@ -115,12 +114,12 @@ def collect_inputs(paths: List[str], recursive: bool) -> List[str]:
             if "-" in inputs:
                 raise CliError("'-' (standard input) is given more than once")
             inputs.append(raw)
-        elif Path(raw).is_dir():
+        elif os.path.isdir(raw):
             try:
                 inputs += _folder_files(raw, recursive)
             except OSError as exc:
                 raise CliError(f"cannot list folder {raw!r}: {exc.strerror or exc}") from None
-        elif Path(raw).exists():
+        elif os.path.exists(raw):
             inputs.append(raw)
         else:
             raise CliError(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import ipaddress
 import re
 import string
 from typing import (
@@ -192,6 +191,8 @@ def _email(candidate: str) -> Optional[str]:
 
 def _ip(version: int) -> Callable[[str], Optional[str]]:
     def check(candidate: str) -> Optional[str]:
+        import ipaddress  # when a candidate is found: its import is ~2 % of a small stoq scan
+
         try:
             address = ipaddress.ip_address(candidate)
         except ValueError:

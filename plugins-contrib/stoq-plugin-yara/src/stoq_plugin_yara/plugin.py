@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 from configparser import ConfigParser
-from pathlib import Path
 from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
 import yara
@@ -19,11 +19,11 @@ from .matches import dispatch_names, is_false, match_to_dict
 __all__ = ["RULES_DIR", "SHIPPED_DISPATCH", "SHIPPED_WORKER", "YaraPlugin"]
 
 #: The rule sets shipped with the plugin: ``dispatch.yar`` (formats) and ``worker.yar``.
-RULES_DIR = Path(__file__).resolve().parent / "rules"
-SHIPPED_DISPATCH = RULES_DIR / "dispatch.yar"
+RULES_DIR = os.path.join(os.path.dirname(os.path.realpath(__file__)), "rules")
+SHIPPED_DISPATCH = os.path.join(RULES_DIR, "dispatch.yar")
 #: The worker's default is the indicator file alone: the format rules' matches are already in
 #: ``dispatch_meta``, and the folder would compile them a second time.
-SHIPPED_WORKER = RULES_DIR / "worker.yar"
+SHIPPED_WORKER = os.path.join(RULES_DIR, "worker.yar")
 
 
 def _positive(options: Dict[str, Any], name: str) -> Any:
@@ -49,8 +49,8 @@ class YaraPlugin(WorkerPlugin, DispatcherPlugin):
     fork_safe = True
 
     DEFAULT_OPTIONS: ClassVar[Dict[str, Any]] = {
-        "worker_rules": str(SHIPPED_WORKER),
-        "dispatch_rules": str(SHIPPED_DISPATCH),
+        "worker_rules": SHIPPED_WORKER,
+        "dispatch_rules": SHIPPED_DISPATCH,
         "match_timeout": 30.0,
         "max_strings": 50,
         "max_string_bytes": 64,
@@ -64,7 +64,7 @@ class YaraPlugin(WorkerPlugin, DispatcherPlugin):
         self.worker_rules = str(options["worker_rules"])
         self.dispatch_rules = str(options["dispatch_rules"])
         #: The shipped rules are default routing: workers they name run only if installed.
-        self.shipped_dispatch_rules = Path(self.dispatch_rules).resolve() == SHIPPED_DISPATCH
+        self.shipped_dispatch_rules = os.path.realpath(self.dispatch_rules) == SHIPPED_DISPATCH
         # yara takes whole seconds; round up so a fractional setting never becomes 0 (none).
         self.match_timeout = math.ceil(_positive(options, "match_timeout"))
         self.max_strings = _positive(options, "max_strings")
