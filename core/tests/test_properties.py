@@ -140,3 +140,10 @@ def test_iso_utc_is_what_datetime_writes(timestamp: float) -> None:
 def test_iso_utc_keeps_every_microsecond(seconds: int, micros: int) -> None:
     timestamp = seconds + micros / 1e6
     assert iso_utc(timestamp) == datetime.fromtimestamp(timestamp, timezone.utc).isoformat()
+
+
+def test_iso_utc_reuses_a_second_only_for_that_second() -> None:
+    """The text of the last whole second is reused: the same second with other microseconds,
+    then another second, then the first again, each as datetime writes it."""
+    for timestamp in (1764700000.25, 1764700000.75, 1764700001.0, 1764700000.5, 0.000001):
+        assert iso_utc(timestamp) == datetime.fromtimestamp(timestamp, timezone.utc).isoformat()

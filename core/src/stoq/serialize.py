@@ -13,7 +13,7 @@ import json.encoder
 import math
 import sys
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Tuple
 
 __all__ = ["dumps", "iso_utc", "jsonable", "to_jsonable"]
 
@@ -51,6 +51,10 @@ def _key(key: Any) -> str:
     return _text(str(key))
 
 
+#: The last whole second ``iso_utc`` wrote, and its text.
+_second: Tuple[int, str] = (-1, "")
+
+
 def iso_utc(timestamp: float) -> str:
     """``datetime.fromtimestamp(timestamp, timezone.utc).isoformat()``, without importing
     ``datetime`` (its import is ~1 % of a small ``stoq scan``): microseconds rounded half to
@@ -61,7 +65,10 @@ def iso_utc(timestamp: float) -> str:
         seconds, micros = seconds + 1, micros - 1_000_000
     elif micros < 0:
         seconds, micros = seconds - 1, micros + 1_000_000
-    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    global _second
+    if _second[0] != seconds:  # one strftime per second of responses (a tuple: thread-safe)
+        _second = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
+    text = _second[1]
     return f"{text}.{micros:06d}+00:00" if micros else f"{text}+00:00"
 
 
