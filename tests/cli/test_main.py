@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shutil
 import subprocess
@@ -13,7 +14,7 @@ from typing import List
 import pytest
 
 import stoq
-from stoq.cli import build_parser, main
+from stoq.cli import START_THRESHOLD, build_parser, main
 
 COMMANDS = ["scan", "run", "list", "install", "config"]
 
@@ -117,14 +118,15 @@ UNNEEDED = ("datetime", "pathlib", "urllib.parse", "ipaddress")
 
 def _scan_watching_the_collector(arguments, entry: str) -> str:
     """Run ``stoq scan`` through ``entry`` in a new process; for each request (in whichever
-    process runs it) print whether the collector was on and start-up's objects frozen, then
+    process runs it) print whether the collector was on, its first threshold and whether
+    start-up's objects are frozen, then
     at exit whether anything is frozen and which of the modules a small scan does without
     were imported."""
     code = (
         "import atexit, gc, sys; import stoq.cli, stoq.cli.jobs as jobs;"
         "real = jobs.scan_one;"
-        "jobs.scan_one = lambda *a: print('request', gc.isenabled(), gc.get_freeze_count() > 0,"
-        " file=sys.stderr, flush=True) or real(*a);"
+        "jobs.scan_one = lambda *a: print('request', gc.isenabled(), gc.get_threshold()[0],"
+        " gc.get_freeze_count() > 0, file=sys.stderr, flush=True) or real(*a);"
         "atexit.register(lambda: print('exit', gc.get_freeze_count() > 0,"
         f" [m for m in {UNNEEDED!r} if m in sys.modules], file=sys.stderr));"
         f"sys.argv = ['stoq', 'scan', '--jsonl', *{[str(a) for a in arguments]!r}];"
@@ -147,22 +149,27 @@ def _two_files(folder: Path) -> List[Path]:
 
 
 def test_the_command_collects_garbage_only_once_start_up_is_over(tmp_path):
-    """``stoq`` (``console``) loads its modules and plugins with the cyclic collector off (the
-    modules and parser frozen before the command runs) and turns it on once the first
-    request is done. A small scan imports none of ``UNNEEDED`` either."""
+    """``stoq`` (``console``) imports its modules with the cyclic collector off, freezes them
+    before the command runs, collects rarely while the first request loads the plugins, and
+    as usual from the second on. A small scan imports none of ``UNNEEDED`` either."""
     watched = _scan_watching_the_collector(_two_files(tmp_path), "stoq.cli.console()")
-    assert watched == "request False True; request True True; exit True []"
+    usual = gc.get_threshold()[0]
+    assert (
+        watched == f"request True {START_THRESHOLD} True; request True {usual} True; exit True []"
+    )
 
 
 def test_consumers_collect_garbage_from_their_first_request(tmp_path):
     """``scan -j 2``: the collector is back on before the consumers fork."""
     arguments = ["-j", "2", *_two_files(tmp_path)]
     watched = _scan_watching_the_collector(arguments, "stoq.cli.console()")
-    assert watched.startswith("request True True; request True True; exit True ")
+    usual = gc.get_threshold()[0]
+    assert watched.startswith(f"request True {usual} True; request True {usual} True; exit True ")
 
 
 def test_main_called_by_a_host_leaves_its_collector_alone(tmp_path):
     """A program calling ``main`` keeps the collector as it set it: on, nothing frozen."""
     entry = "sys.exit(stoq.cli.main(sys.argv[1:]))"
     watched = _scan_watching_the_collector(_two_files(tmp_path), entry)
-    assert watched == "request True False; request True False; exit False []"
+    usual = gc.get_threshold()[0]
+    assert watched == f"request True {usual} False; request True {usual} False; exit False []"

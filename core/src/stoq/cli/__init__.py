@@ -18,12 +18,12 @@ from stoq.__about__ import __version__
 TYPE_CHECKING = False  # ``typing`` is not imported for ``stoq --version``
 if TYPE_CHECKING:
     import argparse
-    from typing import List, Optional
+    from typing import List, Optional, Tuple
 
 # argparse, traceback and stoq.cli.common (with the configuration machinery it imports) are
 # imported inside the functions below, so ``stoq --version`` is answered with none of them.
 
-__all__ = ["build_parser", "console", "main", "resume_collector"]
+__all__ = ["START_THRESHOLD", "build_parser", "console", "main", "resume_collector"]
 
 #: Each command and its module (``new-plugin``'s module may be absent: it is added apart).
 _COMMANDS = {
@@ -58,34 +58,37 @@ environment:
   STOQ_HOME  folder holding stoq.toml or stoq.cfg (default ~/.stoq; it need not exist)"""
 
 
-#: True while ``console`` keeps the cyclic garbage collector off for start-up.
-_collector_paused = False
+#: Allocations between two passes over the youngest objects while the first request loads the
+#: plugins (Python's default is 700): few passes, and garbage stays bounded.
+START_THRESHOLD = 10_000
+#: While ``console`` starts: the collector's usual thresholds, to restore; else None.
+_usual_thresholds: Optional[Tuple[int, ...]] = None
 
 
 def console() -> None:
-    """The ``stoq`` command (and ``python -m stoq``): ``main`` with the collector paused.
+    """The ``stoq`` command (and ``python -m stoq``): ``main`` with a collector made for start-up.
 
     Start-up (imports, the parser, plugins and their tables) builds objects that live until
     exit; collecting among them is wasted work: about a tenth of a small scan's instructions
-    went to the collector. It stays off until ``resume_collector`` says start-up is over;
-    what the modules and the parser built is frozen before the command runs (kept out of
-    every later pass, and shared with forked consumers without copying). What plugins load
-    is not frozen: at exit it is finalized as usual (lief, through nanobind, reports every
-    instance left alive then).
+    went to the collector. It is off while the modules load and the parser is built, which are
+    then frozen (kept out of every later pass, and shared with forked consumers without
+    copying); it runs rarely (``START_THRESHOLD``) until ``resume_collector`` says start-up
+    is over. What plugins load is not frozen: at exit it is finalized as usual (lief, through
+    nanobind, reports every instance left alive then).
     """
-    global _collector_paused
+    global _usual_thresholds
     gc.disable()
-    _collector_paused = True
+    _usual_thresholds = gc.get_threshold()
     sys.exit(main())
 
 
 def resume_collector() -> None:
-    """Start-up is over: collect from here on (if ``console`` paused the collector; a host
-    calling ``main`` keeps its own collector settings)."""
-    global _collector_paused
-    if _collector_paused:
-        gc.enable()
-        _collector_paused = False
+    """Start-up is over: collect as usual from here on (if ``console`` changed the collector;
+    a host calling ``main`` keeps its own collector settings)."""
+    global _usual_thresholds
+    if _usual_thresholds is not None:
+        gc.set_threshold(*_usual_thresholds)
+        _usual_thresholds = None
 
 
 def _add_new_plugin(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -195,8 +198,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     debug = getattr(args, "log_level", None) == "DEBUG"
-    if _collector_paused:
+    if _usual_thresholds is not None:
         gc.freeze()  # the modules and the parser: kept out of every later pass
+        gc.set_threshold(START_THRESHOLD, *_usual_thresholds[1:])
+        gc.enable()
     if args.command != "scan":  # scan resumes it once its first request has loaded the plugins
         resume_collector()
     try:
