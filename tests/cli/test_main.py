@@ -119,15 +119,16 @@ UNNEEDED = ("datetime", "pathlib", "urllib.parse", "ipaddress")
 def _scan_watching_the_collector(arguments, entry: str) -> str:
     """Run ``stoq scan`` through ``entry`` in a new process; for each request (in whichever
     process runs it) print whether the collector was on, its first threshold and whether
-    start-up's objects are frozen, then
+    start-up's objects are frozen (more than at the start: Python 3.12 starts with some), then
     at exit whether anything is frozen and which of the modules a small scan does without
     were imported."""
     code = (
         "import atexit, gc, sys; import stoq.cli, stoq.cli.jobs as jobs;"
+        "frozen_before = gc.get_freeze_count();"
         "real = jobs.scan_one;"
         "jobs.scan_one = lambda *a: print('request', gc.isenabled(), gc.get_threshold()[0],"
-        " gc.get_freeze_count() > 0, file=sys.stderr, flush=True) or real(*a);"
-        "atexit.register(lambda: print('exit', gc.get_freeze_count() > 0,"
+        " gc.get_freeze_count() > frozen_before, file=sys.stderr, flush=True) or real(*a);"
+        "atexit.register(lambda: print('exit', gc.get_freeze_count() > frozen_before,"
         f" [m for m in {UNNEEDED!r} if m in sys.modules], file=sys.stderr));"
         f"sys.argv = ['stoq', 'scan', '--jsonl', *{[str(a) for a in arguments]!r}];"
         f"{entry}"
