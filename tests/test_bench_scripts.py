@@ -52,3 +52,29 @@ def test_script_runs_and_records_its_rows(script: str, tmp_path: Path) -> None:
     if script != "extraction_stages":  # prints stage costs only, no target row
         assert rows and all(row["benchmark"] == script for row in rows), done.stdout
         assert all(f"{script}: {row['row']}: ratio" in done.stdout for row in rows)
+
+
+def test_a_run_whose_responses_hold_errors_is_measured_and_a_failure_is_not(tmp_path: Path) -> None:
+    """Random bytes that begin like gzip (1f 8b, then not deflate's 08) are gzip to libmagic,
+    so the default profile sends them to decompress, which reports an Error and `stoq scan`
+    exits 1: the benchmarks' random corpora meet this now and then, and the run still counts.
+    A command that fails for another reason still stops the benchmark."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        from _common import bench_env, finished_with_response_errors, run_command
+    finally:
+        sys.path.remove(str(BENCH))
+    sample = tmp_path / "looks-like-gzip.bin"
+    sample.write_bytes(b"\x1f\x8b\x00" + bytes(range(256)) * 8)
+    env = bench_env(tmp_path / "home")
+    stoq = [sys.executable, "-m", "stoq"]
+    scanned = subprocess.run([*stoq, "scan", "--jsonl", str(sample)], capture_output=True, env=env)
+    assert scanned.returncode == 1 and b"no supported archive" in scanned.stdout
+    assert run_command([*stoq, "scan", "--jsonl", str(sample)], env).cpu > 0
+    with pytest.raises(RuntimeError, match="exited with"):
+        run_command([*stoq, "scan", "--jsonl", str(tmp_path / "missing")], env)
+    summary = "stoq: run finished with 2 response(s) with errors"
+    assert finished_with_response_errors(1, summary + "\n")
+    assert not finished_with_response_errors(1, "stoq: run finished with 1 consumer process death(s)")
+    assert not finished_with_response_errors(1, "Traceback (most recent call last):\n" + summary)
+    assert not finished_with_response_errors(3, "")
