@@ -75,6 +75,8 @@ def test_a_run_whose_responses_hold_errors_is_measured_and_a_failure_is_not(tmp_
         run_command([*stoq, "scan", "--jsonl", str(tmp_path / "missing")], env)
     summary = "stoq: run finished with 2 response(s) with errors"
     assert finished_with_response_errors(1, summary + "\n")
-    assert not finished_with_response_errors(1, "stoq: run finished with 1 consumer process death(s)")
+    assert not finished_with_response_errors(
+        1, "stoq: run finished with 1 consumer process death(s)"
+    )
     assert not finished_with_response_errors(1, "Traceback (most recent call last):\n" + summary)
     assert not finished_with_response_errors(3, "")
