@@ -6,6 +6,9 @@ and the stdout connector; the Redis side's files are submitted before its run st
 timed) and its provider stops when the stream is idle (`stop_when_idle`, which adds that much
 wall time at the end). Sides alternate round by round; each is measured with ``wait4``.
 Target: Redis-fed throughput at least 0.8 of filedir's (ratio of median wall times).
+The run is long enough to measure a working node (6,000 files by default, ~5 s a side here):
+since the engine got faster, 1,500 files took ~1.2 s, a fifth of which was what only the Redis
+side pays once (importing redis-py, which imports asyncio: ~130 ms; ``stop_when_idle``).
 
 Latency: one node (`-P redis -C postgres`, two consumers) runs while files are submitted at a
 steady rate below its capacity; for each file, the time from ``submit`` to the row's
@@ -179,7 +182,7 @@ def _rows_for(db: psycopg.Connection, schema: str, count: int) -> List[tuple]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--files", type=int, default=1500)
+    parser.add_argument("--files", type=int, default=6000)
     parser.add_argument("--size", type=int, default=16 * 1024, help="bytes per file")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--rate", type=float, default=20.0, help="latency: files per second")
