@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from stoq.cache import open_cache
 from stoq.config import find_config_file, read_config_file
@@ -25,6 +25,9 @@ from stoq.settings import (
     resolve_settings,
     setting_value,
 )
+
+if TYPE_CHECKING:
+    import logging
 
 __all__ = ["Stoq"]
 
@@ -72,7 +75,11 @@ class Stoq(StoqPluginManager):
     max_queue = _Setting()
     max_recursion = _Setting()
     max_dispatch_passes = _Setting()
-    log = log
+
+    @property
+    def log(self) -> logging.Logger:
+        """v2's ``stoq.log``: the ``stoq`` logger (``logging`` is imported when it is read)."""
+        return log.logger
 
     providers = _role_list("providers")
     source_archivers = _role_list("source_archivers")

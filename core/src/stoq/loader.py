@@ -42,6 +42,7 @@ from stoq.folders import (
     plugin_class_in,
     plugin_folders,
 )
+from stoq.log import adopt as adopt_logging
 from stoq.log import get_logger
 from stoq.options import core_options, typed_options
 from stoq.plugins import BasePlugin
@@ -431,6 +432,7 @@ class PluginManager:
     ) -> BasePlugin:
         """Merge and type the options, then build the instance (or its process-isolated proxy)
         and start it within the plugin's deadline."""
+        adopt_logging()  # its module may log through ``logging`` itself, from ``start`` on
         merged = {
             **defaults,
             **self._file_options.get(name, {}),
