@@ -19,13 +19,14 @@ import hashlib
 import json
 import os
 import time
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from stoq.data_classes import Error, ExtractedPayload, PayloadMeta
 from stoq.log import get_logger
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import sqlite3
+    from typing import Any, List, Optional, Tuple
 
 __all__ = ["CacheEntry", "ResultCache", "open_cache", "plugin_key"]
 

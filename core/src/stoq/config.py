@@ -11,12 +11,13 @@ import os
 import sys
 from configparser import ConfigParser
 from configparser import Error as ConfigParserError
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Union
 
 from stoq.exceptions import StoqConfigError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any, Dict, List, Optional, Set, Union
 
     #: A file's location as given: text or a path object.
     StrPath = Union[str, os.PathLike[str]]

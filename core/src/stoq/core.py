@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from stoq.cache import open_cache
 from stoq.config import find_config_file, read_config_file
@@ -26,8 +25,10 @@ from stoq.settings import (
     setting_value,
 )
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import logging
+    from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 __all__ = ["Stoq"]
 

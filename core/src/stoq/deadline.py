@@ -28,13 +28,17 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple, TypeVar
 
 from stoq.exceptions import StoqPluginTimeout
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, Optional, Set, Tuple, TypeVar
+
+    T = TypeVar("T")
+
 __all__ = ["DeadlinePassed", "call_with_deadline", "fork_safe_threads"]
 
-T = TypeVar("T")
 
 #: How often the watchdog looks (seconds); a timeout fires at most this late.
 POLL_INTERVAL = 0.05

@@ -17,7 +17,10 @@ import os
 import re
 import sys
 from importlib import import_module
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 __all__ = ["Distribution", "EntryPoint", "entry_points", "parse_headers"]
 

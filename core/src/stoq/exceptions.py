@@ -13,7 +13,10 @@ Each subclasses the built-in whose meaning it shares, so generic handlers still 
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional, Sequence
+
 
 __all__ = [
     "StoqConfigError",

@@ -10,18 +10,6 @@ import importlib.util
 import os
 import sys
 from configparser import Error as ConfigParserError
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Dict,
-    Iterable,
-    Iterator,
-    List,
-    Optional,
-    Sequence,
-    Tuple,
-    Type,
-)
 
 from stoq.__about__ import __version__
 from stoq.config import StoqConfigParser, home_folder
@@ -29,8 +17,10 @@ from stoq.exceptions import StoqPluginException, StoqPluginLoadError
 from stoq.log import get_logger
 from stoq.plugins import BasePlugin
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Type
 
 __all__ = [
     "check_min_stoq_version",

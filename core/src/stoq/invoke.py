@@ -9,7 +9,6 @@ exception it lets through (it stops the scan); ``SystemExit`` from plugin code i
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple, Type, Union
 
 from stoq import tracing
 from stoq.cache import ResultCache, plugin_key
@@ -20,14 +19,17 @@ from stoq.log import current_plugin, get_logger
 from stoq.serialize import jsonable
 from stoq.stdout import plugin_output
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, Optional, Set, Tuple, Type, Union
+
     from stoq.loader import PluginManager
+
+    Expected = Union[Type[Any], Tuple[Type[Any], ...], None]
 
 __all__ = ["PluginCall", "PluginCalls", "checked_names", "normalise_errors", "one_line"]
 
 log = get_logger("stoq")
-
-Expected = Union[Type[Any], Tuple[Type[Any], ...], None]
 
 
 def one_line(exc: BaseException) -> str:

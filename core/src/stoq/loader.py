@@ -9,19 +9,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Dict,
-    Iterable,
-    List,
-    Mapping,
-    Optional,
-    Sequence,
-    Set,
-    Tuple,
-    Type,
-)
 
 from stoq.__about__ import __version__
 from stoq.config import StoqConfigParser, option_to_text
@@ -47,8 +34,10 @@ from stoq.log import get_logger
 from stoq.options import core_options, typed_options
 from stoq.plugins import BasePlugin
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Type
 
 __all__ = [
     "ENTRY_POINT_GROUP",

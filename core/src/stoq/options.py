@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Dict, Mapping, Optional
 
 from stoq.exceptions import StoqConfigError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Mapping, Optional
 
 __all__ = ["CORE_OPTIONS", "CoreOptions", "core_options", "parse_size", "typed_options"]
 

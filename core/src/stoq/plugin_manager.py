@@ -8,10 +8,13 @@ without a ``Stoq``; it finds installed distributions too, and the v2 plugin fold
 from __future__ import annotations
 
 from configparser import ConfigParser
-from typing import Any, Dict, List, Optional
 
 from stoq.loader import PluginManager
 from stoq.plugins import ROLES, BasePlugin
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional
 
 __all__ = ["StoqPluginManager"]
 

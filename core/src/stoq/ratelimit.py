@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Optional
 
 from stoq.exceptions import StoqConfigError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 __all__ = ["RateLimiter", "interval_of"]
 

@@ -9,8 +9,6 @@ engine's one ``PluginCalls``.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Set
-
 from stoq import tracing
 from stoq.cache import CacheEntry
 from stoq.data_classes import (
@@ -48,6 +46,10 @@ from stoq.request_cache import lookup, request_key, store
 from stoq.settings import CoreSettings
 from stoq.timings import add as add_time
 from stoq.timings import clock, micro
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Sequence, Set
 
 __all__ = ["Outcome", "Request", "RequestArgs", "decorate", "payload_for_item", "save"]
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Dict, List, Optional
 
 from stoq.data_classes import (
     Error,
@@ -32,6 +31,10 @@ from stoq.invoke import PluginCalls
 from stoq.log import get_logger
 from stoq.serialize import dumps
 from stoq.settings import CoreSettings
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional
 
 __all__ = ["lookup", "request_key", "store"]
 

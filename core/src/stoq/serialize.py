@@ -13,7 +13,10 @@ import json.encoder
 import math
 import sys
 import time
-from typing import Any, Callable, Optional, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Optional, Tuple
 
 __all__ = ["dumps", "iso_utc", "jsonable", "to_jsonable"]
 

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from stoq.config import ConfigFile, config_from_tables, read_config_file, split_list
 from stoq.exceptions import StoqConfigError
 from stoq.log import get_logger
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 __all__ = [
     "PLUGIN_LIST_KEYS",

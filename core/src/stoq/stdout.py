@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import Any, ContextManager, Optional, TextIO
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ContextManager, Optional, TextIO
 
 __all__ = ["plugin_output", "protect", "protected"]
 

@@ -11,12 +11,15 @@ two clock reads per call are the whole cost.
 from __future__ import annotations
 
 from time import perf_counter
-from typing import Dict
 
-__all__ = ["StageTimings", "add", "clock", "micro"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Dict
 
-#: ``{stage: {plugin: seconds}}``
-StageTimings = Dict[str, Dict[str, float]]
+    #: ``{stage: {plugin: seconds}}``
+    StageTimings = Dict[str, Dict[str, float]]
+
+__all__ = ["add", "clock", "micro"]
 
 clock = perf_counter
 

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import contextlib
 from contextvars import ContextVar
-from typing import Any, Iterator, List, Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator, List, Optional
 
 __all__ = ["enable", "enabled", "payload_span", "plugin_span", "request_span"]
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, TextIO, Tuple
 
 from stoq.cli.flags import PLUGIN_LIST_FLAGS, PROVIDER_FLAG
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, TextIO, Tuple
+
     from stoq.core import Stoq
     from stoq.data_classes import RequestMeta
     from stoq.settings import CoreSettings

@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any, List, Optional, Tuple
 
 from stoq.config import parse_scalar, split_list
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, List, Optional, Tuple
 
 __all__ = [
     "PLUGIN_LIST_FLAGS",

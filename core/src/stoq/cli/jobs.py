@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import os
 import stat
-from typing import TYPE_CHECKING, Any, BinaryIO, Dict, Iterator, List, Optional, Tuple, Union
 
 from stoq.cli import resume_collector
 from stoq.data_classes import Error, Payload, PayloadMeta, RequestMeta, StoqResponse
@@ -17,15 +16,18 @@ from stoq.log import get_logger
 from stoq.request import RequestArgs
 from stoq.serialize import dumps
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, BinaryIO, Dict, Iterator, List, Optional, Tuple, Union
+
     from stoq.core import Stoq
+
+    #: A file path (str), or standard input already read: its bytes and whether it was cut.
+    Item = Union[str, Tuple[bytes, bool]]
 
 __all__ = ["Outcome", "ScanOptions", "read_bounded", "scan_items"]
 
 log = get_logger("stoq.cli")
-
-#: A file path (str), or standard input already read: its bytes and whether it was cut.
-Item = Union[str, Tuple[bytes, bool]]
 
 
 class ScanOptions:

@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, List, Optional
 
 from stoq.cli.common import (
     EXIT_FAILED,
@@ -20,7 +19,10 @@ from stoq.cli.common import (
 from stoq.cli.flags import add_output_flags, add_stoq_flags, output_indent, whole_number
 from stoq.log import get_logger
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import List, Optional
+
     from stoq.cli.progress import ProgressBar
     from stoq.stats import ScanStats
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
-
 from stoq.data_classes import ArchiverResponse, Payload, RequestMeta
 from stoq.plugins.base import BasePlugin
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 __all__ = ["ArchiverPlugin"]
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from configparser import ConfigParser
-from typing import Any, ClassVar, Dict, Optional
 
 from stoq.log import get_logger
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar, Dict, Optional
 
 __all__ = ["BasePlugin"]
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from stoq.data_classes import StoqResponse
 from stoq.plugins.base import BasePlugin
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 __all__ = ["ConnectorPlugin"]
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from stoq.data_classes import DeepDispatcherResponse, Payload, RequestMeta
 from stoq.plugins.base import BasePlugin
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 __all__ = ["DeepDispatcherPlugin"]
 

@@ -8,30 +8,16 @@ that puts bare items (every v2 provider) is never called back.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, Protocol, Tuple, runtime_checkable
-
 from stoq.plugins.base import BasePlugin
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from queue import Queue  # for the annotation only: run mode imports it when it runs
+    from typing import Any, Optional, Tuple
+
+    from stoq.plugins.acknowledger import Acknowledger
 
 __all__ = ["Acknowledger", "Delivery", "ProviderPlugin"]
-
-
-@runtime_checkable
-class Acknowledger(Protocol):
-    """Told what became of each ``Delivery`` it issued; called from run mode's main thread.
-
-    Each delivery gets exactly one call, unless the process dies first (then none: the
-    queue's own redelivery takes over). A client that is not thread-safe hands the call to
-    its own thread.
-    """
-
-    def ack(self, tag: Any) -> None:
-        """The response for ``tag`` was saved by every connector: drop the message."""
-
-    def nack(self, tag: Any, reason: str) -> None:
-        """``tag`` was not saved (``reason`` says why): let the queue deliver it again."""
 
 
 class Delivery:
@@ -79,3 +65,12 @@ class ProviderPlugin(BasePlugin):
 
     def ingest(self, queue: Queue[Any]) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement ingest()")
+
+
+def __getattr__(name: str) -> Any:
+    """``Acknowledger`` from here, as before it had a module of its own (see there why)."""
+    if name == "Acknowledger":
+        from stoq.plugins.acknowledger import Acknowledger
+
+        return Acknowledger
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

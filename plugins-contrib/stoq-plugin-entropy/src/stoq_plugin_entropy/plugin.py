@@ -8,10 +8,13 @@ from collections import Counter
 from functools import cache, reduce
 from math import log2
 from operator import mul, sub
-from typing import Any, List, Optional, Tuple
 
 from stoq.data_classes import Payload, RequestMeta, WorkerResponse
 from stoq.plugins import WorkerPlugin
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, List, Optional, Tuple
 
 __all__ = ["NUMPY_FROM", "EntropyPlugin", "byte_counts", "shannon_entropy"]
 

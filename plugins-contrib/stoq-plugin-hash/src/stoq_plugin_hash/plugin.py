@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 from configparser import ConfigParser
 from functools import partial
-from typing import Any, ClassVar, Dict, List, Optional
 
 from stoq.config import split_list
 from stoq.data_classes import Payload, RequestMeta, WorkerResponse
 from stoq.plugins import WorkerPlugin
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar, Dict, List, Optional
 
 __all__ = ["HashPlugin"]
 

@@ -5,26 +5,17 @@ from __future__ import annotations
 import functools
 import re
 import string
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Callable,
-    Dict,
-    Iterable,
-    Iterator,
-    List,
-    Optional,
-    Pattern,
-    Tuple,
-)
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Pattern, Tuple
+
     from publicsuffixlist import PublicSuffixList
 
-__all__ = ["HASHES", "KINDS", "find", "find_hashes", "public_domain", "refang"]
+    #: A kind's candidates in order of appearance, before its check.
+    Finder = Callable[[str], Iterator[str]]
 
-#: A kind's candidates in order of appearance, before its check.
-Finder = Callable[[str], Iterator[str]]
+__all__ = ["HASHES", "KINDS", "find", "find_hashes", "public_domain", "refang"]
 
 
 @functools.cache

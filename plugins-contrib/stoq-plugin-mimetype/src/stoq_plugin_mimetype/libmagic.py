@@ -12,7 +12,10 @@ import ctypes
 import os
 import sys
 import threading
-from typing import Any, Optional, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Optional, Tuple
 
 __all__ = ["MAGIC_MIME_TYPE", "MAGIC_NONE", "Libmagic", "database_path", "open_library"]
 

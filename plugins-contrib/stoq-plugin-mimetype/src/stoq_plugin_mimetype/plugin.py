@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from configparser import ConfigParser
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, Optional, Tuple
 
 from stoq.data_classes import Payload, RequestMeta, WorkerResponse
 from stoq.plugins import WorkerPlugin
@@ -50,11 +49,15 @@ ALWAYS_PRESENT = sum(1 << b for b in b"abcdefghijklmnopqrstuvwxyz")
 UPPERCASE = sum(1 << b for b in b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 DIGITS = sum(1 << b for b in b"0123456789")
 
-Identify = Callable[[bytes], Tuple[str, str]]
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple
+
     from .libmagic import Libmagic
     from .textrules import RuleSet
+
+    Identify = Callable[[bytes], Tuple[str, str]]
 
 
 def mime_of_description(description: str) -> Optional[str]:

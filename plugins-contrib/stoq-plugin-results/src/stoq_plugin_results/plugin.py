@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from configparser import ConfigParser
-from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
 from stoq.data_classes import DeepDispatcherResponse, Payload, RequestMeta
 from stoq.plugins import DeepDispatcherPlugin
 
 from .rules import _MISSING, Rule, parse_rules
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
 __all__ = ["DEFAULT_RULES", "ResultsPlugin"]
 

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Optional, Pattern, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Optional, Pattern, Tuple
+
+    Check = Callable[[Any, Any, Optional[Pattern[str]]], bool]
 
 __all__ = ["OPERATORS", "Rule", "parse_rules"]
-
-Check = Callable[[Any, Any, Optional[Pattern[str]]], bool]
 
 
 def _number(value: Any) -> bool:

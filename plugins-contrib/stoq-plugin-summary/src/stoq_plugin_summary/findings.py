@@ -8,11 +8,15 @@ what it recognises and nothing otherwise.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Dict, Iterator, List, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, Iterator, List, Tuple
+
+    Finding = Tuple[str, str, str]
 
 __all__ = ["EXECUTABLE_EXTENSIONS", "READERS", "Finding"]
 
-Finding = Tuple[str, str, str]
 
 #: File names a double click runs (or that Windows hands to a script host or installer).
 EXECUTABLE_EXTENSIONS = {

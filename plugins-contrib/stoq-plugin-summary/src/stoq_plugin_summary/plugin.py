@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Dict, List, Optional
-
 from stoq.data_classes import DecoratorResponse, PayloadResults, StoqResponse
 from stoq.plugins import DecoratorPlugin
 
 from .findings import READERS, executable_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar, Dict, List, Optional
 
 __all__ = ["SummaryPlugin"]
 

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import sys
 from functools import cache
-from typing import Any, ClassVar, Dict, Iterator, List, Optional, Tuple
 
 from stoq.data_classes import ExtractedPayload, Payload, PayloadMeta, RequestMeta, WorkerResponse
 from stoq.plugins import WorkerPlugin
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar, Dict, Iterator, List, Optional, Tuple
 
 __all__ = ["XordecodePlugin", "xor"]
 

@@ -20,18 +20,20 @@ import hashlib
 import os
 import sys
 import threading
-from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
 
 import yara
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Dict, Iterator, List, Optional, Tuple
+
+    Stamp = Tuple[Tuple[str, int], ...]
 
 __all__ = ["RULE_SUFFIXES", "RuleLoadError", "load_rules", "rule_files"]
 
 RULE_SUFFIXES = (".yar", ".yara")
 
-Stamp = Tuple[Tuple[str, int], ...]
 
 _lock = threading.Lock()
 #: resolved location → (files and their mtimes, compiled rules)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Tuple
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Iterable, List, Tuple
+
 
 __all__ = ["dispatch_names", "escape_bytes", "is_false", "match_to_dict"]
 

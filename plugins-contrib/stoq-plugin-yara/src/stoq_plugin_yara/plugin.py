@@ -6,7 +6,6 @@ import math
 import os
 import time
 from configparser import ConfigParser
-from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
 import yara
 
@@ -15,6 +14,10 @@ from stoq.plugins import DispatcherPlugin, WorkerPlugin
 
 from .compiler import RuleLoadError, load_rules, rule_files
 from .matches import dispatch_names, is_false, match_to_dict
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
 __all__ = ["RULES_DIR", "SHIPPED_DISPATCH", "SHIPPED_WORKER", "YaraPlugin"]
 
