@@ -6,7 +6,6 @@ module. Installed distributions are the other source of plugins (``stoq.loader``
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from configparser import Error as ConfigParserError
@@ -95,6 +94,8 @@ def folder_entries(folders: Iterable[Path]) -> Iterator[Tuple[str, Path, StoqCon
 
 def import_folder_module(name: str, stoq_file: Path, module: str) -> Any:
     """Import a v2 folder plugin's module (``Module`` of its .stoq file) from beside that file."""
+    import importlib.util  # only for folder plugins: on Python 3.9 it imports ``typing``
+
     base = stoq_file.parent.joinpath(*module.split("."))
     package_init = base / "__init__.py"
     if package_init.is_file():
