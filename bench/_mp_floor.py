@@ -5,13 +5,14 @@ does the default profile's analysis on it and sends the JSON back; the parent wr
 to standard output, as `stoq scan --jsonl` does.
 
 The analysis is the default profile's own plugins called directly, the plain way: the always
-workers, the yara dispatcher's choice, the results deep dispatcher's choice, the summary left
-out, one JSON response with the floor's shape (bench/_floor.py). There is no engine: no
-deadlines, no error boundary, no timings, no limits. The plugins are built once in the parent
-before the pool forks and warmed up on the first file (stoQ runs each plugin's ``preload``
-before it forks). So the per-file work is the same as stoQ's
-and a speed-up measured on it is a fair yardstick for stoQ's (a floor that only hashed did so
-little per file that starting a second process cost more than it saved).
+workers, the yara dispatcher's choice, the results deep dispatcher's choice (in rounds, each
+worker once per payload, as stoQ runs them), the summary left out, one JSON response with the
+floor's shape (bench/_floor.py). There is no engine: no deadlines, no error boundary, no
+timings, no limits. The plugins are built once in the parent before the pool forks and warmed
+up on the first file (stoQ runs each plugin's ``preload`` before it forks). So the per-file
+work is the same as stoQ's and a speed-up measured on it is a fair yardstick for stoQ's (a
+floor that only hashed did so little per file that starting a second process cost more than
+it saved).
 """
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ from __future__ import annotations
 import multiprocessing
 import sys
 from pathlib import Path
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 from _floor import DEFAULT_ALGORITHMS, digests, dumps, new_id, result
 
+#: One payload's analysis: the plugins' results by name, and the contents they extracted.
+Analysis = Tuple[Dict[str, Any], List[bytes]]
 
-def build_analysis() -> Callable[[bytes], Dict[str, Any]]:
-    """The default profile's plugins, loaded once; returns what one file's analysis does."""
+
+def build_analysis() -> Callable[[bytes], Analysis]:
+    """The default profile's plugins, loaded once; returns what one payload's analysis does."""
     from stoq import Payload, RequestMeta, Stoq
 
     stoq = Stoq(profile="default")
@@ -42,28 +46,39 @@ def build_analysis() -> Callable[[bytes], Dict[str, Any]]:
     for name in always:
         plugin(name)
 
-    def run(names: List[str], payload: Any, meta: Any, into: Dict[str, Any]) -> None:
+    def run(
+        names: List[str], payload: Any, meta: Any, into: Dict[str, Any], found: List[bytes]
+    ) -> None:
         for name in names:
             response = plugin(name).scan(payload, meta)
             if response is not None:
                 into[name] = response.results
+                found += [child.content for child in response.extracted]
 
-    def analyse(content: bytes) -> Dict[str, Any]:
+    def analyse(content: bytes) -> Analysis:
         payload, meta = Payload(content), RequestMeta()
         names = list(always)
         for dispatcher in dispatchers:
             chosen = dispatcher.get_dispatches(payload, meta)
             if chosen is not None:
                 names += [n for n in chosen.plugin_names + chosen.if_installed if n not in names]
-        first: Dict[str, Any] = {}
-        run(names, payload, meta, first)
-        payload.worker_results[0].update(first)
-        second: Dict[str, Any] = {}
-        for deep in deep_dispatchers:
-            chosen = deep.get_deep_dispatches(payload, meta)
-            if chosen is not None:
-                run(chosen.plugin_names + chosen.if_installed, payload, meta, second)
-        return {**first, **second}
+        found: List[bytes] = []
+        run(names, payload, meta, payload.worker_results[0], found)
+        while True:  # deep dispatch rounds, each running only workers that have not run
+            wanted: List[str] = []
+            for deep in deep_dispatchers:
+                chosen = deep.get_deep_dispatches(payload, meta)
+                if chosen is not None:
+                    wanted += [
+                        n
+                        for n in chosen.plugin_names + chosen.if_installed
+                        if n not in names and n not in wanted
+                    ]
+            if not wanted:
+                return {k: v for round_ in payload.worker_results for k, v in round_.items()}, found
+            names += wanted
+            payload.worker_results.append({})
+            run(wanted, payload, meta, payload.worker_results[-1], found)
 
     return analyse
 
@@ -71,12 +86,12 @@ def build_analysis() -> Callable[[bytes], Dict[str, Any]]:
 def work(path: str) -> str:
     content = Path(path).read_bytes()
     hashes = digests(content, DEFAULT_ALGORITHMS)
-    workers = ANALYSE(content)
+    workers, _ = ANALYSE(content)  # random bytes: nothing to extract
     response = {"scan_id": new_id(), "results": [result(content, hashes, workers)], "errors": []}
     return dumps(response)
 
 
-ANALYSE: Callable[[bytes], Dict[str, Any]]
+ANALYSE: Callable[[bytes], Analysis]
 
 
 def main() -> None:

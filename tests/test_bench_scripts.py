@@ -80,3 +80,49 @@ def test_a_run_whose_responses_hold_errors_is_measured_and_a_failure_is_not(tmp_
     )
     assert not finished_with_response_errors(1, "Traceback (most recent call last):\n" + summary)
     assert not finished_with_response_errors(3, "")
+
+
+def test_the_default_profiles_parts_are_the_work_stoq_does(tmp_path: Path, monkeypatch) -> None:
+    """default_profile's "parts" side (the plugins called directly) calls, on every payload
+    stoQ scans, each worker stoQ ran on it, once: the bare loop used to run a worker twice
+    when the yara dispatcher and the results deep dispatcher both chose it."""
+    import hashlib
+
+    monkeypatch.setenv("STOQ_HOME", str(tmp_path / "home"))
+    monkeypatch.syspath_prepend(str(BENCH))
+    from _mp_floor import build_analysis
+    from default_profile import make_corpus, parts_scan
+
+    from stoq import Stoq
+
+    corpus = make_corpus(2, 8)
+    stoq = Stoq(profile="default")
+    expected, payloads = [], 0
+    for content in corpus:
+        response = json.loads(str(stoq.scan(content)))
+        assert response["errors"] == []
+        payloads += len(response["results"])
+        for entry in response["results"]:
+            ran = [name for names in entry["plugins_run"]["workers"] for name in names]
+            expected += [(entry["sha256"], name) for name in ran if name != "hash"]
+
+    calls = []
+    load_plugin = Stoq.load_plugin
+
+    def counting(self, name, *args, **kwargs):
+        plugin = load_plugin(self, name, *args, **kwargs)
+        scan = getattr(plugin, "scan", None)
+        if scan is not None:
+
+            def counted(payload, meta):
+                calls.append((hashlib.sha256(payload.content).hexdigest(), name))
+                return scan(payload, meta)
+
+            plugin.scan = counted
+        return plugin
+
+    monkeypatch.setattr(Stoq, "load_plugin", counting)
+    analyse = build_analysis()
+    assert sum(parts_scan(analyse, content) for content in corpus) == payloads
+    assert sorted(calls) == sorted(expected)
+    assert {"decompress", "pdf", "mimetype", "fuzzyhash"} <= {name for _, name in calls}
