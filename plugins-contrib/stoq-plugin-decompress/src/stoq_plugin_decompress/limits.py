@@ -6,8 +6,7 @@ its sizes (a zip bomb) is stopped at the limit: memory never holds more than the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Dict
+from typing import Any, Dict, NamedTuple
 
 __all__ = ["CHUNK_SIZE", "RATIO_FLOOR", "Limits", "StopExtraction"]
 
@@ -31,9 +30,9 @@ def _positive(options: Dict[str, Any], name: str) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class Limits:
-    """What one payload's extraction may produce."""
+class Limits(NamedTuple):
+    """What one payload's extraction may produce (a named tuple: ``dataclasses`` would import
+    ``inspect``, ~8 ms of every scan that meets an archive)."""
 
     max_members: int
     max_member_size: int

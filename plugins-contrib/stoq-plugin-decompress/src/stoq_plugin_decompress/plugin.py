@@ -11,7 +11,7 @@ from stoq.plugins import WorkerPlugin
 
 from .detect import detect
 from .extraction import Extraction
-from .formats import READERS, libarchive_reader
+from .formats import READERS, libarchive_available
 from .limits import Limits, StopExtraction
 from .passwords import passwords_for
 
@@ -67,7 +67,7 @@ def _read(content: bytes, x: Extraction) -> None:
     failed: List[str] = []
     for index, (name, reader) in enumerate(READERS[x.format or ""]):
         if index > 0:
-            if name == "libarchive" and not libarchive_reader.available():
+            if name == "libarchive" and not libarchive_available():
                 break
             failed.append(f"{x.reader}: {x.error}")
             x.restart()

@@ -6,8 +6,6 @@ import io
 import zipfile
 from typing import Any, Iterator, Optional
 
-import pyzipper
-
 from ..extraction import Extraction, describe
 from ..limits import CHUNK_SIZE, StopExtraction
 
@@ -65,6 +63,8 @@ def extract(data: bytes, x: Extraction) -> None:
         archive = zipfile.ZipFile(io.BytesIO(data))
         if any(info.flag_bits & ENCRYPTED_FLAG for info in archive.infolist()):
             archive.close()  # the standard library reads no AES: pyzipper does, a little slower
+            import pyzipper  # only here: its import (Cryptodome, cffi) took ~44 ms
+
             archive = pyzipper.AESZipFile(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 - zipfile raises BadZipFile, OSError, ValueError, EOFError...
         x.fail(f"cannot be opened: {describe(exc)}")
