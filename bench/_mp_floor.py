@@ -41,6 +41,12 @@ def build_analysis() -> Callable[[bytes], Analysis]:
             loaded[name] = stoq.load_plugin(name)
         return loaded[name]
 
+    def chosen(response: Any) -> List[str]:
+        """A dispatcher's choice: the names it requires, and those of its optional routes
+        (``if_installed``) that are installed, as stoQ takes them."""
+        optional = [n for n in response.if_installed if stoq.plugins.is_available(n)]
+        return response.plugin_names + optional
+
     dispatchers = [plugin(name) for name in stoq.dispatchers]
     deep_dispatchers = [plugin(name) for name in stoq.deep_dispatchers]
     for name in always:
@@ -59,21 +65,17 @@ def build_analysis() -> Callable[[bytes], Analysis]:
         payload, meta = Payload(content), RequestMeta()
         names = list(always)
         for dispatcher in dispatchers:
-            chosen = dispatcher.get_dispatches(payload, meta)
-            if chosen is not None:
-                names += [n for n in chosen.plugin_names + chosen.if_installed if n not in names]
+            response = dispatcher.get_dispatches(payload, meta)
+            if response is not None:
+                names += [n for n in chosen(response) if n not in names]
         found: List[bytes] = []
         run(names, payload, meta, payload.worker_results[0], found)
         while True:  # deep dispatch rounds, each running only workers that have not run
             wanted: List[str] = []
             for deep in deep_dispatchers:
-                chosen = deep.get_deep_dispatches(payload, meta)
-                if chosen is not None:
-                    wanted += [
-                        n
-                        for n in chosen.plugin_names + chosen.if_installed
-                        if n not in names and n not in wanted
-                    ]
+                response = deep.get_deep_dispatches(payload, meta)
+                if response is not None:
+                    wanted += [n for n in chosen(response) if n not in names and n not in wanted]
             if not wanted:
                 return {k: v for round_ in payload.worker_results for k, v in round_.items()}, found
             names += wanted
