@@ -158,8 +158,8 @@ def make_chain(rng: random.Random) -> bytes:
 def parts_scan(analyse: Callable[[bytes], Analysis], content: bytes) -> int:
     """The default profile's plugins called directly on ``content`` and on everything they
     extract, each payload hashed and written as the floor does, and each content scanned once
-    per request (as stoQ does: carve finds again what decompress extracts); returns the
-    payloads seen."""
+    per request, as stoQ does (on this corpus no content comes twice); returns the payloads
+    seen."""
     results = []
     pending = [content]
     seen = set()
