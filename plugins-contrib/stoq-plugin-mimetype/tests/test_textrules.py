@@ -211,6 +211,22 @@ def generated_binary() -> Iterator[Tuple[str, bytes]]:
             yield f"random {size} #{number}", rng.randbytes(size)
     for first in range(256):
         yield f"random from {first}", bytes([first]) + rng.randbytes(700) + b"\0"
+    yield from searched(rng)
+
+
+def searched(rng: random.Random) -> Iterator[Tuple[str, bytes]]:
+    """Binary content holding the words of the searches libmagic compares byte by byte
+    (``<!doctype svg`` within 4096 bytes, case and whitespace folded; ``id=ImageMagick``
+    within 256), at the last start each search tries and just past it (after bytes that no
+    rule holding an ``indirect`` starts with, which would keep every rule)."""
+    svg = b"<!DOCTYPE svg>\n<svg></svg>\n"
+    yield "svg after nul", b"\0\x01" + svg
+    yield "svg folded", rng.randbytes(300) + b"\0<!doctype\t\tSvG>" + rng.randbytes(200)
+    for start in (4095, 4096):
+        yield f"svg at {start}", rng.randbytes(start - 1) + b"\0" + svg
+    for start in (3, 255, 256):
+        magick = b"\xaa" * (start - 1) + b"\0id=ImageMagick\n" + rng.randbytes(500)
+        yield f"imagemagick at {start}", magick
 
 
 def shipped_binary() -> Iterator[Tuple[str, bytes]]:
@@ -421,7 +437,7 @@ def test_binary_is_what_libmagic_calls_binary() -> None:
     assert binary(corpus["text nul text"]) and binary(corpus["gzip"])
 
 
-@pytest.mark.parametrize("broken", ["positions", "indirect"])
+@pytest.mark.parametrize("broken", ["positions", "indirect", "searches"])
 def test_a_wrong_binary_analysis_is_caught(
     every_database: None, monkeypatch: pytest.MonkeyPatch, broken: str
 ) -> None:
@@ -431,10 +447,17 @@ def test_a_wrong_binary_analysis_is_caught(
         real = textrules.record_positions
         shifted = lambda record: tuple((p + 1, a) for p, a in real(record))  # noqa: E731
         monkeypatch.setattr(textrules, "record_positions", shifted)
-    else:
+    elif broken == "indirect":
         monkeypatch.setattr(textrules, "INDIRECT", -1)
         monkeypatch.setattr(textrules, "_indirect_names", lambda named: frozenset())
+    else:
+        real_search = textrules.record_search
+        short = lambda record: (lambda s: s and (s[0], s[1] - 1, s[2]))(real_search(record))  # noqa: E731
+        monkeypatch.setattr(textrules, "record_search", short)
     found = differences(load_libmagic(), list(generated_binary()))
+    if broken == "searches":  # the window one byte short: only the last start is missed
+        assert [name.split(":")[0] for name in found] == ["svg at 4095", "imagemagick at 255"]
+        return
     assert len(found) > (10 if broken == "positions" else 0)
     assert broken == "positions" or any(name.startswith("id3 gzip") for name in found)
 
