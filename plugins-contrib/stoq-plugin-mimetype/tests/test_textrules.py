@@ -296,6 +296,36 @@ def test_a_wrong_analysis_is_caught(eager: None, monkeypatch: pytest.MonkeyPatch
     assert len(differences(load_libmagic(), corpus)) > 10
 
 
+def test_text_lacking_a_binary_search_word_drops_the_search() -> None:
+    """The binary pass's ``<!doctype svg`` search (case and whitespace folded) is left out
+    for HTML, kept for SVG text in any case and spacing."""
+    assert DATABASE is not None
+    rules = read_rules(DATABASE)
+    assert rules is not None
+    everything = rules.keeps((1 << 256) - 1)
+    svg = sum(
+        1 << i
+        for i, (record, _) in enumerate(rules.rules)
+        if record[6] == textrules.SEARCH and record[32:].startswith(b"<!doctype svg")
+    )
+    assert svg
+    html = b"<!doctype html>\n<html><body><p>report</p></body></html>\n"
+    assert rules.text_drops(everything, html) & svg == svg
+    for text in (b"<!DOCTYPE svg>", b"<!doctype\t\tSvG PUBLIC>", b"x <!DOCTYPE  SVG"):
+        assert rules.text_drops(everything, text.lower()) & svg == 0
+
+
+def test_a_wrong_text_search_analysis_is_caught(
+    every_database: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The comparison can fail: SVG text loses its type when every such search is dropped."""
+    monkeypatch.setattr(
+        RuleSet, "text_drops", lambda self, kept, lowered: kept & sum(s[0] for s in self._searches)
+    )
+    found = differences(load_libmagic(), list(generated()))
+    assert any("SVG" in line for line in found), found
+
+
 def test_the_split_rebuilds_the_database() -> None:
     """All rules kept gives back libmagic's file byte for byte; letters alone keep few."""
     assert DATABASE is not None

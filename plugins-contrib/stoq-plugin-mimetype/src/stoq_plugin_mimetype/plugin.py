@@ -177,7 +177,8 @@ class Shortcuts:
         return self._full
 
     def _text(self, rules: RuleSet, text: bytes) -> Libmagic:
-        present = ALWAYS_PRESENT | (UPPERCASE if text != text.lower() else 0)
+        lowered = text.lower()
+        present = ALWAYS_PRESENT | (UPPERCASE if text != lowered else 0)
         present |= DIGITS if any(digit in text for digit in b"0123456789") else 0  # memchr
         for value in self._bytes:
             if value in text:
@@ -188,6 +189,7 @@ class Shortcuts:
                 if len(self._kept) >= BYTE_SETS:
                     self._kept.clear()
                 kept = self._kept[present] = rules.keeps(present)
+        kept &= ~rules.text_drops(kept, lowered)
         return self._texts.get(rules, kept, kept)
 
 
