@@ -447,8 +447,8 @@ class RuleSet:
             if pattern.translate(None, window):  # a byte of the pattern is not in the window
                 dropped |= bit
         lowered = head[: self._searched_to].lower()  # ASCII only, as libmagic's tolower
-        for bit, start, end, words in self._searches:
-            if lowered.find(words[0], start, end) < 0:
+        for bit, begin, end, words in self._searches:
+            if lowered.find(words[0], begin, end) < 0:
                 dropped |= bit
         kept = self._binary & ~dropped
         if kept & self._indirect:
