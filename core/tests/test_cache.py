@@ -270,12 +270,20 @@ def test_sqlite_prunes_expired_then_oldest_to_its_size_bound(tmp_path: Path) -> 
 
 
 def _writer(path: str, worker: int, count: int, failures: Any) -> None:
+    causes: List[str] = []
+    failed = ResultCache._failed
+
+    def remember(cache: ResultCache, action: str, exc: BaseException) -> None:
+        causes.append(f"{action}: {type(exc).__name__}: {exc}")
+        failed(cache, action, exc)
+
+    ResultCache._failed = remember  # type: ignore[method-assign]  # this child's class only
     cache = open_cache(f"sqlite:{path}", 3600, 10**9, 10**6)
     assert cache is not None
     for index in range(count):
         cache.put(f"{worker:02d}{index:062d}", "p:1:x", CacheEntry({"i": index}, [], []))
     if cache.broken:
-        failures.put(worker)
+        failures.put(f"writer {worker}: {'; '.join(causes)}")
     cache.close()
 
 
@@ -289,7 +297,7 @@ def test_several_processes_write_one_sqlite_file_at_once(tmp_path: Path) -> None
     for proc in procs:
         proc.join(120)
         assert proc.exitcode == 0
-    assert failures.empty()
+    assert failures.empty(), failures.get(timeout=5)  # the cause, when a writer gave up
     cache = open_cache(f"sqlite:{path}", 3600, 10**9, 10**6)
     assert cache is not None
     found = [cache.get(f"{w:02d}{i:062d}", "p:1:x") for w in range(4) for i in range(150)]
