@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import signal
+import time
 from pathlib import Path
 from typing import Any, List
 
@@ -192,3 +194,50 @@ def test_consumers_fork_beside_the_deadline_watchdog_and_spawn_beside_other_thre
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["fork", "spawn", "fork"]
+
+
+def _die_on_crash(stoq: Any, item: Any, pid_file: str) -> Any:
+    """Answers, except for "crash": writes its pid, waits a moment (so the parent reads the
+    answer before and sends the next item before it notices), then kills its process."""
+    if item == "crash":
+        Path(pid_file).write_text(str(os.getpid()))
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGKILL)
+    return item
+
+
+def _dead(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_an_item_sent_to_a_consumer_that_just_died_is_not_lost(build, tmp_path: Path) -> None:
+    """The consumer dies after answering one item and before the parent, unaware, sends it the
+    next: the send fails on the broken pipe. The item it was scanning is reported lost, the one
+    sent in vain goes to its replacement, and the pool goes on (once a BrokenPipeError ended
+    ``scan -j 2`` with one response of eight)."""
+    pid_file = tmp_path / "pid"
+    items = iter([(0, "first"), (1, "crash"), (2, "sent to the dead"), (3, "last")])
+
+    def feed(_timeout: float) -> Any:
+        entry = next(items, consumers.DONE)
+        if entry is not consumers.DONE and entry[0] == 2:
+            for _ in range(1000):  # the consumer has died, and the parent does not know yet
+                if pid_file.exists() and _dead(int(pid_file.read_text())):
+                    break
+                time.sleep(0.01)
+        return entry
+
+    pool = consumers.ConsumerPool(
+        1, consumers.stoq_for(build()), _die_on_crash, (str(pid_file),), small_items=True
+    )
+    answers = sorted(pool.process(feed))
+    assert answers == [
+        (0, "first", None),
+        (1, None, -9),
+        (2, "sent to the dead", None),
+        (3, "last", None),
+    ]
+    assert pool.deaths == 1

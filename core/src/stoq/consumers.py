@@ -227,6 +227,7 @@ class ConsumerPool:
                 busy = any(c.inflight for c in consumers)
                 if halt and not busy and not self._retry:
                     return
+                ended = set()
                 for consumer in consumers:
                     while len(consumer.inflight) < PREFETCH and (self._retry or not halt):
                         entry = self._retry.popleft() if self._retry else feed(0 if busy else 0.1)
@@ -234,10 +235,11 @@ class ConsumerPool:
                             exhausted = halt = exhausted or entry is DONE
                             break
                         consumer.inflight.append(entry)
-                        consumer.conn.send(entry[1])
                         busy = True
+                        if not self._send(consumer, entry[1]):
+                            ended.add(consumer)
+                            break
                 events: List[Event] = []
-                ended = set()
                 ready = selector.select(0.1)
                 for key, _ in ready:
                     consumer = key.data
@@ -258,6 +260,17 @@ class ConsumerPool:
         selector.register(consumer.conn, selectors.EVENT_READ, consumer)
         selector.register(consumer.process.sentinel, selectors.EVENT_READ, consumer)
         return consumer
+
+    @staticmethod
+    def _send(consumer: _Consumer, item: Any) -> bool:
+        """Send an item; False if the consumer died since its last answer (a broken pipe). The
+        item stays in ``inflight``: the replacement gets it, like every item sent and not
+        started."""
+        try:
+            consumer.conn.send(item)
+        except OSError:
+            return False
+        return True
 
     @staticmethod
     def _answer(consumer: _Consumer, events: List[Event]) -> bool:
