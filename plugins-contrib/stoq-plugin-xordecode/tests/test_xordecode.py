@@ -183,16 +183,39 @@ def _key_corpus() -> List[bytes]:
     return corpus
 
 
-@pytest.mark.parametrize("path", ["integers", "numpy"])
+@pytest.mark.parametrize("path", ["integers", "numpy", "numpy, one length at a time"])
 def test_find_keys_matches_the_reference_on_a_corpus(path: str, monkeypatch) -> None:
-    """Both ways of building the differences (numpy imported or not) find the very keys,
-    offsets and order that XORing two slices per key length found, for key lengths short
-    and past every text."""
+    """Every way of building the differences (numpy imported or not; with numpy, several
+    lengths at once or, as for payloads too large for that, one at a time in one buffer)
+    finds the very keys, offsets and order that XORing two slices per key length found, for
+    key lengths short and past every text."""
     if path == "integers":
         monkeypatch.delitem(sys.modules, "numpy", raising=False)
     else:
         import numpy  # noqa: F401  (imported, as entropy and fuzzyhash do in a scan)
+    if path.endswith("one at a time"):
+        monkeypatch.setattr(plugin, "_ROWS_BYTES", 1)
     for data in _key_corpus():
         for max_key_length in (1, 3, 8, 40):
             expected = reference_find_keys(data, max_key_length)
             assert plugin.find_keys(data, max_key_length) == expected, (len(data), max_key_length)
+
+
+def test_a_payload_of_max_size_is_searched_without_a_copy() -> None:
+    """At ``max_size`` (16 MiB) the differences live in one buffer of the payload's size: a
+    padded copy of the payload and a buffer per key length held beside the last one once
+    took the peak from 32 to 64 MiB, payload included."""
+    import tracemalloc
+
+    import numpy  # noqa: F401  (imported, as entropy and fuzzyhash do in a scan)
+
+    size = plugin.XordecodePlugin.DEFAULT_OPTIONS["max_size"]
+    data = reference_xor(PE, b"k3y!") + random.Random(16).randbytes(size - len(PE))
+    tracemalloc.start()
+    try:
+        found = plugin.find_keys(data, 8)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [key for key, _, _ in found] == [b"k3y!"]
+    assert peak < 1.1 * size

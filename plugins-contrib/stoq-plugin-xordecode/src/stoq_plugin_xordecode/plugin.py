@@ -19,7 +19,10 @@ from stoq.plugins import WorkerPlugin
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, ClassVar, Dict, Iterator, List, Optional, Tuple
+    from typing import Any, ClassVar, Dict, Iterator, List, Optional, Tuple, Union
+
+    #: ``(key length, buffer, start, end)``: the differences are ``buffer[start:end]``.
+    Differences = Iterator[Tuple[int, Union[bytes, bytearray], int, int]]
 
 __all__ = ["XordecodePlugin", "xor"]
 
@@ -85,7 +88,7 @@ def _groups(length: int) -> Tuple[Tuple[bytes, Tuple[Tuple[bytes, bytes], ...]],
     return tuple((_shifted_difference(prefix, length), tuple(g)) for prefix, g in groups)
 
 
-def _differences(data: bytes, max_length: int) -> Iterator[Tuple[int, bytes, int, int]]:
+def _differences(data: bytes, max_length: int) -> Differences:
     """``(length, buffer, start, end)`` for each length up to ``max_length``, where
     ``buffer[start:end]`` is ``_shifted_difference(data, length)`` (found in place with
     ``find(wanted, start, end)``, never sliced out).
@@ -93,15 +96,19 @@ def _differences(data: bytes, max_length: int) -> Iterator[Tuple[int, bytes, int
     With numpy (when something imported it already: entropy and fuzzyhash do) the lengths
     come _ROWS_BYTES at a time from one XOR of the payload with a strided view of itself, each
     row shifted one byte further (on 2 KB, one call for all eight lengths instead of eight);
-    otherwise the payload is read into one big integer once and XORed with itself shifted by
-    whole bytes (its first ``length`` bytes are the payload's own, skipped).
+    a payload too large for two rows gets one length at a time (``_in_place``). Otherwise the
+    payload is read into one big integer once and XORed with itself shifted by whole bytes
+    (its first ``length`` bytes are the payload's own, skipped).
     """
     size = len(data)
     if "numpy" in sys.modules:
         import numpy
 
+        rows = _ROWS_BYTES // max(size, 1)
+        if rows < 2:
+            yield from _in_place(numpy, data, max_length)
+            return
         padded = numpy.frombuffer(data + bytes(max_length + 1), dtype=numpy.uint8)
-        rows = max(1, _ROWS_BYTES // max(size, 1))
         for first in range(1, max_length + 1, rows):
             count = min(rows, max_length + 1 - first)
             shifted = numpy.ndarray((count, size), numpy.uint8, padded, first, (1, 1))
@@ -113,6 +120,21 @@ def _differences(data: bytes, max_length: int) -> Iterator[Tuple[int, bytes, int
     number = int.from_bytes(data, "big")
     for length in range(1, max_length + 1):
         yield length, (number ^ (number >> 8 * length)).to_bytes(size, "big"), length, size
+
+
+def _in_place(numpy: Any, data: bytes, max_length: int) -> Differences:
+    """``_differences`` of a large payload: each length's XOR written into one buffer of the
+    payload's size, reused. The strided view needs a padded copy of the payload, and a new
+    buffer per length would live beside the last one: each adds the payload's size to the
+    peak (16 MiB of ``max_size``: 64 MiB instead of 32)."""
+    size = len(data)
+    array = numpy.frombuffer(data, dtype=numpy.uint8)
+    buffer = bytearray(size)
+    out = numpy.frombuffer(buffer, dtype=numpy.uint8)
+    for length in range(1, max_length + 1):
+        count = max(size - length, 0)
+        numpy.bitwise_xor(array[:count], array[length : length + count], out=out[:count])
+        yield length, buffer, 0, count
 
 
 def _minimal_key(key: bytes) -> bytes:
