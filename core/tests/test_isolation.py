@@ -74,6 +74,27 @@ def test_isolated_process_that_dies_is_reported_and_replaced(build) -> None:
     assert stoq.scan(b"fine").errors == []
 
 
+def test_isolated_process_that_died_between_calls_is_reported_and_replaced(build) -> None:
+    """The child dies after the check that it lives and before the call reaches it: an Error
+    naming its exit code, not a BrokenPipeError; the next call gets a new child."""
+    import os
+    import signal
+
+    stoq = build(
+        always_dispatch=["simple_worker"], plugin_opts={"simple_worker": {"isolation": "process"}}
+    )
+    assert stoq.scan(b"first").errors == []
+    proxy = stoq.plugins.loaded["simple_worker"]
+    child = proxy._process
+    os.kill(child.pid, signal.SIGKILL)
+    child.join()
+    child.is_alive = lambda: True  # the check ran before it died
+    [error] = stoq.scan(b"second").errors
+    assert "isolated process died (exit code -9) while calling scan" in error.error
+    after = stoq.scan(b"third")
+    assert after.errors == [] and after.results[0].workers[0]["simple_worker"] == {"size": 5}
+
+
 def test_unknown_isolation_value_is_a_load_error(build) -> None:
     """A typo in isolation is refused with the accepted values."""
     stoq = build(

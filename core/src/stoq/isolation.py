@@ -210,7 +210,8 @@ class _IsolatedBase:
         if self._process is None or not self._process.is_alive():
             self._discard()
             self._spawn()
-        self._conn.send((method, args))
+        with contextlib.suppress(OSError):  # it died since: the pipe's end says how, below
+            self._conn.send((method, args))
         return self._receive(self._timeout, f"calling {method}")
 
 
