@@ -29,16 +29,19 @@ def _samples(text: str) -> Dict[str, float]:
 
 
 def _scrape_while_running(command: list, port: int, until: int) -> Tuple[str, str, str, int]:
-    """Scrape until ``until`` failed requests are counted; then let the run finish."""
+    """Scrape until ``until`` failed requests are counted; then let the run finish. The
+    standard error returned ends with how the scrapes went (a failure then says why)."""
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    text = ""
+    text, scrapes, problems = "", 0, []
+    started = time.monotonic()
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and proc.poll() is None:
+        while time.monotonic() < started + 90 and proc.poll() is None:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
                     text = r.read().decode()
-            except OSError:
+                    scrapes += 1
+            except OSError as exc:
+                problems.append(f"{time.monotonic() - started:.2f} s: {exc!r}")
                 time.sleep(0.1)
                 continue
             if _samples(text).get('stoq_requests_total{outcome="failed"}', 0) >= until:
@@ -46,6 +49,9 @@ def _scrape_while_running(command: list, port: int, until: int) -> Tuple[str, st
             time.sleep(0.05)
     finally:
         out, err = proc.communicate(timeout=90)
+    ended = time.monotonic() - started
+    err += f"\n[{scrapes} scrapes answered; run ended at {ended:.2f} s; {len(problems)} failed"
+    err += f", the last: {problems[-3:]}]"
     return text, out, err, proc.pid
 
 
@@ -86,7 +92,8 @@ def test_a_real_run_is_scraped_with_every_consumer_counted(tmp_path: Path) -> No
 def test_a_dead_consumer_is_counted_as_a_restart(tmp_path: Path) -> None:
     port = _free_port()
     config = tmp_path / "stoq.toml"
-    items = '"crash now", "fine 1", "fine 2", "fine 3", "fine 4"'
+    # Eight answers after the restart: the run lasts ~2 s more, time for a scrape to see it.
+    items = ", ".join(['"crash now"'] + [f'"fine {n}"' for n in range(8)])
     config.write_text(
         f"[plugins.multi_role]\nitems = [{items}]\n[plugins.sleep_worker]\nseconds = 0.5\n",
         encoding="utf-8",
