@@ -126,7 +126,7 @@ def _in_place(numpy: Any, data: bytes, max_length: int) -> Differences:
     """``_differences`` of a large payload: each length's XOR written into one buffer of the
     payload's size, reused. The strided view needs a padded copy of the payload, and a new
     buffer per length would live beside the last one: each adds the payload's size to the
-    peak (16 MiB of ``max_size``: 64 MiB instead of 32)."""
+    peak (at ``max_size``, 16 MiB: 16 MiB allocated instead of 64)."""
     size = len(data)
     array = numpy.frombuffer(data, dtype=numpy.uint8)
     buffer = bytearray(size)
