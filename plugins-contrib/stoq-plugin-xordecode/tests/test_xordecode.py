@@ -185,8 +185,8 @@ def _key_corpus() -> List[bytes]:
 
 @pytest.mark.parametrize("path", ["integers", "numpy", "numpy, one length at a time"])
 def test_find_keys_matches_the_reference_on_a_corpus(path: str, monkeypatch) -> None:
-    """Every way of building the differences (numpy imported or not; with numpy, several
-    lengths at once or, as for payloads too large for that, one at a time in one buffer)
+    """Every way of building the differences (numpy imported or not; with numpy, every length
+    at once or, as for larger payloads, one at a time in one buffer)
     finds the very keys, offsets and order that XORing two slices per key length found, for
     key lengths short and past every text."""
     if path == "integers":
@@ -194,7 +194,7 @@ def test_find_keys_matches_the_reference_on_a_corpus(path: str, monkeypatch) -> 
     else:
         import numpy  # noqa: F401  (imported, as entropy and fuzzyhash do in a scan)
     if path.endswith("one at a time"):
-        monkeypatch.setattr(plugin, "_ROWS_BYTES", 1)
+        monkeypatch.setattr(plugin, "_BLOCK_BYTES", 0)
     for data in _key_corpus():
         for max_key_length in (1, 3, 8, 40):
             expected = reference_find_keys(data, max_key_length)

@@ -36,8 +36,10 @@ PLAINTEXTS: Tuple[bytes, ...] = (
 _EVIDENCE = 4
 #: Occurrences of one plaintext examined per key length (several regions, several keys).
 _HITS_PER_TEXT = 64
-#: Bytes of differences numpy computes in one call (bounds the temporary arrays).
-_ROWS_BYTES = 1024 * 1024
+#: Bytes of differences (payload size times key lengths) up to which one numpy XOR computes
+#: every key length's at once. Above it the block leaves the cache, and one length at a time
+#: in a reused buffer is faster (64 KiB: 437 against 894 µs; 2.5 KB: 30 against 25).
+_BLOCK_BYTES = 256 * 1024
 
 
 def xor(data: bytes, key: bytes) -> bytes:
@@ -93,29 +95,25 @@ def _differences(data: bytes, max_length: int) -> Differences:
     ``buffer[start:end]`` is ``_shifted_difference(data, length)`` (found in place with
     ``find(wanted, start, end)``, never sliced out).
 
-    With numpy (when something imported it already: entropy and fuzzyhash do) the lengths
-    come _ROWS_BYTES at a time from one XOR of the payload with a strided view of itself, each
-    row shifted one byte further (on 2 KB, one call for all eight lengths instead of eight);
-    a payload too large for two rows gets one length at a time (``_in_place``). Otherwise the
-    payload is read into one big integer once and XORed with itself shifted by whole bytes
-    (its first ``length`` bytes are the payload's own, skipped).
+    With numpy (when something imported it already: entropy and fuzzyhash do) a small payload
+    gets every length from one XOR with a strided view of itself, each row shifted one byte
+    further (on 2 KB, one call instead of eight); a larger one (``_BLOCK_BYTES``), one length
+    at a time (``_in_place``). Otherwise the payload is read into one big integer once and
+    XORed with itself shifted by whole bytes (its first ``length`` bytes are its own, skipped).
     """
     size = len(data)
     if "numpy" in sys.modules:
         import numpy
 
-        rows = _ROWS_BYTES // max(size, 1)
-        if rows < 2:
+        if size * max_length > _BLOCK_BYTES:
             yield from _in_place(numpy, data, max_length)
             return
         padded = numpy.frombuffer(data + bytes(max_length + 1), dtype=numpy.uint8)
-        for first in range(1, max_length + 1, rows):
-            count = min(rows, max_length + 1 - first)
-            shifted = numpy.ndarray((count, size), numpy.uint8, padded, first, (1, 1))
-            block = (shifted ^ padded[:size]).tobytes()
-            for row in range(count):
-                start = row * size
-                yield first + row, block, start, start + max(size - first - row, 0)
+        shifted = numpy.ndarray((max_length, size), numpy.uint8, padded, 1, (1, 1))
+        block = (shifted ^ padded[:size]).tobytes()
+        for length in range(1, max_length + 1):
+            start = (length - 1) * size
+            yield length, block, start, start + max(size - length, 0)
         return
     number = int.from_bytes(data, "big")
     for length in range(1, max_length + 1):
