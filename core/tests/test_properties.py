@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from stoq.invoke import checked_results
 from stoq.options import typed_options
-from stoq.request import _union
 from stoq.serialize import dumps, iso_utc, jsonable
 from stoq.testing import make_stoq
+from stoq.workflow import _union
 
 names = st.lists(st.sampled_from(["a", "b", "c", "d", "e", "hash", "yara"]), max_size=8)
 
