@@ -21,14 +21,13 @@ import pytest
 from stoq_plugin_mimetype import plugin, textrules
 from stoq_plugin_mimetype.libmagic import database_path
 from stoq_plugin_mimetype.plugin import HEAD_BYTES, TEXT_LIMIT, load_libmagic
+from stoq_plugin_mimetype.records import SEARCH, byte_mask, regex_needs
 from stoq_plugin_mimetype.textrules import (
     TEXT_BYTES,
     RuleSet,
     binary,
-    byte_mask,
     exclusion_table,
     read_rules,
-    regex_needs,
 )
 
 DATABASE = database_path()
@@ -306,7 +305,7 @@ def test_text_lacking_a_binary_search_word_drops_the_search() -> None:
     svg = sum(
         1 << i
         for i, (record, _) in enumerate(rules.rules)
-        if record[6] == textrules.SEARCH and record[32:].startswith(b"<!doctype svg")
+        if record[6] == SEARCH and record[32:].startswith(b"<!doctype svg")
     )
     assert svg
     html = b"<!doctype html>\n<html><body><p>report</p></body></html>\n"
@@ -490,7 +489,7 @@ def test_a_wrong_binary_analysis_is_caught(
         monkeypatch.setattr(textrules, "record_positions", shifted)
     elif broken == "indirect":
         monkeypatch.setattr(textrules, "INDIRECT", -1)
-        monkeypatch.setattr(textrules, "_indirect_names", lambda named: frozenset())
+        monkeypatch.setattr(textrules, "indirect_names", lambda named: frozenset())
     else:
         real_search = textrules.record_search
         short = lambda record: (lambda s: s and (s[0], s[1] - 1, s[2]))(real_search(record))  # noqa: E731
