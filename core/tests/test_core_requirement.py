@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from packaging.specifiers import SpecifierSet
 
-from stoq.loader import plain_specifier_contains
+from stoq.sources import plain_specifier_contains
 
 PLAIN = [
     ">=4.0.0",

@@ -146,7 +146,7 @@ def test_headers_are_parsed_as_the_email_package_parses_them() -> None:
 def test_discovery_imports_neither_importlib_metadata_nor_email() -> None:
     """What ``stoq scan`` pays for at start: neither module is imported to find plugins."""
     code = (
-        "import sys; from stoq.loader import discover; found = discover();"
+        "import sys; from stoq.sources import discover; found = discover();"
         "print(len(found) > 0, 'importlib.metadata' in sys.modules, 'email' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from stoq import StoqDuplicatePlugin, StoqPluginLoadError, StoqPluginNotFound
-from stoq.loader import discover
+from stoq.sources import discover
 
 V2_PLUGIN_DIR = Path(__file__).parent / "v2-plugins"
 
@@ -29,7 +29,7 @@ def _fake_distribution(root: Path, name: str, entry_points: str, requires: str =
 def test_discovery_reads_metadata_without_importing() -> None:
     """discover() lists entry points and folder plugins with versions; nothing is imported."""
     code = (
-        "import sys; from stoq.loader import discover; "
+        "import sys; from stoq.sources import discover; "
         f"found = discover([{str(V2_PLUGIN_DIR)!r}]); "
         "print(sorted(found)[:3], found['folder_worker'][0].version, found['simple_worker'][0].distribution, "
         "[m for m in sys.modules if m.startswith('stoq_test_plugins')])"

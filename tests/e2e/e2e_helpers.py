@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Sequence
 
 import pytest
 
-from stoq.loader import discover
+from stoq.sources import discover
 
 __all__ = ["found", "reasons", "require_installed", "yara_rules_for"]
 

@@ -23,7 +23,7 @@ from typing import Any, Dict, List
 import py7zr
 import pytest
 
-from stoq.loader import discover
+from stoq.sources import discover
 from stoq.testing import make_stoq
 
 NOTES = b"Analyst notes: the executable beside this file came from a pip wheel.\n"

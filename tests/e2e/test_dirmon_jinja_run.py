@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from stoq.loader import discover
+from stoq.sources import discover
 
 
 @pytest.fixture(scope="module", autouse=True)

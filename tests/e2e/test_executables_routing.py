@@ -12,7 +12,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from stoq.loader import discover
+from stoq.sources import discover
 from stoq.testing import make_stoq, pinned_sample
 
 PLUGINS = ("yara", "results", "pe", "dotnet", "macho", "fuzzyhash")

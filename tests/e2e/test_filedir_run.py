@@ -20,7 +20,7 @@ from typing import Any, Dict
 
 import pytest
 
-from stoq.loader import discover
+from stoq.sources import discover
 
 ZIP_MEMBERS = {"readme.txt": b"hello from inside the zip\n", "data/numbers.csv": b"1,2,3\n" * 40}
 NOTES = b"plain notes beside the archive\n"

@@ -1,7 +1,7 @@
 """v2-style plugin folders: a ``<name>.stoq`` INI file beside the plugin's module.
 
 What v2 did with them, kept: the folders searched, ``min_stoq_version``, one plugin class per
-module. Installed distributions are the other source of plugins (``stoq.loader``).
+module. Installed distributions are the other source of plugins (``stoq.sources``).
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from stoq.config import StoqConfigParser
 from stoq.exceptions import StoqDuplicatePlugin
-from stoq.loader import PluginSource, choose_source, discover
 from stoq.plugins import ROLES, BasePlugin, roles_of
+from stoq.sources import PluginSource, choose_source, discover
 
 __all__ = ["PluginInfo", "inventory", "roles_from_source"]
 
@@ -210,7 +210,7 @@ def _folder_module_file(source: PluginSource) -> Tuple[Optional[Path], Optional[
 def _import_class(source: PluginSource) -> type:
     """Import the plugin's class exactly as the loader would (raises on failure)."""
     from stoq.folders import folder_plugin_class
-    from stoq.loader import check_core_requirement
+    from stoq.sources import check_core_requirement
 
     if source.kind == "entry point":
         check_core_requirement(source)

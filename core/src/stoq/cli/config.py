@@ -146,9 +146,9 @@ def check_file(path: Path, extra_plugin_dirs: Optional[List[str]] = None) -> Lis
     from stoq.config import ConfigFile, read_config_file, split_list
     from stoq.exceptions import StoqConfigError, StoqDuplicatePlugin
     from stoq.inventory import inventory
-    from stoq.loader import choose_source, discover
     from stoq.options import CORE_OPTIONS, core_options
     from stoq.settings import PLUGIN_LIST_KEYS, resolve_settings
+    from stoq.sources import choose_source, discover
 
     config = read_config_file(path)  # a syntax error raises, naming the file
     problems: List[str] = []

@@ -16,8 +16,8 @@ import pytest
 from stoq.core import Stoq
 from stoq.deadline import call_with_deadline
 from stoq.exceptions import StoqPluginException
-from stoq.loader import ENTRY_POINT_GROUP, discover
 from stoq.plugins import BasePlugin, roles_of
+from stoq.sources import ENTRY_POINT_GROUP, discover
 from stoq.testing._build import make_stoq
 from stoq.testing._checks import json_problem
 from stoq.testing._inputs import MIB, conformance_inputs
