@@ -256,14 +256,16 @@ def reference_hits(data: bytes, formats: List[str], limit: int) -> Tuple[List[An
     return hits, max(0, total - limit)
 
 
-def test_hits_skip_counting_absent_signatures_and_find_the_same() -> None:
-    """Counting only the signatures found changes no hit and no unexamined count: system
-    executables and texts, files glued behind them, every format subset, small limits."""
+def test_hits_count_only_past_the_limit_and_find_the_same() -> None:
+    """Counting a signature's occurrences only past the limit (where the search stopped)
+    changes no hit and no unexamined count: system executables and texts, files glued behind
+    them, runs of adjacent signatures, every format subset, small limits."""
     files = (
         sorted(Path("/usr/bin").iterdir())[:20:4] + sorted(Path("/usr/share/doc").glob("*/*"))[:6]
     )
     real = [path.read_bytes()[:50_000] for path in files if path.is_file()]
     corpus = real + [PE, ELF[:100_000], b"", b"MZ", b"PK\x05\x06" * 3]
+    corpus += [b"MZ" * 7 + b"\x7fELF" * 4 + b"MZ" * 2, b"\x7fELF" * 5 + b"7z\xbc\xaf\x27\x1c" * 3]
     corpus += [data + APPENDED_ZIP + PE + b"7z\xbc\xaf\x27\x1c" for data in real[:4]]
     for data in corpus:
         for formats in (["zip", "pe", "elf", "7z"], ["pe"], ["zip", "7z"], []):

@@ -33,12 +33,12 @@ def _hits(data: bytes, formats: List[str], limit: int) -> Tuple[List[Tuple[int, 
         total += data.count(b"PK\x05\x06")
     for magic, (name, _) in SIGNATURES.items():
         at = data.find(magic) if name in formats else -1
-        if at < 0:
-            continue
-        total += data.count(magic)
         while at >= 0 and len(hits) < limit:
             hits.append((at, name, 0))
+            total += 1
             at = data.find(magic, at + 1)
+        if at >= 0:  # the limit stopped the search: the rest is counted, in one more pass
+            total += data.count(magic, at)  # no signature overlaps itself: count is exact
     hits.sort()
     return hits, max(0, total - limit)
 
