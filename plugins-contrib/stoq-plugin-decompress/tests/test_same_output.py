@@ -30,7 +30,7 @@ from test_hostile import MEMBERS, mangled
 
 from stoq_plugin_decompress import detect as detect_module
 from stoq_plugin_decompress import extraction
-from stoq_plugin_decompress.formats import zip_reader
+from stoq_plugin_decompress.formats import stream_reader, zip_reader
 from stoq_plugin_decompress.limits import CHUNK_SIZE
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -165,6 +165,41 @@ def test_gzip_detection_is_as_before() -> None:
         assert detect_module.detect(data) == expected, data[:40]
         tars += expected == "tar.gz"
     assert tars >= 4
+
+
+def gzip_streams() -> Iterator[bytes]:
+    """``gzips()``, and the streams zlib must leave to GzipFile: more than one chunk, zero
+    padding or a second member after the first, a trailer whose size lies either way."""
+    yield from gzips()
+    text = b"a line of text in a gzip stream\n" * 100
+    whole = gzip.compress(text, mtime=0)
+    yield gzip.compress(random.Random(2).randbytes(CHUNK_SIZE + 10), mtime=0)
+    yield gzip.compress(bytes(CHUNK_SIZE), mtime=0)  # exactly one chunk
+    yield whole + b"\x00" * 8
+    yield whole + gzip.compress(b"second member", mtime=0)
+    yield whole + b"trailing bytes"
+    yield whole[:-4] + (len(text) + 1).to_bytes(4, "little")
+    yield whole[:-4] + (CHUNK_SIZE + len(text)).to_bytes(4, "little")
+    yield gzip.compress(bytes(3 * CHUNK_SIZE), mtime=0)[:-4] + (100).to_bytes(4, "little")
+    yield gzip.compress(b"", mtime=0)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"max_member_size": 3000}, {"max_total_bytes": 50000}, {"max_ratio": 2}],
+)
+def test_gzip_streams_are_read_as_before(
+    monkeypatch: pytest.MonkeyPatch, options: Dict[str, Any]
+) -> None:
+    """zlib's one-call read of a small gzip gives what GzipFile gave, limits included."""
+    streams = list(gzip_streams())
+    read_by_zlib = sum(stream_reader.small_gzip(data) is not None for data in streams)
+    new = [outcome(data, **options) for data in streams]
+    monkeypatch.setattr(stream_reader, "small_gzip", lambda data: None)
+    old = [outcome(data, **options) for data in streams]
+    assert new == old
+    assert read_by_zlib >= 100  # the comparison saw the shortcut at work
+    assert sum(len(o["results"]["members"]) for o in new) > 100
 
 
 def old_chunks(member: Any) -> Iterator[bytes]:
