@@ -26,6 +26,10 @@ NUMPY_FROM = 64 * 1024
 PAIRS_FROM = 1024 * 1024
 #: Byte pairs counted per ``bincount`` call: bounds the temporary index array to 2 MiB.
 _CHUNK = 256 * 1024
+#: From this many byte values present on, each distinct count's term is computed once (the
+#: plugin on 2 KiB of random bytes: 24.7 -> 18.8 us); text holds fewer values, nearly all
+#: counts distinct, and term by term is quicker there (the sum: 3.7 against 5.0 us).
+DISTINCT_FROM = 128
 
 
 def _counts_python(content: bytes) -> List[Tuple[int, int]]:
@@ -75,26 +79,39 @@ def byte_counts(content: bytes) -> List[Tuple[int, int]]:
     return _counts_numpy(content) if _use_numpy(content) else _counts_python(content)
 
 
-def _shares(content: bytes) -> List[float]:
-    """Each present byte value's share of the content (``count / size``), in value order."""
-    size = len(content)
-    if _use_numpy(content):
-        counts = _count_array(content)
-        return (counts[counts.nonzero()] / size).tolist()  # the same division, in C
-    return [count / size for _value, count in _counts_python(content)]
+def _by_share(shares: List[float]) -> float:
+    """``-share * log2(share)`` subtracted in order; ``map`` and ``reduce`` run the loop in C
+    (a Python loop cost ~2x more)."""
+    return reduce(sub, map(mul, shares, map(log2, shares)), 0.0)
+
+
+def _by_distinct_count(counts: List[int], size: int) -> float:
+    """What ``_by_share`` gives for these counts, each distinct count's term computed once:
+    content holding most byte values (compressed, encrypted, random) has few distinct counts
+    among them (2 KiB of random bytes: 256 values, ~15 counts)."""
+    term = {count: (count / size) * log2(count / size) for count in set(counts)}
+    return reduce(sub, map(term.__getitem__, counts), 0.0)
 
 
 def shannon_entropy(content: bytes) -> float:
     """Bits of information per byte; 0.0 for empty or single-valued content.
 
-    ``-share * log2(share)`` subtracted value by value in value order, whichever way the
-    bytes were counted, so the result is the same float; ``map`` and ``reduce`` run that loop
-    in C (a Python loop cost ~2x more).
+    Each present value's term subtracted in value order, whichever way the bytes were counted
+    and the terms computed, so the result is the same float.
     """
     if not content:
         return 0.0
-    shares = _shares(content)
-    return reduce(sub, map(mul, shares, map(log2, shares)), 0.0)
+    size = len(content)
+    if _use_numpy(content):
+        counts = _count_array(content)
+        present = counts[counts.nonzero()]
+        if len(present) >= DISTINCT_FROM:
+            return _by_distinct_count(present.tolist(), size)
+        return _by_share((present / size).tolist())  # the same division, in C
+    counted = [count for _value, count in _counts_python(content)]
+    if len(counted) >= DISTINCT_FROM:
+        return _by_distinct_count(counted, size)
+    return _by_share([count / size for count in counted])
 
 
 class EntropyPlugin(WorkerPlugin):
