@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import random
 import struct
 import time
@@ -147,3 +148,16 @@ def test_huge_declared_tag_count(stoq_factory) -> None:
 def test_hostile_corpus() -> None:
     """Seeded hostile variants of real JPEGs end in a result or an Error, in budget and memory."""
     check_hostile_corpus("exif", [FLOWER.read_bytes()])
+
+
+@pytest.mark.parametrize("set_by_application", [logging.NOTSET, logging.DEBUG])
+def test_exifread_warnings_are_quiet_unless_the_application_chose(
+    monkeypatch: pytest.MonkeyPatch, set_by_application: int
+) -> None:
+    """exifread's warnings on damaged files are hidden, but a level the application gave
+    that logger stays, scan after scan."""
+    exifread_log = logging.getLogger("exifread")
+    monkeypatch.setattr(exifread_log, "level", set_by_application)
+    assert scan(tagged_jpeg()).results["make"] == "stoQ Test Camera"
+    expected = logging.ERROR if set_by_application == logging.NOTSET else set_by_application
+    assert exifread_log.level == expected
