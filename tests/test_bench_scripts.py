@@ -126,3 +126,28 @@ def test_the_default_profiles_parts_are_the_work_stoq_does(tmp_path: Path, monke
     assert sum(parts_scan(analyse, content) for content in corpus) == payloads
     assert sorted(calls) == sorted(expected)
     assert {"decompress", "pdf", "mimetype", "fuzzyhash"} <= {name for _, name in calls}
+
+
+def test_the_spec_minimum_writes_what_stoq_writes(monkeypatch) -> None:
+    """overhead.py's SPEC-minimum side bounds what an engine could reach only if it does all of
+    stoQ's work: its response must be stoQ's, ids, times and timing values aside."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    import overhead
+
+    from stoq import Stoq
+
+    def masked(response: dict) -> dict:
+        response.update(scan_id="id", time="time", timings={"total": 0.0})
+        for entry in response["results"]:
+            entry.update(
+                payload_id="id", timings={"scan": dict.fromkeys(entry["timings"]["scan"], 0.0)}
+            )
+        return response
+
+    written: List[dict] = []
+    monkeypatch.setattr(overhead, "dumps", lambda obj: written.append(json.loads(json.dumps(obj))))
+    contents = [os.urandom(1024), b"", b"text"]
+    overhead.spec_minimum_loop(contents)
+    stoq = Stoq(always_dispatch=["hash"], plugin_opts={"hash": {"algorithms": overhead.ALGORITHMS}})
+    expected = [masked(json.loads(str(stoq.scan(content)))) for content in contents]
+    assert [masked(response) for response in written] == expected
