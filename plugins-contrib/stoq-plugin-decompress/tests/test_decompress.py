@@ -63,9 +63,11 @@ def test_members_of_each_archive_format_are_extracted(fmt: str) -> None:
     "compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA]
 )
 def test_zip_compression_methods(compression: int) -> None:
-    """Stored, deflated, bzip2 and LZMA zip members all decompress."""
+    """Stored, deflated, bzip2 and LZMA zip members all decompress, read by the standard
+    library (the results name the library that read them)."""
     response = decompress(samples.zip_archive(MEMBERS, compression))
     assert extracted(response) == MEMBERS
+    assert response.results["reader"] == "zipfile"
 
 
 @pytest.mark.parametrize("fmt", sorted(samples.STREAMS))
@@ -131,7 +133,7 @@ def test_truncated_zip_falls_back_to_libarchive_for_the_complete_members() -> No
     cut = data[: data.index(b"PK\x01\x02")]  # everything before the central directory
     response = decompress(cut)
     assert response.results["reader"] == "libarchive"
-    assert response.results["fallback_from"][0].startswith("pyzipper: cannot be opened: BadZipFile")
+    assert response.results["fallback_from"][0].startswith("zipfile: cannot be opened: BadZipFile")
     assert extracted(response) == {"first.txt": TEXT, "second.bin": BINARY}
 
 
@@ -197,6 +199,7 @@ def test_zipcrypto_member_opens_with_a_configured_password() -> None:
     response = decompress(data, plugin_opts={"passwords": ["wrong", "s3cret"]})
     assert response.errors == []
     assert extracted(response) == {"secret.txt": TEXT, "plain.txt": BINARY}
+    assert response.results["reader"] == "pyzipper"
     assert {"archive_path": "secret.txt", "encrypted": True, "size": len(TEXT)} in response.results[
         "members"
     ]
@@ -207,6 +210,7 @@ def test_aes_zip_opens_with_the_payload_password() -> None:
     data = samples.aes_zip(MEMBERS, "from-payload")
     response = decompress(data, payload_meta=PayloadMeta(extra_data={"password": "from-payload"}))
     assert extracted(response) == MEMBERS
+    assert response.results["reader"] == "pyzipper"
 
 
 def test_request_passwords_are_tried_too() -> None:

@@ -33,7 +33,7 @@ _TAR: Reader = ("tarfile", _reader("tar_reader"))
 _STREAM = _reader("stream_reader")
 
 READERS: Dict[str, List[Reader]] = {
-    "zip": [("pyzipper", _reader("zip_reader")), _LIBARCHIVE],
+    "zip": [("zipfile", _reader("zip_reader")), _LIBARCHIVE],  # pyzipper when encrypted
     "7z": [("py7zr", _reader("sevenzip_reader")), _LIBARCHIVE],
     "tar": [_TAR],
     "tar.gz": [_TAR],

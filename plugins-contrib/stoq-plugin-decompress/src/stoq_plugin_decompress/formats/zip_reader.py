@@ -65,6 +65,7 @@ def extract(data: bytes, x: Extraction) -> None:
             archive.close()  # the standard library reads no AES: pyzipper does, a little slower
             import pyzipper  # only here: its import (Cryptodome, cffi) took ~44 ms
 
+            x.reader = "pyzipper"  # the results name the library that reads the members
             archive = pyzipper.AESZipFile(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 - zipfile raises BadZipFile, OSError, ValueError, EOFError...
         x.fail(f"cannot be opened: {describe(exc)}")
