@@ -130,8 +130,7 @@ def scan(content: bytes, algorithms: Sequence[str] = DEFAULT_ALGORITHMS) -> int:
     """
     results: List[Dict[str, Any]] = []
     pending: List[tuple] = [(content, None, None)]
-    while pending:
-        data, parent, name = pending.pop(0)
+    for data, parent, name in pending:  # breadth first: members join the end of the walk
         inside = members(data)
         workers = {}
         entry = result(data, digests(data, algorithms), workers, parent, name)
