@@ -116,13 +116,20 @@ class _Record:
         self.payload, self.timings = payload, timings
 
 
+class _RequestMeta:
+    """stoQ v2's RequestMeta, made for a request that was given none."""
+
+    def __init__(self) -> None:
+        self.archive_payloads, self.source, self.extra_data = True, None, {}
+
+
 class _Response:
     """stoQ v2's StoqResponse, with the request's timings."""
 
     def __init__(self, results: list, scan_id: str, time: str, timings: dict) -> None:
         self.results, self.request_meta, self.errors, self.decorators = (
             results,
-            REQUEST_META,
+            _RequestMeta(),
             [],
             {},
         )
@@ -160,7 +167,8 @@ def spec_minimum_loop(payloads: list, timeout: float = 60.0) -> None:
             datetime.now(timezone.utc).isoformat(),
             {"total": ((clock() - started) * 1e6 + 0.5) // 1 / 1e6},
         )
-        meta = payload.payload_meta
+        record = answer.results[0]  # one payload: a 1 KiB file extracts nothing
+        payload, meta, request = record.payload, record.payload.payload_meta, answer.request_meta
         dumps(
             {
                 "scan_id": answer.scan_id,
@@ -185,9 +193,12 @@ def spec_minimum_loop(payloads: list, timeout: float = 60.0) -> None:
                         "deep_dispatch_meta": payload.deep_dispatch_meta,
                         "timings": record.timings,
                     }
-                    for record in answer.results
                 ],
-                "request_meta": answer.request_meta,
+                "request_meta": {
+                    "archive_payloads": request.archive_payloads,
+                    "source": request.source,
+                    "extra_data": request.extra_data,
+                },
                 "errors": answer.errors,
                 "decorators": answer.decorators,
                 "timings": answer.timings,
