@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+import time
+import types
+import unittest.mock
+from datetime import datetime, timedelta, timezone
 from typing import Any, List
 
 from hypothesis import HealthCheck, given, settings
@@ -13,7 +16,7 @@ from hypothesis import strategies as st
 
 from stoq.invoke import checked_results
 from stoq.options import typed_options
-from stoq.serialize import dumps, iso_utc, jsonable
+from stoq.serialize import dumps, iso_now, iso_utc, jsonable
 from stoq.testing import make_stoq
 from stoq.workflow import _union
 
@@ -140,6 +143,26 @@ def test_iso_utc_is_what_datetime_writes(timestamp: float) -> None:
 def test_iso_utc_keeps_every_microsecond(seconds: int, micros: int) -> None:
     timestamp = seconds + micros / 1e6
     assert iso_utc(timestamp) == datetime.fromtimestamp(timestamp, timezone.utc).isoformat()
+
+
+@given(st.integers(min_value=0, max_value=4_102_444_800 * 10**9))
+def test_iso_now_is_what_datetime_writes_for_the_clock_reading(nanoseconds: int) -> None:
+    """A response's time: the integer clock's reading to the microsecond (truncated, as
+    ``datetime.now()`` takes it), in iso_utc's format, which is datetime's."""
+    clock = types.SimpleNamespace(
+        time_ns=lambda: nanoseconds, strftime=time.strftime, gmtime=time.gmtime
+    )
+    with unittest.mock.patch("stoq.serialize.time", clock):
+        written = iso_now()
+    seconds, micros = divmod(nanoseconds // 1000, 1_000_000)
+    expected = datetime.fromtimestamp(seconds, timezone.utc).replace(microsecond=micros)
+    assert written == expected.isoformat()
+
+
+def test_iso_now_is_now() -> None:
+    before = datetime.now(timezone.utc)
+    written = datetime.fromisoformat(iso_now())
+    assert before - timedelta(seconds=1) <= written <= datetime.now(timezone.utc)
 
 
 def test_iso_utc_reuses_a_second_only_for_that_second() -> None:

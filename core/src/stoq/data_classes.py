@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from time import time as time_now
 
-from stoq.serialize import dumps, iso_utc, to_jsonable
+from stoq.serialize import dumps, iso_now, to_jsonable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -371,7 +370,7 @@ class StoqResponse(_Printable):
         self.results = results
         self.request_meta = request_meta
         self.errors = errors
-        self.time = iso_utc(time_now()) if time is None else time
+        self.time = iso_now() if time is None else time
         self.decorators = {} if decorators is None else decorators
         self.scan_id = new_id() if scan_id is None else scan_id
         #: The request's ``total`` seconds and ``{"decorate": {plugin: seconds}}``.

@@ -18,7 +18,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Optional, Tuple
 
-__all__ = ["dumps", "iso_utc", "jsonable", "to_jsonable"]
+__all__ = ["dumps", "iso_now", "iso_utc", "jsonable", "to_jsonable"]
 
 #: Deeper nesting than this is refused (json itself would hit the recursion limit).
 MAX_DEPTH = 200
@@ -54,7 +54,7 @@ def _key(key: Any) -> str:
     return _text(str(key))
 
 
-#: The last whole second ``iso_utc`` wrote, and its text.
+#: The last whole second ``iso_utc`` or ``iso_now`` wrote, and its text.
 _second: Tuple[int, str] = (-1, "")
 
 
@@ -68,6 +68,17 @@ def iso_utc(timestamp: float) -> str:
         seconds, micros = seconds + 1, micros - 1_000_000
     elif micros < 0:
         seconds, micros = seconds - 1, micros + 1_000_000
+    return _iso(seconds, micros)
+
+
+def iso_now() -> str:
+    """The time now, as ``iso_utc`` writes it, from the integer clock: no float to round
+    (0.49 -> 0.37 us; a response's time is written once per request)."""
+    seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
+    return _iso(seconds, nanos // 1000)
+
+
+def _iso(seconds: int, micros: int) -> str:
     global _second
     if _second[0] != seconds:  # one strftime per second of responses (a tuple: thread-safe)
         _second = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
