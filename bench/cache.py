@@ -17,11 +17,10 @@ import json
 import shutil
 import sqlite3
 import tempfile
-from datetime import datetime, timezone
 from typing import List
 
 from _common import describe, in_process, interleave, median, report
-from _floor import dumps, new_id
+from _floor import dumps, new_id, now_iso
 from default_profile import make_corpus
 
 
@@ -32,7 +31,7 @@ def bare_lookup(db: sqlite3.Connection, corpus: List[bytes]) -> None:
         (value,) = db.execute("SELECT value FROM entries WHERE key = ?", (key,)).fetchone()
         response = json.loads(value)
         response["scan_id"] = new_id()
-        response["time"] = datetime.now(timezone.utc).isoformat()
+        response["time"] = now_iso()
         ids = {r["payload_id"]: new_id() for r in response["results"]}
         for result in response["results"]:
             result["payload_id"] = ids[result["payload_id"]]
