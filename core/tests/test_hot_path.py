@@ -39,6 +39,22 @@ def test_ids_are_random_version_4_uuids_written_as_uuid_writes_them() -> None:
             assert 0 < sum((v >> bit) & 1 for v in values) < len(values), bit
 
 
+def test_each_id_is_sixteen_of_the_random_bytes_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every id is the next 16 random bytes with the version and variant bits set, written as
+    uuid writes them: the strided copies put each digit in its place."""
+    raw = os.urandom(4096)
+    monkeypatch.setattr(data_classes.os, "urandom", lambda size: raw)
+    monkeypatch.setattr(data_classes, "_ids", [])
+    made = [data_classes.new_id() for _ in range(256)][::-1]  # handed out from the end
+    expected = []
+    for offset in range(0, 4096, 16):
+        value = int.from_bytes(raw[offset : offset + 16], "big")
+        value = (value & ~(0xF << 76)) | (0x4 << 76)  # version 4
+        value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
+        expected.append(str(uuid.UUID(int=value)))
+    assert made == expected
+
+
 def test_threads_never_share_an_id() -> None:
     found: List[List[str]] = [[] for _ in range(6)]
 

