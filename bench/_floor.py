@@ -32,19 +32,22 @@ _ids: List[str] = []
 os.register_at_fork(after_in_child=_ids.clear)
 
 
+_PLACES = [k for k in range(36) if k not in (8, 13, 18, 23)]  # where an id's hex digits go
+
+
 def new_id() -> str:
-    """A version 4 UUID as text; 256 made from each 4096 bytes of ``os.urandom``."""
+    """A version 4 UUID as text; 256 made from each 4096 bytes of ``os.urandom``, each digit
+    place of all 256 filled by one strided copy."""
     if not _ids:
         raw = bytearray(os.urandom(4096))
         raw[6::16] = raw[6::16].translate(_VERSION)
         raw[8::16] = raw[8::16].translate(_VARIANT)
-        h = raw.hex()
-        _ids.extend(
-            [
-                f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-{h[i + 20 : i + 32]}"
-                for i in range(0, len(h), 32)
-            ]
-        )
+        digits = raw.hex().encode()
+        text = bytearray(b"-" * 9216)
+        for digit, place in enumerate(_PLACES):
+            text[place::36] = digits[digit::32]
+        written = text.decode()
+        _ids.extend([written[i : i + 36] for i in range(0, 9216, 36)])
     return _ids.pop()
 
 
