@@ -24,6 +24,7 @@ TINY = {
     "extraction": ["--members", "20", "--rounds", "1"],
     "extraction_stages": ["--members", "20"],
     "overhead": ["-n", "50", "--rounds", "1"],
+    "plugin_costs": ["--zips", "2", "--members", "5", "--rounds", "1"],
     "queue_run": ["--files", "12", "--rounds", "1", "--rate", "200", "--latency-files", "3"],
     "scaling": ["--files", "4", "--size", "1024", "--rounds", "1"],
     "startup": ["--rounds", "1"],
@@ -49,7 +50,7 @@ def test_script_runs_and_records_its_rows(script: str, tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
     rows: List[dict] = [json.loads(p.read_text()) for p in (tmp_path / "results").glob("*.json")]
-    if script != "extraction_stages":  # prints stage costs only, no target row
+    if script not in ("extraction_stages", "plugin_costs"):  # print costs only, no target row
         assert rows and all(row["benchmark"] == script for row in rows), done.stdout
         assert all(f"{script}: {row['row']}: ratio" in done.stdout for row in rows)
 
