@@ -20,7 +20,7 @@ import tarfile
 import time
 import zipfile
 import zlib
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 #: What the hash plugin computes with its default options.
 DEFAULT_ALGORITHMS = ("md5", "sha1", "sha256", "sha512")
@@ -91,8 +91,10 @@ def result(
     workers: Dict[str, Any],
     parent: Optional[str] = None,
     extra: Optional[Dict[str, Any]] = None,
+    meta: Tuple[Dict[str, Any], Dict[str, Any]] = ({}, {}),
 ) -> Dict[str, Any]:
-    """One payload's entry in a response, as stoQ writes it."""
+    """One payload's entry in a response, as stoQ writes it; ``meta`` is its dispatch and deep
+    dispatch meta, when dispatchers ran."""
     return {
         "payload_id": new_id(),
         "size": len(content),
@@ -108,8 +110,8 @@ def result(
         "workers": [{**workers, "hash": hashes}],
         "plugins_run": {"workers": [sorted([*workers, "hash"])], "archivers": []},
         "archivers": {},
-        "dispatch_meta": {},
-        "deep_dispatch_meta": {},
+        "dispatch_meta": meta[0],
+        "deep_dispatch_meta": meta[1],
     }
 
 

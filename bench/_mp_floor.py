@@ -24,8 +24,10 @@ from typing import Any, Callable, Dict, List, Tuple
 
 from _floor import DEFAULT_ALGORITHMS, digests, dumps, new_id, result
 
-#: One payload's analysis: the plugins' results by name, and the contents they extracted.
-Analysis = Tuple[Dict[str, Any], List[bytes]]
+#: One payload's analysis: the plugins' results by name, the contents they extracted, and the
+#: dispatchers' and the deep dispatchers' meta by name (a response's dispatch_meta and
+#: deep_dispatch_meta: why each worker ran).
+Analysis = Tuple[Dict[str, Any], List[bytes], Dict[str, Any], Dict[str, Any]]
 
 
 def build_analysis() -> Callable[[bytes], Analysis]:
@@ -47,8 +49,8 @@ def build_analysis() -> Callable[[bytes], Analysis]:
         optional = [n for n in response.if_installed if stoq.plugins.is_available(n)]
         return response.plugin_names + optional
 
-    dispatchers = [plugin(name) for name in stoq.dispatchers]
-    deep_dispatchers = [plugin(name) for name in stoq.deep_dispatchers]
+    dispatchers = [(name, plugin(name)) for name in stoq.dispatchers]
+    deep_dispatchers = [(name, plugin(name)) for name in stoq.deep_dispatchers]
     for name in always:
         plugin(name)
 
@@ -64,20 +66,25 @@ def build_analysis() -> Callable[[bytes], Analysis]:
     def analyse(content: bytes) -> Analysis:
         payload, meta = Payload(content), RequestMeta()
         names = list(always)
-        for dispatcher in dispatchers:
+        for name, dispatcher in dispatchers:
             response = dispatcher.get_dispatches(payload, meta)
             if response is not None:
                 names += [n for n in chosen(response) if n not in names]
+                if response.meta:
+                    payload.dispatch_meta.setdefault(name, {}).update(response.meta)
         found: List[bytes] = []
         run(names, payload, meta, payload.worker_results[0], found)
         while True:  # deep dispatch rounds, each running only workers that have not run
             wanted: List[str] = []
-            for deep in deep_dispatchers:
+            for name, deep in deep_dispatchers:
                 response = deep.get_deep_dispatches(payload, meta)
                 if response is not None:
                     wanted += [n for n in chosen(response) if n not in names and n not in wanted]
+                    if response.meta:
+                        payload.deep_dispatch_meta.setdefault(name, {}).update(response.meta)
             if not wanted:
-                return {k: v for round_ in payload.worker_results for k, v in round_.items()}, found
+                workers = {k: v for round_ in payload.worker_results for k, v in round_.items()}
+                return workers, found, payload.dispatch_meta, payload.deep_dispatch_meta
             names += wanted
             payload.worker_results.append({})
             run(wanted, payload, meta, payload.worker_results[-1], found)
@@ -88,8 +95,9 @@ def build_analysis() -> Callable[[bytes], Analysis]:
 def work(path: str) -> str:
     content = Path(path).read_bytes()
     hashes = digests(content, DEFAULT_ALGORITHMS)
-    workers, _ = ANALYSE(content)  # random bytes: nothing to extract
-    response = {"scan_id": new_id(), "results": [result(content, hashes, workers)], "errors": []}
+    workers, _, dispatch_meta, deep_meta = ANALYSE(content)  # random bytes: nothing extracted
+    entry = result(content, hashes, workers, meta=(dispatch_meta, deep_meta))
+    response = {"scan_id": new_id(), "results": [entry], "errors": []}
     return dumps(response)
 
 

@@ -169,8 +169,8 @@ def parts_scan(analyse: Callable[[bytes], Analysis], content: bytes) -> int:
         if hashes["sha256"] in seen:
             continue
         seen.add(hashes["sha256"])
-        workers, children = analyse(data)
-        results.append(result(data, hashes, workers))
+        workers, children, dispatch_meta, deep_meta = analyse(data)
+        results.append(result(data, hashes, workers, meta=(dispatch_meta, deep_meta)))
         pending += children
     dumps({"scan_id": new_id(), "results": results, "errors": []})
     return len(results)

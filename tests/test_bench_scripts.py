@@ -91,6 +91,7 @@ def test_the_default_profiles_parts_are_the_work_stoq_does(tmp_path: Path, monke
 
     monkeypatch.setenv("STOQ_HOME", str(tmp_path / "home"))
     monkeypatch.syspath_prepend(str(BENCH))
+    import default_profile
     from _mp_floor import build_analysis
     from default_profile import make_corpus, parts_scan
 
@@ -98,7 +99,7 @@ def test_the_default_profiles_parts_are_the_work_stoq_does(tmp_path: Path, monke
 
     corpus = make_corpus(2, 8)
     stoq = Stoq(profile="default")
-    expected, payloads = [], 0
+    expected, payloads, why = [], 0, {}
     for content in corpus:
         response = json.loads(str(stoq.scan(content)))
         assert response["errors"] == []
@@ -106,6 +107,7 @@ def test_the_default_profiles_parts_are_the_work_stoq_does(tmp_path: Path, monke
         for entry in response["results"]:
             ran = [name for names in entry["plugins_run"]["workers"] for name in names]
             expected += [(entry["sha256"], name) for name in ran if name != "hash"]
+            why[entry["sha256"]] = (entry["dispatch_meta"], entry["deep_dispatch_meta"])
 
     calls = []
     load_plugin = Stoq.load_plugin
@@ -124,8 +126,13 @@ def test_the_default_profiles_parts_are_the_work_stoq_does(tmp_path: Path, monke
 
     monkeypatch.setattr(Stoq, "load_plugin", counting)
     analyse = build_analysis()
+    written: List[dict] = []
+    monkeypatch.setattr(default_profile, "dumps", written.append)
     assert sum(parts_scan(analyse, content) for content in corpus) == payloads
     assert sorted(calls) == sorted(expected)
+    # The same JSON to write: each payload's dispatch and deep dispatch meta (why workers ran).
+    entries = [entry for response in written for entry in response["results"]]
+    assert {e["sha256"]: (e["dispatch_meta"], e["deep_dispatch_meta"]) for e in entries} == why
     assert {"decompress", "pdf", "mimetype", "fuzzyhash"} <= {name for _, name in calls}
 
 
