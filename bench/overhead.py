@@ -5,14 +5,16 @@ hashlib's named constructors, SHA-256 computed once (it is both the payload's id
 of the hash results, as in stoQ), ids made the way stoQ makes them (256 from one
 ``os.urandom`` call), the time from the integer clock, and the same JSON response written
 with the same ``json.dumps`` settings through the C encoder made directly, as stoQ writes it
-(``_floor.py``). Deadlines are on in stoQ (the default plugin_timeout applies to every call). The sides alternate, in one process, round by round.
+(``_floor.py``). Deadlines are on in stoQ (the default plugin_timeout applies to every call).
+The sides alternate, in one process, round by round.
 Target: stoQ reaches at least 0.9 of the bare loop's payloads per second (CPU time).
 
 A third side bounds what any engine could reach: the bare loop plus only what the SPEC asks of
 every request, each done the cheapest way (``spec_minimum_loop``): stoQ v2's objects (a payload
-with its meta, the worker's response, the payload's record, the response; §3), a deadline
-entry around the plugin call (§5.6; registered and removed, no watchdog), the timings in the
-response (§14; two clock reads a call and the total) and the worker called through its method.
+with its meta, the worker's response, the payload's record, the request's meta, the response),
+a deadline entry around the plugin call (§5.6; registered and removed, no watchdog), the
+timings in the response (§14; two clock reads a call and the total) and the worker called
+through its method.
 Its ratio is reported: a target above it cannot be met by an engine that keeps those promises.
 
 A fourth side measures what the per-call timings cost: stoQ with the engine's clock and its
@@ -166,8 +168,7 @@ def spec_minimum_loop(payloads: list, timeout: float = 60.0) -> None:
             now_iso(),
             {"total": ((clock() - started) * 1e6 + 0.5) // 1 / 1e6},
         )
-        record = answer.results[0]  # one payload: a 1 KiB file extracts nothing
-        payload, meta, request = record.payload, record.payload.payload_meta, answer.request_meta
+        meta, request = payload.payload_meta, answer.request_meta  # one payload: none extracted
         dumps(
             {
                 "scan_id": answer.scan_id,
