@@ -17,9 +17,9 @@ from stoq.data_classes import (
     StoqResponse,
     new_id,
 )
-from stoq.invoke import PluginCalls, checked_results, invoke, normalise_errors, unusable
+from stoq.invoke import PluginCall, PluginCalls, checked_results, invoke, normalise_errors, unusable
 from stoq.log import current_scan, get_logger
-from stoq.plugins import ArchiverPlugin, ConnectorPlugin, DecoratorPlugin
+from stoq.plugins import ArchiverPlugin, ConnectorPlugin, DecoratorPlugin, DeferredPayload
 from stoq.request_cache import lookup, request_key, store
 from stoq.settings import CoreSettings
 from stoq.timings import add as add_time
@@ -134,13 +134,16 @@ def _run(
 def payload_for_item(
     calls: PluginCalls, settings: CoreSettings, item: Any, errors: List[Error]
 ) -> Optional[Payload]:
-    """A provider item is a Payload, or ``{source_archiver: task}`` resolved through ``get``.
+    """A provider item is a Payload, a DeferredPayload made by its ``load()`` here (in the
+    process that scans it), or ``{source_archiver: task}`` resolved through ``get``.
 
     The archiver must be one of the configured ``source_archivers``; anything else is an Error
     for that item, never a silent success.
     """
     if isinstance(item, Payload):
         return item
+    if isinstance(item, DeferredPayload):
+        return _load(calls, item, errors)
     if isinstance(item, dict) and len(item) == 1:
         ((name, task),) = item.items()
         if name not in settings.source_archivers:
@@ -166,13 +169,24 @@ def payload_for_item(
         return payload
     errors.append(
         Error(
-            f"provider item {type(item).__name__} is neither a Payload nor {{archiver_name: task}}",
+            f"provider item {type(item).__name__} is neither a Payload, a DeferredPayload nor"
+            " {archiver_name: task}",
             None,
             None,
             "load",
         )
     )
     return None
+
+
+def _load(calls: PluginCalls, item: DeferredPayload, errors: List[Error]) -> Optional[Payload]:
+    """``item.load()`` within its provider's deadline; None (with the Error) if no Payload."""
+    name = item.plugin_name if isinstance(item.plugin_name, str) else type(item).__name__
+    call = PluginCall(name, item.load, calls.plugins.timeout_of(name))
+    payload: Optional[Payload] = invoke(errors, "load", None, call, Payload)
+    if payload is None and not errors:
+        errors.append(Error("load() returned no payload", name, None, "load"))
+    return payload
 
 
 def decorate(calls: PluginCalls, decorators: Sequence[str], response: StoqResponse) -> None:

@@ -15,11 +15,12 @@ import threading
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from stoq import metrics
-from stoq.consumers import DONE, ConsumerPool, logging_setup, stoq_for
+from stoq.consumers import DONE, ConsumerPool, Pickled, logging_setup, stoq_for
 from stoq.data_classes import Error, Payload, RequestMeta, StoqResponse
 from stoq.exceptions import StoqConfigError
+from stoq.invoke import one_line
 from stoq.log import get_logger
-from stoq.plugins import Delivery, ProviderPlugin
+from stoq.plugins import DeferredPayload, Delivery, ProviderPlugin
 from stoq.request import RequestArgs
 
 if TYPE_CHECKING:
@@ -168,16 +169,36 @@ def _nack_unstarted(stoq: Stoq, source: Optional[ItemSource]) -> None:
         _settle(stoq, _unwrap(item)[1], STOPPED)
 
 
+def _unsendable(
+    stoq: Stoq, args: RequestArgs, work: Work, delivery: Optional[Delivery], exc: Exception
+) -> None:
+    """An item that does not pickle cannot reach a consumer: its response holds the Error,
+    and its Delivery is nacked; run mode goes on with the next item."""
+    item, scan_id = work
+    reason = f"provider item cannot be sent to a consumer process: {one_line(exc)}"
+    log.error("run mode: %s (%s)", reason, _describe(item))
+    name = item.plugin_name if isinstance(item, DeferredPayload) else None
+    payload_id = item.payload_id if isinstance(item, Payload) else None
+    meta = args.request_meta or RequestMeta()
+    error = Error(reason, name, payload_id, "load")
+    stoq.report_unscanned(StoqResponse([], meta, [error], scan_id=scan_id))
+    _settle(stoq, delivery, reason)
+
+
 def _describe(item: Any) -> str:
-    """What is kept of an item in flight, to report it if its consumer dies."""
-    if isinstance(item, Payload):
-        fields = {
-            "payload_id": item.payload_id,
-            "size": len(item.content),
-            **item.payload_meta.extra_data,
-        }
-        return ", ".join(f"{k}={v!r}" for k, v in fields.items())
-    return f"task={item!r}"[:300]
+    """What is kept of an item in flight, to report it if its consumer dies. Never raises: a
+    deferred item's ``repr`` and the values in a payload's meta are plugin code."""
+    try:
+        if isinstance(item, Payload):
+            fields = {
+                "payload_id": item.payload_id,
+                "size": len(item.content),
+                **item.payload_meta.extra_data,
+            }
+            return ", ".join(f"{k}={v!r}" for k, v in fields.items())[:300]
+        return (f"task={item!r}" if isinstance(item, dict) else repr(item))[:300]
+    except Exception as exc:  # noqa: BLE001 - a description must not stop run mode
+        return f"{type(item).__name__} item (its description failed: {one_line(exc)})"
 
 
 #: What the parent keeps per item in flight: payload id, description, scan id, Delivery.
@@ -194,16 +215,23 @@ def _run_on_pool(stoq: Stoq, args: RequestArgs) -> None:
         nonlocal source
         if source is None:  # only once the consumers exist: they fork before any provider runs
             source = ItemSource(stoq)
-        entry = source.next_item(timeout)
-        if metrics.enabled():
-            metrics.queue_depth(source.depth())
-        if entry is None or entry is DONE:
-            return entry
-        (item, scan_id), delivery = _unwrap(entry)
-        key = next(keys)
-        payload_id = item.payload_id if isinstance(item, Payload) else None
-        held[key] = (payload_id, _describe(item), scan_id, delivery)
-        return key, (item, scan_id)
+        while True:
+            entry = source.next_item(timeout)
+            if metrics.enabled():
+                metrics.queue_depth(source.depth())
+            if entry is None or entry is DONE:
+                return entry
+            work, delivery = _unwrap(entry)
+            try:
+                pickled = Pickled(work)
+            except Exception as exc:  # noqa: BLE001 - whatever pickling raises for this item
+                _unsendable(stoq, args, work, delivery, exc)
+                continue
+            item, scan_id = work
+            key = next(keys)
+            payload_id = item.payload_id if isinstance(item, Payload) else None
+            held[key] = (payload_id, _describe(item), scan_id, delivery)
+            return key, pickled
 
     # A connector built in this process (not an installed plugin, e.g. the CLI's printer)
     # cannot load in a consumer: consumers send their responses back for it to run here.

@@ -1,9 +1,12 @@
-"""filedir as a provider: which files it queues, in what order, with what metadata."""
+"""filedir as a provider: which files it queues, in what order, with what metadata, and how
+the consumer that scans each one reads it."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import pickle
 import queue
 from pathlib import Path
 from typing import Any, List
@@ -12,14 +15,22 @@ import pytest
 
 from stoq import Payload, StoqPluginLoadError
 from stoq.testing import make_stoq
+from stoq_plugin_filedir.walk import SourceFile
 
 
-def ingest(**options: Any) -> List[Payload]:
+def queued(**options: Any) -> List[SourceFile]:
     """Run the provider once with ``options`` and return what it queued."""
     with make_stoq(plugin_opts={"filedir": options}) as stoq:
         items: queue.Queue = queue.Queue()
         stoq.load_plugin("filedir").ingest(items)
     return list(items.queue)
+
+
+def ingest(**options: Any) -> List[Payload]:
+    """What the provider queued, each item pickled and loaded as a consumer process does."""
+    items = queued(**options)
+    assert all(type(item) is SourceFile for item in items)
+    return [pickle.loads(pickle.dumps(item)).load() for item in items]
 
 
 def listing(payloads: List[Payload]) -> List[tuple]:
@@ -134,3 +145,42 @@ def test_its_own_output_folders_inside_the_source_are_not_scanned(source: Path) 
         results_dir=str(source / "out"),
     )
     assert [name for name, _ in listing(payloads)] == ["a.txt", "b.zip", "c.txt"]
+
+
+def test_the_queue_holds_where_files_are_not_their_bytes(tmp_path: Path) -> None:
+    """Run mode's parent lists; a consumer reads: 100 files of 1 MiB queue a few hundred bytes
+    each, and the item names filedir for the errors its reading may become."""
+    folder = tmp_path / "big"
+    folder.mkdir()
+    for index in range(100):
+        (folder / f"{index:03d}.bin").write_bytes(os.urandom(1024 * 1024))
+    items = queued(source_dir=str(folder))
+    assert len(items) == 100
+    assert max(len(pickle.dumps(item)) for item in items) < 1000
+    assert {item.plugin_name for item in items} == {"filedir"}
+    assert items[7].load().content == (folder / "007.bin").read_bytes()
+
+
+def test_a_file_removed_after_listing_fails_to_load_naming_it(source: Path) -> None:
+    """The file is read when it is scanned: gone by then, loading it says so."""
+    first, _ = queued(source_dir=str(source))
+    (source / "a.txt").unlink()
+    with pytest.raises(FileNotFoundError):
+        first.load()
+
+
+def test_a_file_swapped_for_a_fifo_or_an_outside_link_after_listing_is_refused(
+    source: Path, outside: Path
+) -> None:
+    """Reading opens the file again from the folder without following links and refuses
+    anything but a regular file, without blocking on a FIFO."""
+    first, second = queued(source_dir=str(source))
+    (source / "a.txt").unlink()
+    os.mkfifo(source / "a.txt")
+    with pytest.raises(OSError, match="not a regular file"):
+        first.load()
+    (source / "b.zip").unlink()
+    (source / "b.zip").symlink_to(outside / "secret.txt")
+    with pytest.raises(OSError) as raised:
+        second.load()
+    assert raised.value.errno == errno.ELOOP

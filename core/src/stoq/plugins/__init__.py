@@ -8,7 +8,7 @@ from stoq.plugins.connector import ConnectorPlugin
 from stoq.plugins.decorator import DecoratorPlugin
 from stoq.plugins.deep_dispatcher import DeepDispatcherPlugin
 from stoq.plugins.dispatcher import DispatcherPlugin
-from stoq.plugins.provider import Delivery, ProviderPlugin
+from stoq.plugins.provider import DeferredPayload, Delivery, ProviderPlugin
 from stoq.plugins.worker import WorkerPlugin
 
 TYPE_CHECKING = False
@@ -24,6 +24,7 @@ __all__ = [
     "ConnectorPlugin",
     "DecoratorPlugin",
     "DeepDispatcherPlugin",
+    "DeferredPayload",
     "Delivery",
     "DispatcherPlugin",
     "ProviderPlugin",

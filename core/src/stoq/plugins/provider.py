@@ -1,4 +1,4 @@
-"""Providers feed run mode: they put payloads, or archiver tasks, on a queue.
+"""Providers feed run mode: they put payloads, deferred payloads or archiver tasks on a queue.
 
 A provider backed by a queue that redelivers (Redis Streams, RabbitMQ, NATS JetStream) wraps
 each message in a ``Delivery`` and is told its fate: ``ack`` once the response was saved by
@@ -15,9 +15,10 @@ if TYPE_CHECKING:
     from queue import Queue  # for the annotation only: run mode imports it when it runs
     from typing import Any, Optional, Tuple
 
+    from stoq.data_classes import Payload
     from stoq.plugins.acknowledger import Acknowledger
 
-__all__ = ["Acknowledger", "Delivery", "ProviderPlugin"]
+__all__ = ["Acknowledger", "DeferredPayload", "Delivery", "ProviderPlugin"]
 
 
 class Delivery:
@@ -59,9 +60,33 @@ class Delivery:
         return (self.item, self.tag, self.acknowledger, self.scan_id)
 
 
+class DeferredPayload:
+    """An item whose Payload is made by ``load()`` in the process that scans it.
+
+    Run mode hands each item to a consumer process. A ``Payload`` is read by the provider in
+    the parent, waits in the queue (up to ``max_queue`` of them, each with its bytes) and is
+    copied through a pipe; a provider of local files queues a DeferredPayload instead (where
+    the file is), and only the consumer scanning it reads the bytes. A subclass keeps plain
+    attributes that pickle (the item crosses to the consumer), sets ``plugin_name`` and
+    implements ``load``. ``load`` runs within the provider's deadline; if it raises, hangs or
+    returns anything but a Payload, the item's response holds that ``Error`` (stage ``load``).
+    """
+
+    #: The provider that queued the item: the Error a failing ``load`` becomes names it.
+    plugin_name: str = "provider"
+
+    def load(self) -> Payload:
+        raise NotImplementedError(f"{type(self).__name__} must implement load()")
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in getattr(self, "__dict__", {}).items())
+        return f"{type(self).__name__}({fields})"
+
+
 class ProviderPlugin(BasePlugin):
-    """Implement ``ingest``; put ``Payload`` objects or ``{archiver_name: task}`` dicts, or
-    ``Delivery`` objects to be told (``ack``/``nack``) when each was saved."""
+    """Implement ``ingest``; put ``Payload`` or ``DeferredPayload`` objects or
+    ``{archiver_name: task}`` dicts, or ``Delivery`` objects to be told (``ack``/``nack``)
+    when each was saved."""
 
     def ingest(self, queue: Queue[Any]) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement ingest()")

@@ -6,6 +6,7 @@ class TestFiledirConformance(ProviderConformance, ArchiverConformance, Connector
 
 from __future__ import annotations
 
+import pickle
 import queue
 import threading
 from typing import Any, ClassVar, List
@@ -21,7 +22,7 @@ from stoq.data_classes import (
     RequestMeta,
     WorkerResponse,
 )
-from stoq.plugins import Acknowledger, Delivery, ProviderPlugin
+from stoq.plugins import Acknowledger, DeferredPayload, Delivery, ProviderPlugin
 from stoq.testing._checks import (
     errors_problem,
     extracted_problem,
@@ -163,7 +164,8 @@ class ConnectorConformance(_ResponseRole):
 
 
 class ProviderConformance(PluginConformance):
-    """A provider's ``ingest``: it returns in time and queues only Payloads or archiver tasks.
+    """A provider's ``ingest``: it returns in time and queues only Payloads, deferred payloads
+    that pickle and load, or archiver tasks.
 
     A provider that listens forever (a queue consumer) sets ``endless = True``: its items are
     checked after ``ingest_seconds`` and the thread is left to the process.
@@ -209,6 +211,16 @@ class ProviderConformance(PluginConformance):
             if isinstance(item.item, Error):
                 return None
             return self._item_problem(stoq, item.item)
+        if isinstance(item, DeferredPayload):  # what a consumer process does with it
+            try:
+                loaded = pickle.loads(pickle.dumps(item)).load()
+            except Exception as exc:  # noqa: BLE001 - reported as the item's problem
+                return f"{type(item).__name__}: pickled and loaded, it raised {exc!r:.200}"
+            if not isinstance(loaded, Payload):
+                return (
+                    f"{type(item).__name__}.load() returned {type(loaded).__name__}, not a Payload"
+                )
+            return self._item_problem(stoq, loaded)
         if isinstance(item, Payload):
             if not isinstance(item.content, bytes):
                 return f"payload content is a {type(item.content).__name__}, expected bytes"
@@ -217,5 +229,6 @@ class ProviderConformance(PluginConformance):
             available = set(stoq.plugins.sources) | set(stoq.plugins.loaded)
             return names_problem(list(item), available, self.external_plugins, [])
         return (
-            f"{type(item).__name__} ({item!r:.60}) is neither a Payload nor {{archiver_name: task}}"
+            f"{type(item).__name__} ({item!r:.60}) is neither a Payload, a DeferredPayload nor"
+            " {archiver_name: task}"
         )

@@ -14,7 +14,7 @@ import stat
 from contextlib import contextmanager, suppress
 from typing import Iterator, List, Sequence
 
-__all__ = ["atomic_write", "open_dir", "open_root", "open_under", "read_regular"]
+__all__ = ["atomic_write", "open_dir", "open_root", "open_under", "read_regular", "require_regular"]
 
 DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
 #: Non-blocking, because opening a FIFO for reading would otherwise wait for a writer.
@@ -74,13 +74,18 @@ def open_under(root_fd: int, parts: Sequence[str]) -> Iterator[int]:
             os.close(fd)
 
 
-def read_regular(fd: int) -> bytes:
-    """The whole content of an open regular file; a FIFO, device or socket is refused."""
+def require_regular(fd: int) -> None:
+    """Refuse an open folder, FIFO, device or socket: only a regular file is read."""
     mode = os.fstat(fd).st_mode
     if stat.S_ISDIR(mode):
         raise IsADirectoryError("is a folder")
     if not stat.S_ISREG(mode):
         raise OSError(f"not a regular file ({stat.filemode(mode)})")
+
+
+def read_regular(fd: int) -> bytes:
+    """The whole content of an open regular file; a FIFO, device or socket is refused."""
+    require_regular(fd)
     with os.fdopen(fd, "rb", closefd=False) as handle:
         return handle.read()
 

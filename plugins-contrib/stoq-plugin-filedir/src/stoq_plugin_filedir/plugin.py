@@ -87,12 +87,12 @@ class FiledirPlugin(ProviderPlugin, ArchiverPlugin, ConnectorPlugin):
     # -- provider ----------------------------------------------------------------------------
 
     def ingest(self, queue: Queue[Any]) -> None:
-        """Queue each file of ``source_dir`` (a file or a folder) as a Payload, in name order."""
+        """Queue each file of ``source_dir`` (a file or a folder), in name order, as a
+        ``SourceFile``: the consumer process that scans it reads it (``walk``)."""
         source = self._require(self.source, "source_dir", "a provider")
         own_folders = (self.archive_dir, self.results_dir)
-        for found in iter_source(source, self.recursive, own_folders):
-            meta = PayloadMeta(extra_data={"filename": found.filename, "path": found.path})
-            queue.put(Payload(found.content, meta))
+        for found in iter_source(source, self.recursive, own_folders, self.plugin_name):
+            queue.put(found)
 
     # -- archiver ----------------------------------------------------------------------------
 
