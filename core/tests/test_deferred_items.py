@@ -129,7 +129,9 @@ def test_every_failing_load_is_one_error_and_the_other_items_are_scanned(
     items.insert(3, Stored(good))
     responses = _run(build, tmp_path, items, consumers, plugin_timeout=1)
     assert len(responses) == len(items)
-    errors = sorted((r["errors"][0]["stage"], r["errors"][0]["error"]) for r in responses if not r["results"])
+    errors = sorted(
+        (r["errors"][0]["stage"], r["errors"][0]["error"]) for r in responses if not r["results"]
+    )
     assert errors == [
         ("load", "RuntimeError: the store is down"),
         ("load", "SystemExit: 3"),

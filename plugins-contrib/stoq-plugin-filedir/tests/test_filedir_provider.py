@@ -181,6 +181,6 @@ def test_a_file_swapped_for_a_fifo_or_an_outside_link_after_listing_is_refused(
         first.load()
     (source / "b.zip").unlink()
     (source / "b.zip").symlink_to(outside / "secret.txt")
-    with pytest.raises(OSError) as raised:
+    with pytest.raises(OSError, match="symbolic links") as raised:
         second.load()
     assert raised.value.errno == errno.ELOOP
