@@ -30,7 +30,15 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Dict, List, Optional, Sequence
 
-__all__ = ["Outcome", "RequestArgs", "decorate", "payload_for_item", "run_request", "save"]
+__all__ = [
+    "Outcome",
+    "RequestArgs",
+    "decorate",
+    "deferred_by",
+    "payload_for_item",
+    "run_request",
+    "save",
+]
 
 log = get_logger("stoq")
 
@@ -179,9 +187,18 @@ def payload_for_item(
     return None
 
 
+def deferred_by(item: DeferredPayload) -> str:
+    """The provider a deferred item names, for its errors (its class if it names none)."""
+    try:
+        name = item.plugin_name
+    except Exception:  # noqa: BLE001 - plugin code (a property); the class names it then
+        name = None
+    return name if isinstance(name, str) else type(item).__name__
+
+
 def _load(calls: PluginCalls, item: DeferredPayload, errors: List[Error]) -> Optional[Payload]:
     """``item.load()`` within its provider's deadline; None (with the Error) if no Payload."""
-    name = item.plugin_name if isinstance(item.plugin_name, str) else type(item).__name__
+    name = deferred_by(item)
     call = PluginCall(name, item.load, calls.plugins.timeout_of(name))
     payload: Optional[Payload] = invoke(errors, "load", None, call, Payload)
     if payload is None and not errors:

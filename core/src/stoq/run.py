@@ -21,7 +21,7 @@ from stoq.exceptions import StoqConfigError
 from stoq.invoke import one_line
 from stoq.log import get_logger
 from stoq.plugins import DeferredPayload, Delivery, ProviderPlugin
-from stoq.request import RequestArgs
+from stoq.request import RequestArgs, deferred_by
 
 if TYPE_CHECKING:
     from stoq.core import Stoq
@@ -177,7 +177,7 @@ def _unsendable(
     item, scan_id = work
     reason = f"provider item cannot be sent to a consumer process: {one_line(exc)}"
     log.error("run mode: %s (%s)", reason, _describe(item))
-    name = item.plugin_name if isinstance(item, DeferredPayload) else None
+    name = deferred_by(item) if isinstance(item, DeferredPayload) else None
     payload_id = item.payload_id if isinstance(item, Payload) else None
     meta = args.request_meta or RequestMeta()
     error = Error(reason, name, payload_id, "load")
