@@ -70,6 +70,17 @@ class Unpicklable(Stored):
         raise RuntimeError("no description either")
 
 
+def _refuse(*_: Any) -> None:
+    raise ValueError("cannot be rebuilt here")
+
+
+class Trap:
+    """Pickles; unpickling it (in a consumer process) raises."""
+
+    def __reduce__(self) -> Any:
+        return (_refuse, ())
+
+
 class Mixed(ProviderPlugin):
     """Queues the items its test put in ``ITEMS``."""
 
@@ -164,6 +175,27 @@ def test_items_that_cannot_reach_a_consumer_are_errors_not_the_end_of_run_mode(
     assert sum(1 for r in responses if r["results"]) == 2
 
 
+def test_an_item_a_consumer_cannot_unpickle_is_an_error_not_a_hang(
+    build: Any, tmp_path: Path
+) -> None:
+    """An item whose unpickling raises in the consumer is reported from there; before, the
+    consumer's receiving thread died and run mode waited for its answer forever."""
+    good = _file(tmp_path, "good", b"scanned")
+    trapped = Payload(b"trapped", PayloadMeta(extra_data={"trap": Trap()}))
+    responses = _run(build, tmp_path, [Stored(good), trapped, Stored(good)], 2)
+    assert len(responses) == 3
+    [failed] = [r for r in responses if not r["results"]]
+    assert failed["errors"] == [
+        {
+            "error": "provider item cannot be read in a consumer process:"
+            " ValueError: cannot be rebuilt here",
+            "plugin_name": None,
+            "payload_id": None,
+            "stage": "load",
+        }
+    ]
+
+
 class _Acked(Mixed):
     """Wraps each item in a Delivery and records how each was settled."""
 
@@ -185,11 +217,20 @@ def test_a_delivered_item_that_fails_to_load_is_nacked_with_the_reason(
     build: Any, tmp_path: Path, consumers: int
 ) -> None:
     good = _file(tmp_path, "good", b"scanned")
-    _Acked.ITEMS, _Acked.settled = [Stored(good), Failing("raises")], []
+    items: List[Any] = [Stored(good), Failing("raises")]
+    if consumers > 1:  # items that cannot cross to a consumer, or be read there
+        items += [Payload(b"locked", PayloadMeta(extra_data={"lock": threading.Lock()}))]
+        items += [Payload(b"trapped", PayloadMeta(extra_data={"trap": Trap()}))]
+    _Acked.ITEMS, _Acked.settled = items, []
     stoq: Stoq = build(providers=["acked"], always_dispatch=["simple_worker"], consumers=consumers)
     stoq.plugins.build("acked", _Acked)
     stoq.run()
-    assert sorted(_Acked.settled) == [
-        ("ack", "m0", None),
-        ("nack", "m1", "no payload: RuntimeError: the store is down"),
-    ]
+    expected = [("ack", "m0", None), ("nack", "m1", "no payload: RuntimeError: the store is down")]
+    if consumers > 1:
+        unsent = "cannot be sent to a consumer process: TypeError: cannot pickle '_thread.lock'"
+        unread = "cannot be read in a consumer process: ValueError: cannot be rebuilt here"
+        expected += [
+            ("nack", "m2", f"provider item {unsent} object"),
+            ("nack", "m3", f"provider item {unread}"),
+        ]
+    assert sorted(_Acked.settled) == expected

@@ -17,7 +17,6 @@ import signal
 import threading
 from collections import deque
 from multiprocessing.connection import Connection
-from multiprocessing.reduction import ForkingPickler
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -42,7 +41,7 @@ if TYPE_CHECKING:
 
     from stoq.core import Stoq
 
-__all__ = ["DONE", "ConsumerPool", "Handler", "Pickled"]
+__all__ = ["DONE", "ConsumerPool", "Handler"]
 
 log = get_logger("stoq")
 
@@ -66,17 +65,6 @@ Feed = Callable[[float], Any]
 #: Plugins the parent started that a forked consumer adopts: ``{name: (instance, deadline)}``
 #: (``Stoq.preload_plugins``).
 Shared = Mapping[str, Tuple[BasePlugin, float]]
-
-
-class Pickled:
-    """An item pickled by the feed, which can then report one that does not pickle (in the
-    pool's loop the error would end the whole pool); sent as these bytes, received as the item.
-    """
-
-    __slots__ = ("data",)
-
-    def __init__(self, item: Any) -> None:
-        self.data = ForkingPickler.dumps(item)
 
 
 def _consumer_main(
@@ -279,10 +267,7 @@ class ConsumerPool:
         item stays in ``inflight``: the replacement gets it, like every item sent and not
         started."""
         try:
-            if isinstance(item, Pickled):
-                consumer.conn.send_bytes(item.data)
-            else:
-                consumer.conn.send(item)
+            consumer.conn.send(item)
         except OSError:
             return False
         return True

@@ -10,12 +10,13 @@ provider wrapped in a ``Delivery`` is settled here, in the parent, once its fate
 from __future__ import annotations
 
 import itertools
+import pickle
 import queue
 import threading
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from stoq import metrics
-from stoq.consumers import DONE, ConsumerPool, Pickled, logging_setup, stoq_for
+from stoq.consumers import DONE, ConsumerPool, logging_setup, stoq_for
 from stoq.data_classes import Error, Payload, RequestMeta, StoqResponse
 from stoq.exceptions import StoqConfigError
 from stoq.invoke import one_line
@@ -113,10 +114,33 @@ class ItemSource:
                 items.append(item)
 
 
+class _Packed:
+    """A provider's item on its way to a consumer process, pickled by run mode itself: one
+    that does not pickle is reported by the parent, one that does not unpickle by the
+    consumer, each as that item's Error. Inside the pool's own sending and receiving, the
+    first ended run mode and the second left it waiting forever for the consumer's answer."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, item: Any) -> None:
+        self.data = pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
+
+    def __repr__(self) -> str:
+        return f"<provider item, {len(self.data)} bytes pickled>"
+
+
 def _scan_for_pool(stoq: Stoq, work: Work, args: RequestArgs, send_back: bool) -> Outcome:
     """In a consumer: scan one item; tell the parent its outcome, to count and settle it (and
     the response itself when the parent has connectors of its own to run)."""
     item, scan_id = work
+    unreadable = None
+    if isinstance(item, _Packed):
+        try:
+            item = pickle.loads(item.data)
+        except Exception as exc:  # noqa: BLE001 - whatever the item's own unpickling raises
+            unreadable = f"provider item cannot be read in a consumer process: {one_line(exc)}"
+            log.error("run mode: %s", unreadable)
+            item = Error(unreadable, None, None, "load")
     fixed = RequestArgs(
         args.request_meta,
         args.add_start_dispatch,
@@ -131,7 +155,7 @@ def _scan_for_pool(stoq: Stoq, work: Work, args: RequestArgs, send_back: bool) -
         bool(outcome.response.errors),
         len(outcome.save_failures),
         outcome.response if send_back else None,
-        outcome.unscanned,
+        unreadable or outcome.unscanned,
     )
 
 
@@ -222,16 +246,16 @@ def _run_on_pool(stoq: Stoq, args: RequestArgs) -> None:
             if entry is None or entry is DONE:
                 return entry
             work, delivery = _unwrap(entry)
+            item, scan_id = work
             try:
-                pickled = Pickled(work)
+                packed = _Packed(item)
             except Exception as exc:  # noqa: BLE001 - whatever pickling raises for this item
                 _unsendable(stoq, args, work, delivery, exc)
                 continue
-            item, scan_id = work
             key = next(keys)
             payload_id = item.payload_id if isinstance(item, Payload) else None
             held[key] = (payload_id, _describe(item), scan_id, delivery)
-            return key, pickled
+            return key, (packed, scan_id)
 
     # A connector built in this process (not an installed plugin, e.g. the CLI's printer)
     # cannot load in a consumer: consumers send their responses back for it to run here.
