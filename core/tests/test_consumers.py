@@ -11,10 +11,47 @@ from pathlib import Path
 from typing import Any, List
 
 from stoq import consumers
+from stoq.plugins import ConnectorPlugin
 
 
 def _saved(path: Path) -> List[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+class _Kept(ConnectorPlugin):
+    """A connector built in the parent process: consumers send it their responses."""
+
+    saved: List[str] = []
+
+    def save(self, response: Any) -> None:
+        self.saved.append(str(response))
+
+
+def test_results_that_do_not_pickle_reach_the_parents_connector_as_json_writes_them(
+    build,
+) -> None:
+    """A v2 plugin's object in its results (JSON writes its text) made each consumer die while
+    sending the response back to a connector of the parent's (the CLI's printer), and every
+    response was lost."""
+    _Kept.saved = []
+    stoq = build(
+        providers=["multi_role"],
+        connectors=["kept"],
+        always_dispatch=["hostile_worker"],
+        consumers=2,
+        plugin_opts={
+            "multi_role": {"items": ["a", "bb", "ccc"]},
+            "hostile_worker": {"mode": "unpicklable"},
+        },
+    )
+    stoq.plugins.build("kept", _Kept)
+    stoq.run()
+    assert stoq.consumer_deaths == 0 and stoq.responses_with_errors == 0
+    workers = [
+        json.loads(text)["results"][0]["workers"][0]["hostile_worker"] for text in _Kept.saved
+    ]
+    assert sorted(w["size"] for w in workers) == [1, 2, 3]
+    assert all(w["handle"].startswith("<unlocked _thread.lock object") for w in workers)
 
 
 def test_consumer_processes_scan_every_item(build, tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from stoq.invoke import one_line
 from stoq.log import get_logger
 from stoq.plugins import DeferredPayload, Delivery, ProviderPlugin
 from stoq.request import RequestArgs, deferred_by
+from stoq.serialize import jsonable
 
 if TYPE_CHECKING:
     from stoq.core import Stoq
@@ -35,9 +36,9 @@ log = get_logger("stoq")
 _PROVIDER_DONE = object()
 #: What a consumer is sent: a provider's item (unwrapped from its Delivery) and its scan id.
 Work = Tuple[Any, Optional[str]]
-#: A consumer's answer: (had errors, connector failures, the response when sent back, and why
-#: the item must not be acknowledged, or None).
-Outcome = Tuple[bool, int, Optional[StoqResponse], Optional[str]]
+#: A consumer's answer: (had errors, connector failures, the response (pickled) when sent back,
+#: and why the item must not be acknowledged, or None).
+Outcome = Tuple[bool, int, Optional["_Packed"], Optional[str]]
 #: Reason given to ``nack`` for items still queued when run mode stops.
 STOPPED = "run mode stopped before this item was scanned"
 
@@ -154,9 +155,32 @@ def _scan_for_pool(stoq: Stoq, work: Work, args: RequestArgs, send_back: bool) -
     return (
         bool(outcome.response.errors),
         len(outcome.save_failures),
-        outcome.response if send_back else None,
+        _packed_response(outcome.response) if send_back else None,
         unreadable or outcome.unscanned,
     )
+
+
+def _packed_response(response: StoqResponse) -> _Packed:
+    """The response for the parent's own connectors. Values a plugin wrote that do not pickle
+    (a v2 plugin's objects, which the JSON output writes as text) travel in the form the JSON
+    output gives them; the consumer's connectors already had the response as it was."""
+    try:
+        return _Packed(response)
+    except Exception:  # noqa: BLE001 - whatever pickling a plugin's object raises
+        for record in response.results:
+            record.workers = jsonable(record.workers)
+            record.archivers = jsonable(record.archivers)
+            record.dispatch_meta = jsonable(record.dispatch_meta)
+            record.deep_dispatch_meta = jsonable(record.deep_dispatch_meta)
+            record.plugins_run = jsonable(record.plugins_run)
+            meta = record.payload_meta
+            meta.extra_data, meta.dispatch_to = (
+                jsonable(meta.extra_data),
+                jsonable(meta.dispatch_to),
+            )
+        response.decorators = jsonable(response.decorators)
+        response.request_meta.extra_data = jsonable(response.request_meta.extra_data)
+        return _Packed(response)
 
 
 def _settle(stoq: Stoq, delivery: Optional[Delivery], reason: Optional[str]) -> None:
@@ -278,7 +302,7 @@ def _run_on_pool(stoq: Stoq, args: RequestArgs) -> None:
             stoq.responses_with_errors += int(had_errors)
             stoq.connector_failures += connector_failures
             if response is not None:
-                connector_failures += stoq.save(response, in_parent)
+                connector_failures += stoq.save(pickle.loads(response.data), in_parent)
             _settle(stoq, delivery, _verdict(unscanned, connector_failures))
             continue
         error = Error(

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import threading
 import time
 from typing import Any, Optional
 
@@ -74,6 +75,8 @@ class HostileWorker(WorkerPlugin):
             return WorkerResponse(_cycle())
         if mode == "opaque":
             return WorkerResponse({"value": _Opaque()})
+        if mode == "unpicklable":  # JSON writes it as text; pickle refuses it
+            return WorkerResponse({"size": len(payload.content), "handle": threading.Lock()})
         if mode == "content_int":
             return WorkerResponse(
                 {"ok": 1}, extracted=[ExtractedPayload(5), ExtractedPayload(b"good")]
