@@ -54,6 +54,40 @@ def test_results_that_do_not_pickle_reach_the_parents_connector_as_json_writes_t
     assert all(w["handle"].startswith("<unlocked _thread.lock object") for w in workers)
 
 
+def test_a_response_the_parent_cannot_unpickle_is_an_error_response_there(build) -> None:
+    """A plugin's value that pickles in the consumer but raises when rebuilt in the parent
+    gives the parent's connector an error response per item, and run mode goes on."""
+    _Kept.saved = []
+    stoq = build(
+        providers=["multi_role"],
+        connectors=["kept"],
+        always_dispatch=["hostile_worker"],
+        consumers=2,
+        plugin_opts={
+            "multi_role": {"items": ["a", "bb", "ccc"]},
+            "hostile_worker": {"mode": "unreadable"},
+        },
+    )
+    stoq.plugins.build("kept", _Kept)
+    stoq.run()
+    assert stoq.consumer_deaths == 0
+    errors = [json.loads(text)["errors"] for text in _Kept.saved]
+    assert len(errors) == 3
+    assert all(
+        e
+        == [
+            {
+                "plugin_name": None,
+                "payload_id": e[0]["payload_id"],
+                "stage": "scan",
+                "error": "the response cannot be read in run mode's parent:"
+                " ValueError: cannot be rebuilt here",
+            }
+        ]
+        for e in errors
+    )
+
+
 def test_consumer_processes_scan_every_item(build, tmp_path: Path) -> None:
     """With consumers=2 every item is scanned once, by more than one process."""
     out = tmp_path / "out.jsonl"

@@ -116,10 +116,10 @@ class ItemSource:
 
 
 class _Packed:
-    """A provider's item on its way to a consumer process, pickled by run mode itself: one
-    that does not pickle is reported by the parent, one that does not unpickle by the
-    consumer, each as that item's Error. Inside the pool's own sending and receiving, the
-    first ended run mode and the second left it waiting forever for the consumer's answer."""
+    """A provider's item on its way to a consumer process, or a response on its way back,
+    pickled and unpickled by run mode itself, so that one that does not pickle, or does not
+    unpickle, is that item's Error. Inside the pool's own sending and receiving, an item that
+    did not pickle ended run mode and one that did not unpickle left it waiting forever."""
 
     __slots__ = ("data",)
 
@@ -127,7 +127,7 @@ class _Packed:
         self.data = pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
 
     def __repr__(self) -> str:
-        return f"<provider item, {len(self.data)} bytes pickled>"
+        return f"<{len(self.data)} bytes pickled>"
 
 
 def _scan_for_pool(stoq: Stoq, work: Work, args: RequestArgs, send_back: bool) -> Outcome:
@@ -181,6 +181,21 @@ def _packed_response(response: StoqResponse) -> _Packed:
         response.decorators = jsonable(response.decorators)
         response.request_meta.extra_data = jsonable(response.request_meta.extra_data)
         return _Packed(response)
+
+
+def _unpacked_response(
+    packed: _Packed, payload_id: Optional[str], scan_id: Optional[str], args: RequestArgs
+) -> StoqResponse:
+    """In the parent: a consumer's response; one that cannot be unpickled (a plugin's object
+    that refuses) is an error response instead (the consumer's connectors had the response)."""
+    try:
+        response: StoqResponse = pickle.loads(packed.data)
+        return response
+    except Exception as exc:  # noqa: BLE001 - whatever a plugin's object raises when rebuilt
+        text = f"the response cannot be read in run mode's parent: {one_line(exc)}"
+        log.error("run mode: %s (scan %s)", text, scan_id)
+        error = Error(text, None, payload_id, "scan")
+        return StoqResponse([], args.request_meta or RequestMeta(), [error], scan_id=scan_id)
 
 
 def _settle(stoq: Stoq, delivery: Optional[Delivery], reason: Optional[str]) -> None:
@@ -302,7 +317,8 @@ def _run_on_pool(stoq: Stoq, args: RequestArgs) -> None:
             stoq.responses_with_errors += int(had_errors)
             stoq.connector_failures += connector_failures
             if response is not None:
-                connector_failures += stoq.save(pickle.loads(response.data), in_parent)
+                sent = _unpacked_response(response, payload_id, scan_id, args)
+                connector_failures += stoq.save(sent, in_parent)
             _settle(stoq, delivery, _verdict(unscanned, connector_failures))
             continue
         error = Error(

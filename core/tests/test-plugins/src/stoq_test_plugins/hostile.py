@@ -26,6 +26,17 @@ class _Opaque:
         raise RuntimeError("cannot describe myself")
 
 
+def _refuse(*_: Any) -> None:
+    raise ValueError("cannot be rebuilt here")
+
+
+class _Trap:
+    """A value JSON writes as text, which pickles, but whose unpickling raises."""
+
+    def __reduce__(self) -> Any:
+        return (_refuse, ())
+
+
 class _SlowToDie:
     """Does its work in ``__del__``, where Python prints an exception and carries on."""
 
@@ -77,6 +88,8 @@ class HostileWorker(WorkerPlugin):
             return WorkerResponse({"value": _Opaque()})
         if mode == "unpicklable":  # JSON writes it as text; pickle refuses it
             return WorkerResponse({"size": len(payload.content), "handle": threading.Lock()})
+        if mode == "unreadable":  # pickles; unpickling (in another process) raises
+            return WorkerResponse({"size": len(payload.content), "trap": _Trap()})
         if mode == "content_int":
             return WorkerResponse(
                 {"ok": 1}, extracted=[ExtractedPayload(5), ExtractedPayload(b"good")]
