@@ -8,7 +8,7 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Any, List
+from typing import Any, List, Tuple
 
 from stoq import consumers
 from stoq.plugins import ConnectorPlugin
@@ -27,29 +27,31 @@ class _Kept(ConnectorPlugin):
         self.saved.append(str(response))
 
 
-def test_results_that_do_not_pickle_reach_the_parents_connector_as_json_writes_them(
-    build,
-) -> None:
-    """A v2 plugin's object in its results (JSON writes its text) made each consumer die while
-    sending the response back to a connector of the parent's (the CLI's printer), and every
-    response was lost."""
+def _run_kept(build: Any, mode: str) -> Tuple[Any, List[dict]]:
+    """Three items on two consumers through ``hostile_worker`` in ``mode``, saved by ``_Kept``
+    in the parent: the run, and the responses its connector got."""
     _Kept.saved = []
     stoq = build(
         providers=["multi_role"],
         connectors=["kept"],
         always_dispatch=["hostile_worker"],
         consumers=2,
-        plugin_opts={
-            "multi_role": {"items": ["a", "bb", "ccc"]},
-            "hostile_worker": {"mode": "unpicklable"},
-        },
+        plugin_opts={"multi_role": {"items": ["a", "bb", "ccc"]}, "hostile_worker": {"mode": mode}},
     )
     stoq.plugins.build("kept", _Kept)
     stoq.run()
+    return stoq, [json.loads(text) for text in _Kept.saved]
+
+
+def test_results_that_do_not_pickle_reach_the_parents_connector_as_json_writes_them(
+    build,
+) -> None:
+    """A v2 plugin's object in its results (JSON writes its text) made each consumer die while
+    sending the response back to a connector of the parent's (the CLI's printer), and every
+    response was lost."""
+    stoq, saved = _run_kept(build, "unpicklable")
     assert stoq.consumer_deaths == 0 and stoq.responses_with_errors == 0
-    workers = [
-        json.loads(text)["results"][0]["workers"][0]["hostile_worker"] for text in _Kept.saved
-    ]
+    workers = [r["results"][0]["workers"][0]["hostile_worker"] for r in saved]
     assert sorted(w["size"] for w in workers) == [1, 2, 3]
     assert all(w["handle"].startswith("<unlocked _thread.lock object") for w in workers)
 
@@ -57,21 +59,9 @@ def test_results_that_do_not_pickle_reach_the_parents_connector_as_json_writes_t
 def test_a_response_the_parent_cannot_unpickle_is_an_error_response_there(build) -> None:
     """A plugin's value that pickles in the consumer but raises when rebuilt in the parent
     gives the parent's connector an error response per item, and run mode goes on."""
-    _Kept.saved = []
-    stoq = build(
-        providers=["multi_role"],
-        connectors=["kept"],
-        always_dispatch=["hostile_worker"],
-        consumers=2,
-        plugin_opts={
-            "multi_role": {"items": ["a", "bb", "ccc"]},
-            "hostile_worker": {"mode": "unreadable"},
-        },
-    )
-    stoq.plugins.build("kept", _Kept)
-    stoq.run()
+    stoq, saved = _run_kept(build, "unreadable")
     assert stoq.consumer_deaths == 0
-    errors = [json.loads(text)["errors"] for text in _Kept.saved]
+    errors = [r["errors"] for r in saved]
     assert len(errors) == 3
     assert all(
         e

@@ -18,6 +18,7 @@ import pytest
 
 from stoq import Payload, PayloadMeta, Stoq
 from stoq.plugins import DeferredPayload, Delivery, ProviderPlugin
+from stoq_test_plugins.hostile import Trap
 
 
 class Stored(DeferredPayload):
@@ -68,17 +69,6 @@ class Unpicklable(Stored):
 
     def __repr__(self) -> str:
         raise RuntimeError("no description either")
-
-
-def _refuse(*_: Any) -> None:
-    raise ValueError("cannot be rebuilt here")
-
-
-class Trap:
-    """Pickles; unpickling it (in a consumer process) raises."""
-
-    def __reduce__(self) -> Any:
-        return (_refuse, ())
 
 
 class Mixed(ProviderPlugin):

@@ -30,8 +30,9 @@ def _refuse(*_: Any) -> None:
     raise ValueError("cannot be rebuilt here")
 
 
-class _Trap:
-    """A value JSON writes as text, which pickles, but whose unpickling raises."""
+class Trap:
+    """A value JSON writes as text, which pickles, but whose unpickling raises (here and in
+    the tests that put one in a provider's item)."""
 
     def __reduce__(self) -> Any:
         return (_refuse, ())
@@ -89,7 +90,7 @@ class HostileWorker(WorkerPlugin):
         if mode == "unpicklable":  # JSON writes it as text; pickle refuses it
             return WorkerResponse({"size": len(payload.content), "handle": threading.Lock()})
         if mode == "unreadable":  # pickles; unpickling (in another process) raises
-            return WorkerResponse({"size": len(payload.content), "trap": _Trap()})
+            return WorkerResponse({"size": len(payload.content), "trap": Trap()})
         if mode == "content_int":
             return WorkerResponse(
                 {"ok": 1}, extracted=[ExtractedPayload(5), ExtractedPayload(b"good")]
