@@ -3,7 +3,9 @@ their response, nacked with the reason otherwise, and never acked at stop when u
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -12,7 +14,7 @@ from typing import Any, List, Optional, Tuple
 
 import pytest
 
-from stoq import Error, Payload, Stoq
+from stoq import Error, Payload, ProviderStopped, Stoq
 from stoq.plugins import Acknowledger, Delivery, ProviderPlugin
 
 Call = Tuple[str, str, Optional[str]]
@@ -198,3 +200,52 @@ def test_stop_nacks_what_was_not_started_and_never_acks_it(
     assert {reason for verb, _, reason in calls if verb == "nack"} == {
         "run mode stopped before this item was scanned"
     }
+
+
+class _EndlessProvider(_QueueProvider):
+    """A broker that never runs dry, written carelessly: ``except Exception`` around each put,
+    as if a failed put were one bad message. Records which puts were refused and when
+    ``ingest`` ended."""
+
+    def ingest(self, queue: Queue) -> None:
+        self.refused: List[str] = []
+        try:
+            for index in itertools.count():
+                tag = f"m{index}"
+                try:
+                    queue.put(Delivery(Payload(tag.encode()), tag, self, scan_id=f"msg-{index}"))
+                except ProviderStopped:
+                    self.refused.append(tag)
+                    raise
+                except Exception:  # noqa: BLE001 - the careless provider under test
+                    continue
+        finally:
+            self.ended = threading.current_thread()
+
+
+@pytest.mark.parametrize("consumers", [1, 2])
+def test_stop_ends_a_provider_waiting_on_the_full_queue(build: Any, consumers: int) -> None:
+    """stop(): a provider blocked on the full queue is woken, its put raises ProviderStopped
+    (which its ``except Exception`` does not swallow) and its ingest ends; the item it offered
+    was never queued, so it is neither acked nor nacked (the broker redelivers it); every item
+    queued before is acked or nacked once. Before, its thread stayed blocked for good."""
+    stoq = _stoq(build, [], Path(os.devnull), consumers=consumers, max_queue=3)
+    stoq.plugins.build("queue", _EndlessProvider)
+    runner = threading.Thread(target=stoq.run)
+    runner.start()
+    time.sleep(1.0)
+    stoq.stop()
+    runner.join(20)
+    assert not runner.is_alive()
+    provider = stoq.load_plugin("queue")
+    deadline = time.monotonic() + 5
+    while not hasattr(provider, "ended") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    provider.ended.join(5)
+    assert not provider.ended.is_alive()
+    [refused] = provider.refused
+    offered = int(refused[1:])
+    calls = _calls(stoq)
+    settled = [tag for _, tag, _ in calls]
+    assert sorted(settled) == sorted(f"m{i}" for i in range(offered))
+    assert {verb for verb, _, _ in calls} == {"ack", "nack"}

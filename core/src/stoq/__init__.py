@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         WorkerResponse,
     )
     from stoq.exceptions import (
+        ProviderStopped,
         StoqConfigError,
         StoqDuplicatePlugin,
         StoqException,
@@ -63,6 +64,7 @@ _LOCATIONS = {
     ),
     **dict.fromkeys(
         [
+            "ProviderStopped",
             "StoqConfigError",
             "StoqDuplicatePlugin",
             "StoqException",
@@ -103,6 +105,7 @@ __all__ = [
     "Payload",
     "PayloadMeta",
     "PayloadResults",
+    "ProviderStopped",
     "RequestMeta",
     "Stoq",
     "StoqConfigError",

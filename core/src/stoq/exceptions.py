@@ -9,6 +9,8 @@ Each subclasses the built-in whose meaning it shares, so generic handlers still 
     │   ├── StoqPluginLoadError (StoqPluginException)    import or construction failed; cause chained
     │   └── StoqDuplicatePlugin (StoqPluginException)    one name, two sources
     └── StoqPluginTimeout (StoqException, TimeoutError)  a plugin call passed its deadline
+
+    ProviderStopped (BaseException)                      run mode stopped: a provider's put refused
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "ProviderStopped",
     "StoqConfigError",
     "StoqDuplicatePlugin",
     "StoqException",
@@ -64,3 +67,10 @@ class StoqDuplicatePlugin(StoqPluginException):
 
 class StoqPluginTimeout(StoqException, TimeoutError):
     """A plugin call ran past its deadline."""
+
+
+class ProviderStopped(BaseException):
+    """Raised by run mode's queue ``put`` once run mode has stopped: ends a provider's
+    ``ingest`` (the item it offered is nacked when it is a ``Delivery``). A ``BaseException``,
+    like ``GeneratorExit``, so that a provider's ``except Exception`` around its ``put`` does
+    not keep it offering items nobody will take; clean up in ``finally``."""

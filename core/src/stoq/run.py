@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 from stoq import metrics
 from stoq.consumers import DONE, ConsumerPool, logging_setup, stoq_for
 from stoq.data_classes import Error, Payload, RequestMeta, StoqResponse
-from stoq.exceptions import StoqConfigError
+from stoq.exceptions import ProviderStopped, StoqConfigError
 from stoq.invoke import one_line
 from stoq.log import get_logger
 from stoq.plugins import DeferredPayload, Delivery, ProviderPlugin
@@ -50,6 +50,36 @@ def _unwrap(item: Any) -> Tuple[Work, Optional[Delivery]]:
     return (item, None), None
 
 
+class _ProviderQueue(queue.Queue):  # type: ignore[type-arg]
+    """The bounded queue providers put to. Once closed (run mode stopped) every ``put``,
+    including one waiting for room, raises ``ProviderStopped``, which ends the provider's
+    ``ingest``; the item offered was not queued, so the provider still holds it (a queue
+    redelivers it). Without it a provider blocked on a full queue stayed blocked for the
+    life of the process."""
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__(maxsize)
+        self._closed = False
+
+    def _put(self, item: Any) -> None:
+        """Called with the lock held, once there is room."""
+        if self._closed:
+            if item is _PROVIDER_DONE:  # nobody is waiting for it any more
+                return
+            raise ProviderStopped("run mode stopped: this item was not queued")
+        super()._put(item)
+
+    def close(self) -> List[Any]:
+        """Refuse every later ``put``, wake those waiting for room, and return the items still
+        queued (never sent to a consumer)."""
+        with self.mutex:
+            self._closed = True
+            items = [item for item in self.queue if item is not _PROVIDER_DONE]
+            self.queue.clear()
+            self.not_full.notify_all()
+        return items
+
+
 class ItemSource:
     """The providers' items, pulled one at a time: ``next_item()`` until it returns ``DONE``."""
 
@@ -67,7 +97,7 @@ class ItemSource:
             raise StoqConfigError(
                 "run mode needs at least one provider that loads (providers = [...])"
             )
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=stoq.settings.max_queue)
+        self._queue = _ProviderQueue(stoq.settings.max_queue)
         self._remaining = len(started)
         for name, provider in started:
             threading.Thread(
@@ -80,6 +110,8 @@ class ItemSource:
     def _ingest(self, name: str, provider: ProviderPlugin) -> None:
         try:
             provider.ingest(self._queue)
+        except ProviderStopped:
+            log.info("provider %r stopped: run mode is stopping", name)
         except Exception as exc:
             self._stoq.provider_failures += 1
             self._stoq.provider_errors.append((name, exc))
@@ -103,16 +135,9 @@ class ItemSource:
         """Items waiting in the queue (approximate, as ``Queue.qsize`` is)."""
         return self._queue.qsize()
 
-    def drain(self) -> List[Any]:
-        """Take every item still queued (at stop: they were never sent to a consumer)."""
-        items: List[Any] = []
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return items
-            if item is not _PROVIDER_DONE:
-                items.append(item)
+    def close(self) -> List[Any]:
+        """At stop: refuse the providers' later items and take those still queued."""
+        return self._queue.close()
 
 
 class _Packed:
@@ -227,8 +252,9 @@ def _verdict(unscanned: Optional[str], connector_failures: int) -> Optional[str]
 
 
 def _nack_unstarted(stoq: Stoq, source: Optional[ItemSource]) -> None:
-    """At stop, items still queued are nacked, never acknowledged."""
-    for item in source.drain() if source is not None else []:
+    """When run mode ends, providers may queue nothing more, and items still queued (at
+    stop) are nacked, never acknowledged."""
+    for item in source.close() if source is not None else []:
         _settle(stoq, _unwrap(item)[1], STOPPED)
 
 
@@ -310,28 +336,30 @@ def _run_on_pool(stoq: Stoq, args: RequestArgs) -> None:
         logging_setup(),
         stoq.preload_plugins(),
     )
-    for key, result, exit_code in pool.process(feed, stoq.stopping.is_set):
-        payload_id, description, scan_id, delivery = held.pop(key)
-        if exit_code is None:
-            had_errors, connector_failures, response, unscanned = result
-            stoq.responses_with_errors += int(had_errors)
-            stoq.connector_failures += connector_failures
-            if response is not None:
-                sent = _unpacked_response(response, payload_id, scan_id, args)
-                connector_failures += stoq.save(sent, in_parent)
-            _settle(stoq, delivery, _verdict(unscanned, connector_failures))
-            continue
-        error = Error(
-            f"consumer process died (exit code {exit_code}) while scanning this item ({description})",
-            None,
-            payload_id,
-            "scan",
-        )
-        meta = args.request_meta or RequestMeta()
-        stoq.report_unscanned(StoqResponse([], meta, [error], scan_id=scan_id))
-        _settle(stoq, delivery, f"consumer process died (exit code {exit_code})")
+    try:
+        for key, result, exit_code in pool.process(feed, stoq.stopping.is_set):
+            payload_id, description, scan_id, delivery = held.pop(key)
+            if exit_code is None:
+                had_errors, connector_failures, response, unscanned = result
+                stoq.responses_with_errors += int(had_errors)
+                stoq.connector_failures += connector_failures
+                if response is not None:
+                    sent = _unpacked_response(response, payload_id, scan_id, args)
+                    connector_failures += stoq.save(sent, in_parent)
+                _settle(stoq, delivery, _verdict(unscanned, connector_failures))
+                continue
+            error = Error(
+                f"consumer process died (exit code {exit_code}) while scanning this item ({description})",
+                None,
+                payload_id,
+                "scan",
+            )
+            meta = args.request_meta or RequestMeta()
+            stoq.report_unscanned(StoqResponse([], meta, [error], scan_id=scan_id))
+            _settle(stoq, delivery, f"consumer process died (exit code {exit_code})")
+    finally:
+        _nack_unstarted(stoq, source)
     stoq.consumer_deaths += pool.deaths
-    _nack_unstarted(stoq, source)
 
 
 def run_providers(stoq: Stoq, args: RequestArgs) -> None:
@@ -342,14 +370,16 @@ def run_providers(stoq: Stoq, args: RequestArgs) -> None:
         _run_on_pool(stoq, args)
         return
     source = ItemSource(stoq)
-    while not stoq.stopping.is_set():
-        entry = source.next_item(timeout=0.2)
-        if metrics.enabled():
-            metrics.queue_depth(source.depth())
-        if entry is DONE:
-            return
-        if entry is not None:
-            work, delivery = _unwrap(entry)
-            _, failures, _, unscanned = _scan_for_pool(stoq, work, args, False)
-            _settle(stoq, delivery, _verdict(unscanned, failures))
-    _nack_unstarted(stoq, source)
+    try:
+        while not stoq.stopping.is_set():
+            entry = source.next_item(timeout=0.2)
+            if metrics.enabled():
+                metrics.queue_depth(source.depth())
+            if entry is DONE:
+                return
+            if entry is not None:
+                work, delivery = _unwrap(entry)
+                _, failures, _, unscanned = _scan_for_pool(stoq, work, args, False)
+                _settle(stoq, delivery, _verdict(unscanned, failures))
+    finally:
+        _nack_unstarted(stoq, source)
