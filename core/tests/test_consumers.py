@@ -115,11 +115,35 @@ def test_killed_consumer_is_replaced_and_its_request_reported(build, tmp_path: P
     assert scanned == sorted(len(i) for i in items if not i.startswith("crash"))
     [lost] = [r for r in saved if not r["results"]]
     [error] = lost["errors"]
-    assert error["stage"] == "scan"
-    assert "died (exit code -9) while scanning this item" in error["error"]
+    assert error["stage"] == "scan" and error["plugin_name"] == "crash_worker"
+    assert "died (exit code -9) in plugin 'crash_worker' (scan) while scanning" in error["error"]
     assert "'size': 9" not in error["error"] and "size=9" in error["error"]
     assert stoq.consumer_deaths == 1
     assert stoq.responses_with_errors == 1
+
+
+def test_a_consumer_that_dies_starting_a_plugin_names_it(build, tmp_path: Path) -> None:
+    """A consumer killed while a plugin starts (a native crash on import or in ``start``):
+    each item it held names that plugin's load; the parent, which never loaded it, goes on."""
+    out = tmp_path / "out.jsonl"
+    stoq = build(
+        providers=["multi_role"],
+        connectors=["file_connector"],
+        always_dispatch=["hostile_worker"],
+        consumers=2,
+        plugin_opts={
+            "multi_role": {"items": ["one", "two"]},
+            "file_connector": {"path": str(out)},
+            "hostile_worker": {"start_mode": "kill"},
+        },
+    )
+    stoq.run()
+    errors = [error for response in _saved(out) for error in response["errors"]]
+    assert len(errors) == 2
+    for error in errors:
+        assert error["plugin_name"] == "hostile_worker"
+        assert "died (exit code -9) in plugin 'hostile_worker' (load)" in error["error"]
+    assert stoq.consumer_deaths == 2
 
 
 def _started_pids(build: Any, tmp_path: Path, program_loads: bool = False) -> List[dict]:

@@ -251,10 +251,13 @@ def test_parallel_scan_survives_a_worker_process_that_dies(run_stoq, tmp_path: P
     assert len(responses) == 5
     lost = responses.pop(2)
     assert lost["results"] == [] and "c.txt" in lost["errors"][0]["error"]
+    assert "(exit code -9) in plugin 'crash_worker' (scan)" in lost["errors"][0]["error"]
+    assert lost["errors"][0]["plugin_name"] == "crash_worker"
     filenames = [r["results"][0]["payload_meta"]["extra_data"]["filename"] for r in responses]
     assert [Path(f).name for f in filenames] == ["a.txt", "b.txt", "d.txt", "e.txt"]
     assert all(r["errors"] == [] for r in responses)
     assert "c.txt" in result.stderr and "killed its process (exit code -9)" in result.stderr
+    assert "died (exit code -9) in plugin 'crash_worker' (scan)" in result.stderr
 
 
 def test_parallel_scan_starts_fork_safe_plugins_once_in_the_parent(run_stoq, tmp_path: Path):

@@ -188,6 +188,8 @@ def test_a_scan_that_kills_its_consumer_still_gets_a_response(server: Server) ->
     body = response.json()
     jsonschema.validate(body, SCHEMA)
     assert "killed its consumer process" in body["errors"][0]["error"]
+    assert "in plugin 'crash_worker' (scan)" in body["errors"][0]["error"]
+    assert body["errors"][0]["plugin_name"] == "crash_worker"
     # The pool replaced the consumer: the next scan works.
     assert _scan(server, content=b"fine").json()["results"][0]["size"] == 4
 

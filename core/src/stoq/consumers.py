@@ -30,7 +30,7 @@ from typing import (
     Tuple,
 )
 
-from stoq import metrics
+from stoq import crashsite, metrics
 from stoq.deadline import fork_safe_threads
 from stoq.log import get_logger
 from stoq.plugins import BasePlugin
@@ -58,7 +58,8 @@ STOP_GRACE = 30.0
 Handler = Callable[..., Any]
 #: A function and its arguments, run first in each consumer (e.g. logging set-up).
 Setup = Tuple[Callable[..., None], Tuple[Any, ...]]
-#: ``(key, result, None)`` for an answered item, ``(key, None, exit_code)`` for a lost one.
+#: ``(key, result, None)`` for an answered item, ``(key, where, exit_code)`` for a lost one:
+#: ``where`` is the ``(plugin, method)`` its consumer was calling when it died, or None.
 Event = Tuple[Any, Any, Optional[int]]
 #: What the parent's feed returns: ``(key, item)``, ``None`` (nothing yet) or ``DONE``.
 Feed = Callable[[float], Any]
@@ -69,6 +70,7 @@ Shared = Mapping[str, Tuple[BasePlugin, float]]
 
 def _consumer_main(
     conn: Connection,
+    site: Any,
     factory: Callable[..., Stoq],
     init_kwargs: Dict[str, Any],
     shared: Shared,
@@ -84,6 +86,7 @@ def _consumer_main(
     # A parent running an event loop (the HTTP server) has a signal wakeup fd: a signal in the
     # consumer (the deadline's SIGALRM) must not be written to the parent's loop.
     signal.set_wakeup_fd(-1)
+    crashsite.watch(site)
     if protect_stdout:
         protect()
     if setup is not None:
@@ -145,11 +148,13 @@ class _Consumer:
     """One consumer process and its pipe (a plain class: ``dataclasses`` imports ``inspect``,
     ~30M instructions of the parent's start)."""
 
-    __slots__ = ("conn", "inflight", "process")
+    __slots__ = ("conn", "inflight", "process", "site")
 
-    def __init__(self, process: BaseProcess, conn: Connection) -> None:
+    def __init__(self, process: BaseProcess, conn: Connection, site: Any) -> None:
         self.process = process
         self.conn = conn
+        #: The plugin call it is in (``stoq.crashsite``), readable after it dies.
+        self.site = site
         #: ``(key, item)`` sent and not yet answered, oldest (the one being scanned) first.
         self.inflight: Deque[Tuple[Any, Any]] = deque()
 
@@ -195,18 +200,20 @@ class ConsumerPool:
         context = _start_method()
         shared = self._shared if context.get_start_method() == "fork" else {}
         parent_end, child_end = context.Pipe()
+        site = crashsite.slot(context)
         process = context.Process(
             target=_consumer_main,
-            args=(child_end, *self._init, shared, *self._args),
+            args=(child_end, site, *self._init, shared, *self._args),
             name="stoq-consumer",
             daemon=True,
         )
         process.start()
         child_end.close()
-        return _Consumer(process, parent_end)
+        return _Consumer(process, parent_end, site)
 
     def process(self, feed: Feed, stopping: Callable[[], bool] = lambda: False) -> Iterator[Event]:
-        """Yield ``(key, result, None)`` per item, or ``(key, None, exit_code)`` if it was lost.
+        """Yield ``(key, result, None)`` per item, or ``(key, where, exit_code)`` if it was lost
+        (``where``: the plugin call its consumer died in, or None).
 
         Ends when the feed returns ``DONE`` and every item is answered, or when ``stopping()``
         turns true (items already sent are still answered). Consumers stop when it ends.
@@ -293,14 +300,18 @@ class ConsumerPool:
             consumer.process.kill()
             consumer.process.join()
         code = consumer.process.exitcode
+        where = crashsite.last_call(consumer.site)
         log.error(
-            "consumer process %s died (exit code %s); starting another", consumer.process.pid, code
+            "consumer process %s died (exit code %s)%s; starting another",
+            consumer.process.pid,
+            code,
+            crashsite.describe(where),
         )
         self.deaths += 1
         if metrics.enabled():
             metrics.consumer_restarted()
         if consumer.inflight:
-            events.append((consumer.inflight.popleft()[0], None, code))
+            events.append((consumer.inflight.popleft()[0], where, code))
             self._retry.extendleft(reversed(consumer.inflight))  # sent, never started
         selector.unregister(consumer.conn)
         selector.unregister(consumer.process.sentinel)

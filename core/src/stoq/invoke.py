@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from stoq import tracing
+from stoq import crashsite, tracing
 from stoq.cache import ResultCache, plugin_key
 from stoq.data_classes import Error
 from stoq.deadline import call_with_deadline
@@ -131,12 +131,14 @@ def checked_names(value: Any, what: str) -> List[str]:
 class PluginCall:
     """One plugin method, ready to call: built once per plugin and method."""
 
-    __slots__ = ("isolated", "method", "plain", "plugin_name", "timeout", "writes_stdout")
+    __slots__ = ("isolated", "label", "method", "plain", "plugin_name", "timeout", "writes_stdout")
 
     def __init__(self, plugin_name: str, method: Callable[..., Any], timeout: float) -> None:
         self.plugin_name = plugin_name
         self.method = method
         self.timeout = timeout
+        #: What a consumer process records while in this call (``stoq.crashsite``).
+        self.label = crashsite.label(plugin_name, getattr(method, "__name__", "call"))
         owner = getattr(method, "__self__", None)
         #: An isolated plugin's child process enforces the deadline itself.
         self.isolated = bool(getattr(owner, "isolated", False))
@@ -259,6 +261,9 @@ def invoke(
     the plugin (``stoq.log.current_plugin``).
     """
     token = current_plugin.set(call.plugin_name)
+    site = crashsite.current
+    if site is not None:  # a consumer process: its parent names this call if it dies in it
+        site.value = call.label
     try:
         if tracing.ON:
             with tracing.plugin_span(call.plugin_name, stage, errors):
@@ -266,6 +271,8 @@ def invoke(
         return _invoke(errors, stage, payload_id, call, expected, args)
     finally:
         current_plugin.reset(token)
+        if site is not None:
+            site.value = b""
 
 
 def _invoke(

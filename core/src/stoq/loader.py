@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 
+from stoq import crashsite
 from stoq.config import StoqConfigParser, option_to_text
 from stoq.deadline import call_with_deadline
 from stoq.exceptions import (
@@ -106,11 +107,17 @@ class PluginManager:
             return instance
         if name in self._failures:
             raise self._failures[name]
+        site = crashsite.current
+        if site is not None:  # a consumer: a crash while importing or starting it is named
+            site.value = crashsite.label(name, "load")
         try:
             instance = self._load(name)
         except StoqPluginException as exc:
             self._failures[name] = exc
             raise
+        finally:
+            if site is not None:
+                site.value = b""
         self._instances[name] = instance
         return instance
 

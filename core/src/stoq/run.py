@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from stoq import metrics
 from stoq.consumers import DONE, ConsumerPool, logging_setup, stoq_for
+from stoq.crashsite import describe, lost
 from stoq.data_classes import Error, Payload, RequestMeta, StoqResponse
 from stoq.exceptions import ProviderStopped, StoqConfigError
 from stoq.invoke import one_line
@@ -348,11 +349,12 @@ def _run_on_pool(stoq: Stoq, args: RequestArgs) -> None:
                     connector_failures += stoq.save(sent, in_parent)
                 _settle(stoq, delivery, _verdict(unscanned, connector_failures))
                 continue
-            error = Error(
-                f"consumer process died (exit code {exit_code}) while scanning this item ({description})",
-                None,
+            where = result  # the plugin call the consumer died in, or None
+            error = lost(
+                f"consumer process died (exit code {exit_code}){describe(where)} while scanning"
+                f" this item ({description})",
+                where,
                 payload_id,
-                "scan",
             )
             meta = args.request_meta or RequestMeta()
             stoq.report_unscanned(StoqResponse([], meta, [error], scan_id=scan_id))

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
     #: A file path (str), or standard input already read: its bytes and whether it was cut.
     Item = Union[str, Tuple[bytes, bool]]
+    #: The plugin call a consumer died in (``stoq.crashsite``), or None.
+    Where = Optional[Tuple[str, str]]
 
 __all__ = ["Outcome", "ScanOptions", "read_bounded", "scan_items"]
 
@@ -145,12 +147,14 @@ def scan_one(stoq: Stoq, item: Item, options: ScanOptions) -> Outcome:
     return Outcome(dumps(outcome.response, indent=options.indent), outcome.failed)
 
 
-def _lost(item: Item, exit_code: int, options: ScanOptions) -> Outcome:
-    """An input whose scan killed its process still gets a response, with the error."""
+def _lost(item: Item, exit_code: int, where: Where, options: ScanOptions) -> Outcome:
+    """An input whose scan killed its process still gets a response, with the error (naming
+    the plugin it died in, when it was in one)."""
+    from stoq.crashsite import describe, lost
+
     name = "standard input" if isinstance(item, tuple) else repr(item)
-    problem = f"scanning {name} killed its process (exit code {exit_code})"
-    error = Error(problem, None, None, "scan")
-    response = StoqResponse([], _request_meta(options), [error])
+    problem = f"scanning {name} killed its process (exit code {exit_code}){describe(where)}"
+    response = StoqResponse([], _request_meta(options), [lost(problem, where)])
     return Outcome(dumps(response, indent=options.indent), True, problem)
 
 
@@ -192,7 +196,7 @@ def scan_items(
     next_index = 0
     for index, outcome, exit_code in pool.process(lambda _timeout: next(feed_order, DONE)):
         if exit_code is not None:
-            outcome = _lost(items[index], exit_code, options)
+            outcome = _lost(items[index], exit_code, outcome, options)
         done[index] = outcome
         while next_index in done:
             yield done.pop(next_index)

@@ -17,7 +17,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
-from stoq.data_classes import Error, PayloadMeta, RequestMeta, StoqResponse
+from stoq.crashsite import describe, lost
+from stoq.data_classes import PayloadMeta, RequestMeta, StoqResponse
 from stoq.log import get_logger
 from stoq.serialize import dumps
 
@@ -57,11 +58,13 @@ def scan_upload(stoq: Stoq, upload: Upload) -> str:
     return dumps(response)
 
 
-def _lost(upload: Upload, exit_code: int) -> str:
-    """The response for an upload whose scan killed its consumer process."""
-    error = Error(
-        f"the scan killed its consumer process (exit code {exit_code}); nothing was saved",
-        stage="scan",
+def _lost(upload: Upload, exit_code: int, where: Optional[Tuple[str, str]]) -> str:
+    """The response for an upload whose scan killed its consumer process (naming the plugin
+    it died in, when it was in one)."""
+    error = lost(
+        f"the scan killed its consumer process (exit code {exit_code}){describe(where)};"
+        " nothing was saved",
+        where,
     )
     return dumps(StoqResponse(results=[], request_meta=upload.request_meta(), errors=[error]))
 
@@ -118,7 +121,7 @@ class Scanner:
         try:
             for key, text, exit_code in pool.process(self._feed, self._stopping.is_set):
                 loop, future, upload = self._waiting.pop(key)
-                answer = text if exit_code is None else _lost(upload, exit_code)
+                answer = text if exit_code is None else _lost(upload, exit_code, text)
                 loop.call_soon_threadsafe(_resolve, future, answer)
         except Exception:
             log.exception("the scanning pool stopped")

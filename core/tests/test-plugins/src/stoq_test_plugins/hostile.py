@@ -1,6 +1,7 @@
 """Plugins that misbehave on purpose, one ``mode`` option each, for the failure boundary tests."""
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -69,6 +70,8 @@ class HostileWorker(WorkerPlugin):
             time.sleep(600)
         elif start_mode == "two_lines":
             raise RuntimeError("first line\nsecond line")
+        elif start_mode == "kill":  # as a native crash while a plugin starts would
+            os.kill(os.getpid(), signal.SIGKILL)
 
     def stop(self) -> None:
         stop_mode = self.plugin_opts["stop_mode"]
