@@ -260,6 +260,28 @@ def test_parallel_scan_survives_a_worker_process_that_dies(run_stoq, tmp_path: P
     assert "died (exit code -9) in plugin 'crash_worker' (scan)" in result.stderr
 
 
+def test_parallel_scan_names_the_plugin_a_native_crash_happened_in(run_stoq, tmp_path) -> None:
+    """-j 2: a plugin that crashes in native code (a segmentation fault) is named in the
+    response of the file it killed (exit code -11) and in the log; the consumer's stack, down
+    to the plugin's line, is on stderr."""
+    (tmp_path / "a.txt").write_text("first\n")
+    (tmp_path / "b.txt").write_text("second\n")
+    result = run_stoq(
+        "scan", *NO_PROFILE, "--jsonl", "-j", "2", "-a", "hostile_worker",
+        "--plugin-opts", "hostile_worker:mode=segfault", tmp_path / "a.txt", tmp_path / "b.txt",
+    )  # fmt: skip
+    assert result.returncode == 1
+    responses = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(responses) == 2
+    for response in responses:
+        [error] = response["errors"]
+        assert error["plugin_name"] == "hostile_worker"
+        assert "(exit code -11) in plugin 'hostile_worker' (scan)" in error["error"]
+    assert "died (exit code -11) in plugin 'hostile_worker' (scan)" in result.stderr
+    assert "Fatal Python error: Segmentation fault" in result.stderr
+    assert "stoq_test_plugins/hostile.py" in result.stderr
+
+
 def test_parallel_scan_starts_fork_safe_plugins_once_in_the_parent(run_stoq, tmp_path: Path):
     """-j 2: a fork_safe plugin is started once, before the consumers fork, and every consumer
     (the one that replaces a dead consumer too) scans with that instance; a plugin that is not

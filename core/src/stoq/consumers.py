@@ -9,6 +9,7 @@ lost (with the exit code) instead of vanishing or hanging the pool.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import multiprocessing
 import os
 import queue
@@ -87,6 +88,7 @@ def _consumer_main(
     # consumer (the deadline's SIGALRM) must not be written to the parent's loop.
     signal.set_wakeup_fd(-1)
     crashsite.watch(site)
+    faulthandler.enable()  # a native crash prints the Python stack (the plugin's line) on stderr
     if protect_stdout:
         protect()
     if setup is not None:

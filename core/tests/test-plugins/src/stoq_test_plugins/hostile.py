@@ -105,6 +105,10 @@ class HostileWorker(WorkerPlugin):
         if mode == "dispatch_to_text":
             meta = PayloadMeta(dispatch_to="simple_worker")  # type: ignore[arg-type]
             return WorkerResponse({"ok": 1}, extracted=[ExtractedPayload(b"child", meta)])
+        if mode == "segfault":  # a native crash, as a broken parser's would be
+            import ctypes
+
+            ctypes.string_at(0)
         if mode == "exit":
             sys.exit(7)
         if mode == "interrupt":
