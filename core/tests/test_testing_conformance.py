@@ -15,7 +15,7 @@ pytest_plugins = ["pytester"]
 PLUGINS = """
 import datetime
 import time
-from stoq import DispatcherResponse, ExtractedPayload, PayloadMeta, WorkerResponse
+from stoq import DispatcherResponse, ExtractedPayload, Payload, PayloadMeta, WorkerResponse
 from stoq.plugins import DispatcherPlugin, ProviderPlugin, WorkerPlugin
 
 
@@ -77,6 +77,32 @@ class Forever(ProviderPlugin):
     def ingest(self, queue):
         while True:
             time.sleep(0.05)
+
+
+class Stubborn(ProviderPlugin):
+    # Retries a refused put forever: run mode's stop never ends it.
+
+    def ingest(self, queue):
+        while True:
+            try:
+                queue.put(PAYLOAD)
+                return
+            except BaseException:
+                time.sleep(0.01)
+
+
+class Steady(ProviderPlugin):
+    # Queues payloads until stopped, then cleans up.
+
+    def ingest(self, queue):
+        try:
+            for _ in range(3):
+                queue.put(PAYLOAD)
+        finally:
+            self.cleaned = True
+
+
+PAYLOAD = Payload(b"queued")
 """
 
 ENTRY_POINTS = {
@@ -89,6 +115,8 @@ ENTRY_POINTS = {
     "needs_option": "NeedsOption",
     "to_nowhere": "ToNowhere",
     "forever": "Forever",
+    "stubborn": "Stubborn",
+    "steady": "Steady",
 }
 
 
@@ -332,9 +360,31 @@ def test_a_provider_that_never_returns_fails_unless_endless(run_suite) -> None:
             endless = True
         """
     )
-    result.assert_outcomes(passed=5, failed=1)
+    result.assert_outcomes(passed=7, failed=1)
     result.stdout.fnmatch_lines(
         ["plugin 'forever': ingest() did not return within 0.3s; set endless = True*"]
+    )
+
+
+def test_a_provider_must_end_when_run_mode_stops(run_suite) -> None:
+    """Once put raises ProviderStopped, ingest must end; one that retries is named."""
+    result = run_suite(
+        """
+        class TestStubborn(ProviderConformance):
+            plugin_name = "stubborn"
+            ingest_seconds = 0.5
+
+        class TestSteady(ProviderConformance):
+            plugin_name = "steady"
+            ingest_seconds = 0.5
+        """
+    )
+    result.assert_outcomes(passed=7, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_ingest_ends_when_run_mode_stops*",
+            "*plugin 'stubborn': ingest() went on after put raised ProviderStopped (*refused)*",
+        ]
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pickle
 import queue
 import threading
-from typing import Any, ClassVar, List
+from typing import Any, ClassVar, List, Optional
 
 from stoq.core import Stoq
 from stoq.data_classes import (
@@ -22,6 +22,7 @@ from stoq.data_classes import (
     RequestMeta,
     WorkerResponse,
 )
+from stoq.exceptions import ProviderStopped
 from stoq.plugins import Acknowledger, DeferredPayload, Delivery, ProviderPlugin
 from stoq.testing._checks import (
     errors_problem,
@@ -204,6 +205,40 @@ class ProviderConformance(PluginConformance):
         for index, item in enumerate(list(items.queue)):
             self.check(self._item_problem(conformance_stoq, item), "ingest", f"queued item {index}")
 
+    def test_ingest_ends_when_run_mode_stops(self, conformance_stoq: Stoq) -> None:
+        """Once run mode stops, ``put`` raises ``ProviderStopped``: ``ingest`` must end then
+        (let it through, or return), not try again. A provider that queues nothing within
+        ``ingest_seconds`` (a listener with no message) has nothing to show here."""
+        provider = self.load(conformance_stoq)
+        if not isinstance(provider, ProviderPlugin):
+            self.fail(f"is a {type(provider).__name__}, not a ProviderPlugin")
+        items = _StoppedQueue()
+        failures: List[BaseException] = []
+
+        def ingest() -> None:
+            try:
+                provider.ingest(items)
+            except ProviderStopped:
+                pass
+            except BaseException as exc:  # noqa: BLE001 - reported below, in the test's thread
+                failures.append(exc)
+
+        thread = threading.Thread(
+            target=ingest, name=f"conformance-stop-{self.plugin_name}", daemon=True
+        )
+        thread.start()
+        thread.join(self.ingest_seconds)
+        if failures:
+            exc = failures[0]
+            self.fail(
+                f"ingest() raised {type(exc).__name__} after put raised ProviderStopped: {exc}"
+            )
+        if thread.is_alive() and items.refused:
+            self.fail(
+                f"ingest() went on after put raised ProviderStopped ({items.refused} puts"
+                " refused): let it through (it is a BaseException) and clean up in finally"
+            )
+
     def _item_problem(self, stoq: Stoq, item: Any) -> Any:
         if isinstance(item, Delivery):  # at-least-once: the message's item, or an Error
             if not isinstance(item.acknowledger, Acknowledger):
@@ -232,3 +267,15 @@ class ProviderConformance(PluginConformance):
             f"{type(item).__name__} ({item!r:.60}) is neither a Payload, a DeferredPayload nor"
             " {archiver_name: task}"
         )
+
+
+class _StoppedQueue(queue.Queue):  # type: ignore[type-arg]
+    """Run mode's queue after a stop: every ``put`` is refused with ``ProviderStopped``."""
+
+    def __init__(self) -> None:
+        super().__init__(maxsize=100)
+        self.refused = 0
+
+    def put(self, item: Any, block: bool = True, timeout: Optional[float] = None) -> None:
+        self.refused += 1
+        raise ProviderStopped("run mode stopped: this item was not queued")
