@@ -68,6 +68,16 @@ def _saved(path: Path) -> List[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
+def _run_then_stop(stoq: Stoq, after: float) -> None:
+    """Run mode in a thread, stopped after ``after`` seconds; it must return soon after."""
+    runner = threading.Thread(target=stoq.run)
+    runner.start()
+    time.sleep(after)
+    stoq.stop()
+    runner.join(20)
+    assert not runner.is_alive()
+
+
 def _calls(stoq: Stoq) -> List[Call]:
     return sorted(stoq.load_plugin("queue").calls)
 
@@ -184,12 +194,7 @@ def test_stop_nacks_what_was_not_started_and_never_acks_it(
         max_queue=50,
         always_dispatch=["sleep_worker"],
     )
-    runner = threading.Thread(target=stoq.run)
-    runner.start()
-    time.sleep(1.0)
-    stoq.stop()
-    runner.join(20)
-    assert not runner.is_alive()
+    _run_then_stop(stoq, after=1.0)
     calls = _calls(stoq)
     acked = {tag for verb, tag, _ in calls if verb == "ack"}
     nacked = {tag for verb, tag, _ in calls if verb == "nack"}
@@ -231,12 +236,7 @@ def test_stop_ends_a_provider_waiting_on_the_full_queue(build: Any, consumers: i
     queued before is acked or nacked once. Before, its thread stayed blocked for good."""
     stoq = _stoq(build, [], Path(os.devnull), consumers=consumers, max_queue=3)
     stoq.plugins.build("queue", _EndlessProvider)
-    runner = threading.Thread(target=stoq.run)
-    runner.start()
-    time.sleep(1.0)
-    stoq.stop()
-    runner.join(20)
-    assert not runner.is_alive()
+    _run_then_stop(stoq, after=1.0)
     provider = stoq.load_plugin("queue")
     deadline = time.monotonic() + 5
     while not hasattr(provider, "ended") and time.monotonic() < deadline:

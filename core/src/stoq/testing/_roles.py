@@ -9,7 +9,7 @@ from __future__ import annotations
 import pickle
 import queue
 import threading
-from typing import Any, ClassVar, List, Optional
+from typing import Any, ClassVar, List, Optional, Tuple
 
 from stoq.core import Stoq
 from stoq.data_classes import (
@@ -177,27 +177,11 @@ class ProviderConformance(PluginConformance):
     ingest_seconds: ClassVar[float] = 10.0
 
     def test_ingest(self, conformance_stoq: Stoq) -> None:
-        provider = self.load(conformance_stoq)
-        if not isinstance(provider, ProviderPlugin):
-            self.fail(f"is a {type(provider).__name__}, not a ProviderPlugin")
         items: queue.Queue[Any] = queue.Queue()
-        failures: List[BaseException] = []
-
-        def ingest() -> None:
-            try:
-                provider.ingest(items)
-            except BaseException as exc:  # noqa: BLE001 - reported below, in the test's thread
-                failures.append(exc)
-
-        thread = threading.Thread(
-            target=ingest, name=f"conformance-{self.plugin_name}", daemon=True
-        )
-        thread.start()
-        thread.join(self.ingest_seconds)
-        if failures:
-            exc = failures[0]
-            self.fail(f"ingest() raised {type(exc).__name__}: {exc}")
-        if thread.is_alive() and not self.endless:
+        alive, failure = self._ingest_into(conformance_stoq, items, "conformance")
+        if failure is not None:
+            self.fail(f"ingest() raised {type(failure).__name__}: {failure}")
+        if alive and not self.endless:
             self.fail(
                 f"ingest() did not return within {self.ingest_seconds:g}s; set endless = True on"
                 " the test class if it listens forever"
@@ -209,10 +193,27 @@ class ProviderConformance(PluginConformance):
         """Once run mode stops, ``put`` raises ``ProviderStopped``: ``ingest`` must end then
         (let it through, or return), not try again. A provider that queues nothing within
         ``ingest_seconds`` (a listener with no message) has nothing to show here."""
-        provider = self.load(conformance_stoq)
+        items = _StoppedQueue()
+        alive, failure = self._ingest_into(conformance_stoq, items, "conformance-stop")
+        if failure is not None:
+            self.fail(
+                f"ingest() raised {type(failure).__name__} after put raised ProviderStopped:"
+                f" {failure}"
+            )
+        if alive and items.refused:
+            self.fail(
+                f"ingest() went on after put raised ProviderStopped ({items.refused} puts"
+                " refused): let it through (it is a BaseException) and clean up in finally"
+            )
+
+    def _ingest_into(
+        self, stoq: Stoq, items: queue.Queue[Any], thread_name: str
+    ) -> Tuple[bool, Optional[BaseException]]:
+        """Run ``ingest(items)`` in a thread for up to ``ingest_seconds``: whether it is still
+        running, and what it raised (``ProviderStopped`` ends it as a return does)."""
+        provider = self.load(stoq)
         if not isinstance(provider, ProviderPlugin):
             self.fail(f"is a {type(provider).__name__}, not a ProviderPlugin")
-        items = _StoppedQueue()
         failures: List[BaseException] = []
 
         def ingest() -> None:
@@ -220,24 +221,15 @@ class ProviderConformance(PluginConformance):
                 provider.ingest(items)
             except ProviderStopped:
                 pass
-            except BaseException as exc:  # noqa: BLE001 - reported below, in the test's thread
+            except BaseException as exc:  # noqa: BLE001 - reported in the test's thread
                 failures.append(exc)
 
         thread = threading.Thread(
-            target=ingest, name=f"conformance-stop-{self.plugin_name}", daemon=True
+            target=ingest, name=f"{thread_name}-{self.plugin_name}", daemon=True
         )
         thread.start()
         thread.join(self.ingest_seconds)
-        if failures:
-            exc = failures[0]
-            self.fail(
-                f"ingest() raised {type(exc).__name__} after put raised ProviderStopped: {exc}"
-            )
-        if thread.is_alive() and items.refused:
-            self.fail(
-                f"ingest() went on after put raised ProviderStopped ({items.refused} puts"
-                " refused): let it through (it is a BaseException) and clean up in finally"
-            )
+        return thread.is_alive(), failures[0] if failures else None
 
     def _item_problem(self, stoq: Stoq, item: Any) -> Any:
         if isinstance(item, Delivery):  # at-least-once: the message's item, or an Error
