@@ -233,7 +233,8 @@ def test_stop_ends_a_provider_waiting_on_the_full_queue(build: Any, consumers: i
     """stop(): a provider blocked on the full queue is woken, its put raises ProviderStopped
     (which its ``except Exception`` does not swallow) and its ingest ends; the item it offered
     was never queued, so it is neither acked nor nacked (the broker redelivers it); every item
-    queued before is acked or nacked once. Before, its thread stayed blocked for good."""
+    queued before is acked (scanned) or nacked (still queued at the stop, when the provider had
+    filled the queue again) once. Before, its thread stayed blocked for good."""
     stoq = _stoq(build, [], Path(os.devnull), consumers=consumers, max_queue=3)
     stoq.plugins.build("queue", _EndlessProvider)
     _run_then_stop(stoq, after=1.0)
@@ -248,4 +249,3 @@ def test_stop_ends_a_provider_waiting_on_the_full_queue(build: Any, consumers: i
     calls = _calls(stoq)
     settled = [tag for _, tag, _ in calls]
     assert sorted(settled) == sorted(f"m{i}" for i in range(offered))
-    assert {verb for verb, _, _ in calls} == {"ack", "nack"}
