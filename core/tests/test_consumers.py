@@ -146,6 +146,20 @@ def test_a_consumer_that_dies_starting_a_plugin_names_it(build, tmp_path: Path) 
     assert stoq.consumer_deaths == 2
 
 
+def test_the_crash_site_block_gives_back_what_a_call_wrote() -> None:
+    """The parent reads the plugin and method a consumer wrote, whatever the plugin's name
+    holds (a space, non-ASCII), and nothing once the call has ended."""
+    from stoq import crashsite
+
+    block = crashsite.slot(multiprocessing.get_context("fork"))
+    assert crashsite.last_call(block) is None
+    for name in ("pe", "my plugin", "prüfer"):
+        block.value = crashsite.label(name, "get_dispatches")
+        assert crashsite.last_call(block) == (name, "get_dispatches")
+    block.value = b""
+    assert crashsite.last_call(block) is None
+
+
 def _started_pids(build: Any, tmp_path: Path, program_loads: bool = False) -> List[dict]:
     """Run 12 items on two consumers; each response's workers (with start and scan pids)."""
     out = tmp_path / "out.jsonl"

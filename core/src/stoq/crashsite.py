@@ -16,6 +16,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Optional, Tuple
 
+    #: The ``(plugin, method)`` a consumer was calling when it died, or None.
+    Where = Optional[Tuple[str, str]]
+
 __all__ = ["current", "describe", "label", "last_call", "lost", "slot", "watch"]
 
 #: Room for a plugin name and a method name.
@@ -43,20 +46,20 @@ def label(plugin_name: str, method: str) -> bytes:
     return f"{plugin_name} {method}".encode("utf-8", "replace")[: SIZE - 1]
 
 
-def last_call(block: Any) -> Optional[Tuple[str, str]]:
+def last_call(block: Any) -> Where:
     """``(plugin, method)`` the consumer was calling when it stopped, or None."""
     text = block.value.decode("utf-8", "replace")
     if not text:
         return None
-    plugin, _, method = text.partition(" ")
+    plugin, _, method = text.rpartition(" ")  # a method name has no space; a plugin's may
     return plugin, method
 
 
-def describe(where: Optional[Tuple[str, str]]) -> str:
+def describe(where: Where) -> str:
     """`` in plugin 'x' (scan)``, or nothing when no plugin call was under way."""
     return f" in plugin {where[0]!r} ({where[1]})" if where else ""
 
 
-def lost(text: str, where: Optional[Tuple[str, str]], payload_id: Optional[str] = None) -> Error:
+def lost(text: str, where: Where, payload_id: Optional[str] = None) -> Error:
     """The Error of an item whose consumer died: the plugin it died in is the Error's plugin."""
     return Error(text, where[0] if where else None, payload_id, "scan")

@@ -11,6 +11,7 @@ import os
 import stat
 
 from stoq.cli import resume_collector
+from stoq.crashsite import describe, lost
 from stoq.data_classes import Error, Payload, PayloadMeta, RequestMeta, StoqResponse
 from stoq.log import get_logger
 from stoq.request import RequestArgs
@@ -24,8 +25,7 @@ if TYPE_CHECKING:
 
     #: A file path (str), or standard input already read: its bytes and whether it was cut.
     Item = Union[str, Tuple[bytes, bool]]
-    #: The plugin call a consumer died in (``stoq.crashsite``), or None.
-    Where = Optional[Tuple[str, str]]
+    from stoq.crashsite import Where
 
 __all__ = ["Outcome", "ScanOptions", "read_bounded", "scan_items"]
 
@@ -150,8 +150,6 @@ def scan_one(stoq: Stoq, item: Item, options: ScanOptions) -> Outcome:
 def _lost(item: Item, exit_code: int, where: Where, options: ScanOptions) -> Outcome:
     """An input whose scan killed its process still gets a response, with the error (naming
     the plugin it died in, when it was in one)."""
-    from stoq.crashsite import describe, lost
-
     name = "standard input" if isinstance(item, tuple) else repr(item)
     problem = f"scanning {name} killed its process (exit code {exit_code}){describe(where)}"
     response = StoqResponse([], _request_meta(options), [lost(problem, where)])

@@ -24,6 +24,7 @@ from stoq.serialize import dumps
 
 if TYPE_CHECKING:
     from stoq.core import Stoq
+    from stoq.crashsite import Where
 
 __all__ = ["Scanner", "Upload", "scan_upload"]
 
@@ -58,7 +59,7 @@ def scan_upload(stoq: Stoq, upload: Upload) -> str:
     return dumps(response)
 
 
-def _lost(upload: Upload, exit_code: int, where: Optional[Tuple[str, str]]) -> str:
+def _lost(upload: Upload, exit_code: int, where: Where) -> str:
     """The response for an upload whose scan killed its consumer process (naming the plugin
     it died in, when it was in one)."""
     error = lost(
