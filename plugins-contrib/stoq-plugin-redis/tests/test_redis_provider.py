@@ -268,3 +268,72 @@ def test_nack_leaves_the_entry_for_the_queue(client: redis.Redis, opts: Dict[str
     stoq.close()  # stop() sends the verdicts still queued
     assert client.xpending(opts["stream"], opts["group"])["pending"] == 1
     assert work.last_reason(entry_id) == "run mode stopped before this item was scanned"
+
+
+def _read_entries(plugin: Any, count: int) -> List[str]:
+    work = plugin.work_stream()
+    work.ensure_group()
+    entries: List[str] = []
+    while len(entries) < count:
+        entries += [entry_id for entry_id, _, _ in work.read(count - len(entries), 0.1)]
+    return entries
+
+
+def test_acknowledgements_that_trickle_in_are_settled_together(
+    client: redis.Redis, opts: Dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verdicts arriving a few milliseconds apart (as run mode's answers do) share round trips:
+    30 acks 2 ms apart within one gathering window take one or two, not one each."""
+    import stoq_plugin_redis.plugin as plugin_module
+
+    monkeypatch.setattr(
+        plugin_module, "GATHER", 0.5, raising=False
+    )  # wide: a slow machine still fits in it
+    submitter = Submitter(opts)
+    for i in range(30):
+        submitter.submit(b"%d" % i)
+    stoq = Stoq(plugin_opts={"redis": opts})
+    plugin = stoq.load_plugin("redis")
+    entries = _read_entries(plugin, 30)
+    trips: List[int] = []  # acks sent in each round trip
+    settle = plugin.work_stream().settle
+
+    def counted(acks: List[str], nacks: Dict[str, str]) -> None:
+        trips.append(len(acks))
+        settle(acks, nacks)
+
+    monkeypatch.setattr(plugin.work_stream(), "settle", counted)
+    for entry_id in entries:
+        plugin.ack(entry_id)
+        time.sleep(0.002)
+    _wait_for(lambda: client.xlen(opts["stream"]) == 0)
+    stoq.close()
+    assert sum(trips) == 30
+    assert len(trips) <= 3, trips  # sent as they came, it took one trip per ack
+
+
+def test_a_stop_sends_the_gathered_verdicts_at_once(
+    client: redis.Redis, opts: Dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stop() cuts the gathering window short: the acks and nacks go out before it returns,
+    even with a window longer than stop() waits for the thread."""
+    import stoq_plugin_redis.plugin as plugin_module
+
+    monkeypatch.setattr(plugin_module, "GATHER", 3600.0, raising=False)
+    submitter = Submitter(opts)
+    for i in range(4):
+        submitter.submit(b"%d" % i)
+    stoq = Stoq(plugin_opts={"redis": opts})
+    plugin = stoq.load_plugin("redis")
+    first, second, third, fourth = _read_entries(plugin, 4)
+    for entry_id in (first, second, third):
+        plugin.ack(entry_id)
+    plugin.nack(fourth, "run mode stopped before this item was scanned")
+    started = time.monotonic()
+    stoq.close()
+    assert time.monotonic() - started < 5
+    assert client.xlen(opts["stream"]) == 1
+    assert client.xpending(opts["stream"], opts["group"])["pending"] == 1
+    assert (
+        plugin.work_stream().last_reason(fourth) == "run mode stopped before this item was scanned"
+    )

@@ -41,6 +41,13 @@ log = logging.getLogger("stoq.redis")
 RETRY_AFTER = 1.0
 #: Attempts to send one batch of acknowledgements before leaving it to redelivery.
 SETTLE_ATTEMPTS = 5
+#: Seconds the acknowledgements thread lets verdicts gather after the first one, so that one
+#: round trip settles many: sent as they came (one or two a trip), each trip cost this process
+#: ~90 us of CPU and Redis a transaction of its own, as much as reading the entry. A stop
+#: sends what has gathered at once.
+GATHER = 0.02
+#: Verdicts settled in one round trip at most.
+MAX_BATCH = 1000
 #: ``(entry id, None)`` to acknowledge, ``(entry id, reason)`` to nack.
 Verdict = Tuple[str, Optional[str]]
 
@@ -215,7 +222,9 @@ class RedisPlugin(ProviderPlugin, ArchiverPlugin, ConnectorPlugin):
         done = False
         while not done:
             batch = [self._verdicts.get()]
-            while len(batch) < 1000:
+            if batch[0] is not None:
+                self._stopping.wait(GATHER)  # stop() sets it: what gathered goes out at once
+            while len(batch) < MAX_BATCH:
                 try:
                     batch.append(self._verdicts.get_nowait())
                 except Empty:
