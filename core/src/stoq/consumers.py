@@ -4,6 +4,11 @@ Run mode (``Stoq.run`` with ``consumers > 1``) and ``stoq scan -j N`` both use i
 hands one item at a time to an idle consumer over that consumer's own pipe, so it always knows
 what each consumer holds: a consumer that dies is replaced, and the item it held comes back as
 lost (with the exit code) instead of vanishing or hanging the pool.
+
+A consumer reads its next item from the pipe when it has answered the last; meanwhile the next
+one waits there, sent ahead while the consumer scans, unless it is too large for the pipe to
+hold (``_Consumer.ahead``): such an item goes to a consumer with nothing in hand, which reads it
+at once, so the parent never blocks sending it.
 """
 
 from __future__ import annotations
@@ -12,12 +17,12 @@ import contextlib
 import faulthandler
 import multiprocessing
 import os
-import queue
 import selectors
 import signal
-import threading
+import socket
 from collections import deque
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -51,6 +56,9 @@ DONE = object()
 #: Items sent to each consumer ahead of its answers, so it never waits on the parent. A stop
 #: finishes what was sent: the item being scanned and the one queued behind it.
 PREFETCH = 2
+#: The send buffer asked for each consumer's pipe (the system may grant less): what it holds
+#: is how large an item may be to wait there while the consumer scans.
+PIPE_BUFFER = 1024 * 1024
 #: Seconds a consumer gets to finish its item after being told to stop, before it is killed.
 STOP_GRACE = 30.0
 
@@ -79,7 +87,6 @@ def _consumer_main(
     setup: Optional[Setup],
     handler: Handler,
     handler_args: Tuple[Any, ...],
-    inbox_thread: bool,
 ) -> None:
     """A consumer: build a Stoq (with the plugins the parent started, when forked), run
     ``handler`` on each item received, send back its result."""
@@ -95,14 +102,9 @@ def _consumer_main(
         setup[0](*setup[1])
     stoq = factory(**init_kwargs)
     stoq.plugins.adopt(shared)
-    inbox: queue.Queue[Any] = queue.Queue()
-    if inbox_thread:
-        threading.Thread(
-            target=_receive, args=(conn, inbox), name="stoq-inbox", daemon=True
-        ).start()
     try:
         while True:
-            item = inbox.get() if inbox_thread else _next(conn)
+            item = _next(conn)
             if item is None:
                 return
             conn.send(handler(stoq, item, *handler_args))
@@ -116,18 +118,6 @@ def _next(conn: Connection) -> Any:
         return conn.recv()
     except (EOFError, OSError):
         return None
-
-
-def _receive(conn: Connection, inbox: queue.Queue[Any]) -> None:
-    """Drain the pipe as items arrive, so the parent never blocks sending a large one."""
-    try:
-        while True:
-            item = conn.recv()
-            inbox.put(item)
-            if item is None:
-                return
-    except (EOFError, OSError):  # the parent is gone: stop after the item in hand
-        inbox.put(None)
 
 
 def _start_method() -> Any:
@@ -150,7 +140,7 @@ class _Consumer:
     """One consumer process and its pipe (a plain class: ``dataclasses`` imports ``inspect``,
     ~30M instructions of the parent's start)."""
 
-    __slots__ = ("conn", "inflight", "process", "site")
+    __slots__ = ("ahead", "conn", "inflight", "process", "site")
 
     def __init__(self, process: BaseProcess, conn: Connection, site: Any) -> None:
         self.process = process
@@ -159,6 +149,21 @@ class _Consumer:
         self.site = site
         #: ``(key, item)`` sent and not yet answered, oldest (the one being scanned) first.
         self.inflight: Deque[Tuple[Any, Any]] = deque()
+        #: The largest pickled item sent ahead of its answers: half what the pipe holds.
+        self.ahead = _pipe_capacity(conn) // 2
+
+
+def _pipe_capacity(conn: Connection) -> int:
+    """Bytes the parent's end of a consumer's pipe (a Unix socket) takes without a reader:
+    its send buffer, raised to PIPE_BUFFER where the system allows (Linux: 208 KiB unless
+    ``net.core.wmem_max`` is higher). 8 KiB if it cannot be read."""
+    try:
+        with socket.socket(fileno=os.dup(conn.fileno())) as end:
+            with contextlib.suppress(OSError):
+                end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, PIPE_BUFFER)
+            return int(end.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF))
+    except OSError:
+        return 8192
 
 
 class ConsumerPool:
@@ -172,18 +177,16 @@ class ConsumerPool:
         handler_args: Tuple[Any, ...] = (),
         setup: Optional[Setup] = None,
         shared: Optional[Shared] = None,
-        small_items: bool = False,
     ) -> None:
-        """``small_items``: every item is small (a path), so a consumer can leave the next one
-        in its pipe while it scans; otherwise a thread drains the pipe as items arrive, so the
-        parent never blocks sending a large one to a busy consumer. That thread costs each
-        consumer a GIL hand-off per item: ``scan -j 2`` used ~5 % more CPU with it."""
         self._size = size
         self._init = init
         self._shared = shared or {}
-        self._args = (protected(), setup, handler, handler_args, not small_items)
+        self._args = (protected(), setup, handler, handler_args)
         #: Items sent to a consumer that died before starting them: they go out again first.
         self._retry: Deque[Tuple[Any, Any]] = deque()
+        #: An item taken from the feed, pickled, too large to wait behind a busy consumer's
+        #: item: it goes to the next consumer with nothing in hand.
+        self._held: Optional[Tuple[Tuple[Any, Any], memoryview]] = None
         #: Consumers that died and were replaced.
         self.deaths = 0
         #: Consumers started ahead of ``process`` (``start``).
@@ -234,18 +237,22 @@ class ConsumerPool:
             while True:
                 halt = stopping() or exhausted
                 busy = any(c.inflight for c in consumers)
-                if halt and not busy and not self._retry:
+                if halt and not busy and not self._taken():
                     return
                 ended = set()
                 for consumer in consumers:
-                    while len(consumer.inflight) < PREFETCH and (self._retry or not halt):
-                        entry = self._retry.popleft() if self._retry else feed(0 if busy else 0.1)
+                    while len(consumer.inflight) < PREFETCH and (self._taken() or not halt):
+                        entry = self._next(feed, 0 if busy else 0.1)
                         if entry is None or entry is DONE:
                             exhausted = halt = exhausted or entry is DONE
                             break
-                        consumer.inflight.append(entry)
+                        (key, item), message = entry
+                        if consumer.inflight and len(message) > consumer.ahead:
+                            self._held = entry  # it would fill the pipe: wait for an idle one
+                            break
+                        consumer.inflight.append((key, item))
                         busy = True
-                        if not self._send(consumer, entry[1]):
+                        if not self._send(consumer, message):
                             ended.add(consumer)
                             break
                 events: List[Event] = []
@@ -264,6 +271,21 @@ class ConsumerPool:
             selector.close()
             self._shutdown(consumers)
 
+    def _taken(self) -> bool:
+        """Whether items taken from the feed wait to be sent (they go out even at a stop)."""
+        return bool(self._retry) or self._held is not None
+
+    def _next(self, feed: Feed, timeout: float) -> Any:
+        """``((key, item), pickled item)`` to send next: an item held back, one a dead
+        consumer never started, else the feed's (``None`` or ``DONE`` as the feed says)."""
+        if self._held is not None:
+            entry, self._held = self._held, None
+            return entry
+        entry = self._retry.popleft() if self._retry else feed(timeout)
+        if entry is None or entry is DONE:
+            return entry
+        return entry, ForkingPickler.dumps(entry[1])
+
     @staticmethod
     def _watch(selector: selectors.BaseSelector, consumer: _Consumer) -> _Consumer:
         selector.register(consumer.conn, selectors.EVENT_READ, consumer)
@@ -271,12 +293,12 @@ class ConsumerPool:
         return consumer
 
     @staticmethod
-    def _send(consumer: _Consumer, item: Any) -> bool:
-        """Send an item; False if the consumer died since its last answer (a broken pipe). The
-        item stays in ``inflight``: the replacement gets it, like every item sent and not
-        started."""
+    def _send(consumer: _Consumer, message: memoryview) -> bool:
+        """Send a pickled item; False if the consumer died since its last answer (a broken
+        pipe). The item stays in ``inflight``: the replacement gets it, like every item sent
+        and not started."""
         try:
-            consumer.conn.send(item)
+            consumer.conn.send_bytes(message)
         except OSError:
             return False
         return True

@@ -188,8 +188,7 @@ def scan_items(
     from stoq.log import log_format
 
     setup = (setup_logging, (stoq.settings.log_level, stoq.settings.log_dir, log_format()))
-    small = all(isinstance(item, str) for item in items)  # paths; stdin's content is not
-    pool = ConsumerPool(jobs, stoq_for(stoq), _scan_in_consumer, (options,), setup, shared, small)
+    pool = ConsumerPool(jobs, stoq_for(stoq), _scan_in_consumer, (options,), setup, shared)
     done: Dict[int, Outcome] = {}
     next_index = 0
     for index, outcome, exit_code in pool.process(lambda _timeout: next(feed_order, DONE)):
