@@ -117,3 +117,31 @@ def test_unknown_archiver_task_is_reported_to_connectors(build) -> None:
     assert response.results == []
     assert response.errors[0].plugin_name == "no_such_archiver"
     assert response.errors[0].stage == "load"
+
+
+def test_a_provider_waiting_for_room_goes_on_once_half_the_queue_is_free() -> None:
+    """Run mode's queue wakes a provider blocked on it when half of it is free, not at every
+    item taken: each wake-up took the GIL from the scan (10 % of a run of small files)."""
+    from stoq.run import _ProviderQueue
+
+    local = _ProviderQueue(10)
+    queued: List[int] = []
+
+    def provider() -> None:
+        for number in range(15):
+            local.put(number)
+            queued.append(number)
+
+    thread = threading.Thread(target=provider, daemon=True)
+    thread.start()
+    while len(queued) < 10:
+        time.sleep(0.01)
+    taken = []
+    for _ in range(4):  # 6 left: more than half still queued, so the provider waits
+        taken.append(local.get())
+        time.sleep(0.05)
+        assert len(queued) == 10, "the provider was woken before half the queue was free"
+    taken.append(local.get())  # 5 left: it goes on, and fills the queue again
+    thread.join(10)
+    assert len(queued) == 15 and local.qsize() == 10
+    assert taken + [local.get() for _ in range(10)] == list(range(15))

@@ -74,16 +74,17 @@ class ToNowhere(DispatcherPlugin):
 
 
 class Forever(ProviderPlugin):
+    # Listens far longer than the suite waits (0.3 s), and still ends: no thread left behind
+    # for later tests (a forked-consumer test sees every thread of the process).
     def ingest(self, queue):
-        while True:
-            time.sleep(0.05)
+        time.sleep(1.0)
 
 
 class Stubborn(ProviderPlugin):
-    # Retries a refused put forever: run mode's stop never ends it.
+    # Retries a refused put for far longer than the suite waits (0.5 s), then gives up.
 
     def ingest(self, queue):
-        while True:
+        for _ in range(100):
             try:
                 queue.put(PAYLOAD)
                 return
