@@ -122,9 +122,9 @@ def test_unknown_archiver_task_is_reported_to_connectors(build) -> None:
 def test_a_provider_waiting_for_room_goes_on_once_half_the_queue_is_free() -> None:
     """Run mode's queue wakes a provider blocked on it when half of it is free, not at every
     item taken: each wake-up took the GIL from the scan (10 % of a run of small files)."""
-    from stoq.run import _ProviderQueue
+    from stoq.item_source import ProviderQueue
 
-    local = _ProviderQueue(10)
+    local = ProviderQueue(10)
     queued: List[int] = []
 
     def provider() -> None:
